@@ -1,0 +1,264 @@
+import { ConfigError } from './errors.ts';
+
+/**
+ * The service's whole configuration, parsed once from the environment. Only this file reads
+ * `process.env`; everything else receives a `Config`. Every default lives here and matches what
+ * `npm run services:up` starts.
+ */
+export interface Config {
+  kafka: {
+    /** KAFKA_BROKERS: comma-separated host:port list. Default `127.0.0.1:9092`. */
+    brokers: string[];
+    /** KAFKA_CLIENT_ID. Default `dialer-webhooks`. */
+    clientId: string;
+    /** KAFKA_SSL: use TLS to the brokers. Default false. */
+    ssl: boolean;
+    /** KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512) with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
+    sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+    /** INPUT_TOPICS: comma-separated topics the dialer produces to. Default `dialer.events`. */
+    inputTopics: string[];
+    /** CONSUMER_GROUP: group id of the input consumer; the delay consumer uses `<group>.retry`. Default `dialer-webhooks`. */
+    groupId: string;
+    /** TOPIC_PREFIX: prefix of the retry, dead-letter and invalid topics. Default `webhooks`. */
+    topicPrefix: string;
+    /** TOPIC_PARTITIONS: partitions of topics this service creates. Default 3. */
+    topicPartitions: number;
+    /** TOPIC_REPLICATION_FACTOR: replication factor of topics this service creates. Default 1. */
+    topicReplicationFactor: number;
+  };
+  database: {
+    /** DATABASE_URL. Default `postgres://webhooks:webhooks@127.0.0.1:5432/webhooks`. */
+    url: string;
+    /** DATABASE_POOL_SIZE: connections in the pool. Default 10. */
+    poolSize: number;
+    /** MIGRATE_ON_START: apply pending migrations when the service starts. Default false. */
+    migrateOnStart: boolean;
+    /** ADMIN_MIGRATIONS_DIR: a folder of the admins' own numbered SQL files, applied after ours. Default none. */
+    adminMigrationsDir: string | null;
+  };
+  http: {
+    /** HTTP_HOST: address of the metrics and health server. Default `0.0.0.0`. */
+    host: string;
+    /** HTTP_PORT: port of the metrics and health server; 0 picks a free one. Default 9464. */
+    port: number;
+  };
+  /** LOG_LEVEL: trace, debug, info, warn, error, fatal or silent. Default `info`. */
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  delivery: {
+    /** DELIVERY_TIMEOUT_MS: bound on one whole attempt, connect to last byte, ms. Default 10000. */
+    timeoutMs: number;
+    /** RESPONSE_BODY_READ_BYTES: most bytes of a response body read, bytes. Default 65536. */
+    responseReadBytes: number;
+    /** RESPONSE_BODY_STORE_BYTES: most bytes of a response body kept in the delivery log. Default 2048. */
+    responseStoreBytes: number;
+    /** PARTITION_CONCURRENCY: events of one input partition processed at once. Default 256. */
+    partitionConcurrency: number;
+    /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once. Default 64. */
+    endpointConcurrency: number;
+    /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
+    maxEventBytes: number;
+    /** REQUIRE_HTTPS: endpoints must use https URLs (enforced by the database trigger). Default false. */
+    requireHttps: boolean;
+  };
+  retry: {
+    /** RETRY_DELAYS: comma-separated delays before attempts 2, 3, 4… (`5s,30s,120s`; units ms, s, m). */
+    delaysMs: number[];
+  };
+  endpoints: {
+    /** ENDPOINT_RELOAD_INTERVAL_MS: full reload of the endpoint index, a safety net for lost NOTIFYs, ms. Default 60000. */
+    reloadIntervalMs: number;
+  };
+  log: {
+    /** DELIVERY_LOG_BATCH_SIZE: most attempt rows written in one statement. Default 1000. */
+    batchSize: number;
+    /** DELIVERY_LOG_FLUSH_MS: longest a recorded attempt waits before it is written, ms. Default 20. */
+    flushIntervalMs: number;
+  };
+  schemaRegistry: {
+    /** SCHEMA_REGISTRY_URL: Confluent-compatible registry for wire-format values. Default none (plain JSON only). */
+    url: string | null;
+    /** SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD: optional basic auth. */
+    username: string | null;
+    password: string | null;
+  };
+  metrics: {
+    /** METRICS_PER_ENDPOINT: add an endpoint label to delivery metrics (cardinality!). Default false. */
+    perEndpoint: boolean;
+    /** LAG_POLL_INTERVAL_MS: how often consumer lag is read from the broker, ms. Default 15000. */
+    lagPollIntervalMs: number;
+  };
+  /** SHUTDOWN_TIMEOUT_MS: bound on a graceful shutdown, ms. Default 30000. */
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function str(env: Env, name: string, def: string): string {
+  return read(env, name) ?? def;
+}
+
+function int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const v = raw.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+function list(env: Env, name: string, def: string): string[] {
+  const items = str(env, name, def)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) throw new ConfigError(name, 'must name at least one item');
+  return items;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = read(env, name)?.toLowerCase() ?? def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+/** Parses `250ms`, `5s`, `2m` or a bare number of milliseconds. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return null;
+  const unit = m[2] ?? 'ms';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(Number(m[1]) * factor);
+}
+
+function durations(env: Env, name: string, def: string): number[] {
+  const items = list(env, name, def);
+  return items.map((item) => {
+    const ms = parseDuration(item);
+    if (ms === null || ms <= 0) throw new ConfigError(name, `${JSON.stringify(item)} is not a positive duration like 5s, 250ms or 2m`);
+    return ms;
+  });
+}
+
+const TOPIC_RE = /^[a-zA-Z0-9._-]{1,200}$/;
+
+function url(env: Env, name: string, def: string | null, protocols: string[]): string | null {
+  const raw = read(env, name) ?? def;
+  if (raw === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: ${JSON.stringify(raw.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+/** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const brokers = list(env, 'KAFKA_BROKERS', '127.0.0.1:9092');
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `${JSON.stringify(b)} is not host:port`);
+  }
+  const inputTopics = list(env, 'INPUT_TOPICS', 'dialer.events');
+  for (const t of inputTopics) {
+    if (!TOPIC_RE.test(t)) throw new ConfigError('INPUT_TOPICS', `${JSON.stringify(t)} is not a valid Kafka topic name`);
+  }
+  const topicPrefix = str(env, 'TOPIC_PREFIX', 'webhooks');
+  if (!TOPIC_RE.test(topicPrefix)) throw new ConfigError('TOPIC_PREFIX', `${JSON.stringify(topicPrefix)} is not a valid Kafka topic name prefix`);
+
+  const saslMechanism = read(env, 'KAFKA_SASL_MECHANISM');
+  let sasl: Config['kafka']['sasl'] = null;
+  if (saslMechanism !== undefined) {
+    const mechanism = oneOf(env, 'KAFKA_SASL_MECHANISM', 'plain', ['plain', 'scram-sha-256', 'scram-sha-512'] as const);
+    const username = read(env, 'KAFKA_SASL_USERNAME');
+    const password = read(env, 'KAFKA_SASL_PASSWORD');
+    if (username === undefined) throw new ConfigError('KAFKA_SASL_USERNAME', 'required when KAFKA_SASL_MECHANISM is set');
+    if (password === undefined) throw new ConfigError('KAFKA_SASL_PASSWORD', 'required when KAFKA_SASL_MECHANISM is set');
+    sasl = { mechanism, username, password };
+  }
+
+  const delivery = {
+    timeoutMs: int(env, 'DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+    responseReadBytes: int(env, 'RESPONSE_BODY_READ_BYTES', 65_536, 0, 16 * 1024 * 1024),
+    responseStoreBytes: int(env, 'RESPONSE_BODY_STORE_BYTES', 2048, 0, 1024 * 1024),
+    partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 256, 1, 100_000),
+    endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
+    maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requireHttps: bool(env, 'REQUIRE_HTTPS', false),
+  };
+  if (delivery.responseStoreBytes > delivery.responseReadBytes) {
+    throw new ConfigError('RESPONSE_BODY_STORE_BYTES', `must not exceed RESPONSE_BODY_READ_BYTES (${delivery.responseReadBytes})`);
+  }
+
+  const registryUrl = url(env, 'SCHEMA_REGISTRY_URL', null, ['http:', 'https:']);
+
+  const config: Config = {
+    kafka: {
+      brokers,
+      clientId: str(env, 'KAFKA_CLIENT_ID', 'dialer-webhooks'),
+      ssl: bool(env, 'KAFKA_SSL', false),
+      sasl,
+      inputTopics,
+      groupId: str(env, 'CONSUMER_GROUP', 'dialer-webhooks'),
+      topicPrefix,
+      topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
+      topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 32),
+    },
+    database: {
+      url: url(env, 'DATABASE_URL', 'postgres://webhooks:webhooks@127.0.0.1:5432/webhooks', ['postgres:', 'postgresql:'])!,
+      poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 2, 1000),
+      migrateOnStart: bool(env, 'MIGRATE_ON_START', false),
+      adminMigrationsDir: read(env, 'ADMIN_MIGRATIONS_DIR') ?? null,
+    },
+    http: {
+      host: str(env, 'HTTP_HOST', '0.0.0.0'),
+      port: int(env, 'HTTP_PORT', 9464, 0, 65_535),
+    },
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    delivery,
+    retry: { delaysMs: durations(env, 'RETRY_DELAYS', '5s,30s,120s') },
+    endpoints: { reloadIntervalMs: int(env, 'ENDPOINT_RELOAD_INTERVAL_MS', 60_000, 100, 86_400_000) },
+    log: {
+      batchSize: int(env, 'DELIVERY_LOG_BATCH_SIZE', 1000, 1, 100_000),
+      flushIntervalMs: int(env, 'DELIVERY_LOG_FLUSH_MS', 20, 0, 60_000),
+    },
+    schemaRegistry: {
+      url: registryUrl,
+      username: read(env, 'SCHEMA_REGISTRY_USERNAME') ?? null,
+      password: read(env, 'SCHEMA_REGISTRY_PASSWORD') ?? null,
+    },
+    metrics: {
+      perEndpoint: bool(env, 'METRICS_PER_ENDPOINT', false),
+      lagPollIntervalMs: int(env, 'LAG_POLL_INTERVAL_MS', 15_000, 100, 3_600_000),
+    },
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

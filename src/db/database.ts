@@ -1,0 +1,98 @@
+import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+
+// bigint (int8) columns come back as strings by default; counts here fit in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface EndpointsTable {
+  id: Generated<string>;
+  name: string;
+  url: string;
+  secret: Generated<string>;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  event_types: string[];
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  description: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'retrying' | 'dead' | 'cancelled';
+
+export interface DeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  event_timestamp: Timestamp | null;
+  status: DeliveryStatus;
+  status_reason: string | null;
+  series: Generated<number>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  first_attempt_at: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  next_attempt_at: Timestamp | null;
+  payload: Buffer | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AttemptsTable {
+  delivery_id: string;
+  endpoint_id: string;
+  series: number;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  delay_ms: number | null;
+  due_at: Timestamp | null;
+  url: string;
+  outcome: 'succeeded' | 'failed' | 'cancelled';
+  status_code: number | null;
+  error_kind: string | null;
+  error: string | null;
+  response_body: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface EventTypesTable {
+  name: string;
+  description: string;
+}
+
+/** The tables of schema `webhooks`, as kysely sees them (`webhooks.endpoints` …). */
+export interface Database {
+  'webhooks.endpoints': EndpointsTable;
+  'webhooks.deliveries': DeliveriesTable;
+  'webhooks.attempts': AttemptsTable;
+  'webhooks.settings': SettingsTable;
+  'webhooks.event_types': EventTypesTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  pool: pg.Pool;
+}
+
+/** Opens a pool and a kysely instance over it; `db.destroy()` closes both. */
+export function openDatabase(url: string, poolSize: number, applicationName = 'dialer-webhooks'): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: applicationName });
+  // An idle client that loses its connection emits 'error' on the pool; without a listener the
+  // process would crash. The next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
