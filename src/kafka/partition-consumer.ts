@@ -1,0 +1,325 @@
+import { EventEmitter } from 'node:events';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { OffsetTracker } from './offset-tracker.ts';
+
+/** A message as handlers see it; kafkajs types stay inside `src/kafka/`. */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders | undefined;
+  /** Broker/producer timestamp, ms since the epoch. */
+  timestampMs: number;
+}
+
+export interface PartitionConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: readonly string[];
+  /** Where a group with no committed offset starts: true for the earliest message. */
+  fromBeginning: boolean;
+  /** Messages of one partition handled at once. */
+  concurrency: number;
+  /**
+   * Settles one message: resolves once everything it caused is durable. It should handle its own
+   * failures; if it rejects anyway, it is tried again after a backoff (never skipped). `signal`
+   * aborts on a forced shutdown: the message then stays unsettled and is read again later.
+   */
+  handle: (message: ConsumedMessage, signal: AbortSignal) => Promise<void>;
+  /**
+   * For delay topics: when a message may be handled (ms since the epoch). At the first message
+   * not yet due, its partition is paused until then; due times grow along a partition, so nothing
+   * after it is due either.
+   */
+  dueAt?: (message: ConsumedMessage) => number;
+  now?: () => number;
+  /** How often settled offsets are committed, ms. */
+  commitIntervalMs?: number;
+  logger: Logger;
+}
+
+export interface PartitionConsumerEvents {
+  /** The group was (re)joined; `partitions` is this member's assignment. */
+  joined: [{ partitions: Array<{ topic: string; partition: number }> }];
+  committed: [{ topic: string; partition: number; offset: string }[]];
+  paused: [{ topic: string; partition: number; dueAtMs: number }];
+  resumed: [{ topic: string; partition: number; lateMs: number }];
+  /** kafkajs gave up: the consumer stopped for good (the process should exit). */
+  crashed: [{ error: Error }];
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  tracker: OffsetTracker;
+  committed: bigint | null;
+  slotWaiters: Array<() => void>;
+}
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/**
+ * Runs a kafkajs consumer group whose messages are handled concurrently within each partition
+ * (up to `concurrency`), with safe commits: the committed offset of a partition is always the
+ * lowest offset not yet settled (see OffsetTracker), so a crash re-reads, and never skips.
+ * Offsets are committed by this class on a short interval, never by kafkajs (autoCommit off).
+ */
+export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
+  readonly #o: Required<Omit<PartitionConsumerOptions, 'dueAt'>> & Pick<PartitionConsumerOptions, 'dueAt'>;
+  readonly #consumer: Consumer;
+  readonly #states = new Map<string, PartitionState>();
+  readonly #resumeTimers = new Map<string, NodeJS.Timeout>();
+  readonly #handlerAbort = new AbortController();
+  #commitTimer: NodeJS.Timeout | null = null;
+  #committing: Promise<void> | null = null;
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
+  #joined = false;
+  #inFlight = 0;
+  #drainWaiters: Array<() => void> = [];
+
+  constructor(options: PartitionConsumerOptions) {
+    super();
+    this.#o = { now: Date.now, commitIntervalMs: 200, ...options };
+    this.#consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      rebalanceTimeout: 60_000,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 1024 * 1024,
+      retry: { retries: 10 },
+    });
+    const { GROUP_JOIN, CRASH } = this.#consumer.events;
+    this.#consumer.on(GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
+    this.#consumer.on(CRASH, (e) => {
+      const error = e.payload.error;
+      this.#o.logger.error({ err: error, restart: e.payload.restart, groupId: this.#o.groupId }, 'kafka consumer crashed');
+      if (!e.payload.restart) this.emit('crashed', { error });
+    });
+  }
+
+  /** True between joining the group and stopping. */
+  get consuming(): boolean {
+    return this.#joined && !this.#stopping;
+  }
+
+  /** Messages admitted and not yet settled, over all partitions. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async start(): Promise<void> {
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [...this.#o.topics], fromBeginning: this.#o.fromBeginning });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, Math.min(8, this.#o.topics.length * 3)),
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
+  }
+
+  #onJoin(assignment: Record<string, number[]>): void {
+    const assigned = new Set<string>();
+    const partitions: Array<{ topic: string; partition: number }> = [];
+    for (const [topic, ps] of Object.entries(assignment)) {
+      for (const partition of ps) {
+        assigned.add(key(topic, partition));
+        partitions.push({ topic, partition });
+      }
+    }
+    // Revoked partitions: forget them, so a late completion never commits for another member.
+    for (const [k, state] of this.#states) {
+      if (!assigned.has(k)) {
+        this.#states.delete(k);
+        for (const w of state.slotWaiters.splice(0)) w();
+      }
+    }
+    this.#joined = true;
+    this.emit('joined', { partitions });
+  }
+
+  #state(topic: string, partition: number): PartitionState {
+    const k = key(topic, partition);
+    let s = this.#states.get(k);
+    if (!s) {
+      s = { topic, partition, tracker: new OffsetTracker(), committed: null, slotWaiters: [] };
+      this.#states.set(k, s);
+    }
+    return s;
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const state = this.#state(topic, partition);
+    for (const m of batch.messages) {
+      if (this.#stopping || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state) return;
+      const message: ConsumedMessage = {
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        timestampMs: Number(m.timestamp),
+      };
+      if (this.#o.dueAt) {
+        const due = this.#o.dueAt(message);
+        if (due > this.#o.now()) {
+          await this.#pauseUntil(state, BigInt(m.offset), due);
+          return; // not resolved: kafkajs fetches it again after the resume
+        }
+      }
+      while (state.tracker.inFlight >= this.#o.concurrency) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          state.slotWaiters.push(() => (clearTimeout(t), resolve()));
+        });
+        if (this.#stopping || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state) return;
+        await heartbeat();
+      }
+      const offset = BigInt(m.offset);
+      state.tracker.add(offset);
+      this.#inFlight++;
+      resolveOffset(m.offset);
+      void this.#run(state, offset, message);
+    }
+    await heartbeat();
+  }
+
+  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage): Promise<void> {
+    let backoff = 200;
+    for (;;) {
+      try {
+        await this.#o.handle(message, this.#handlerAbort.signal);
+        break;
+      } catch (err) {
+        if (this.#handlerAbort.signal.aborted) {
+          // Left unsettled: not committed, read again after the restart.
+          this.#settled();
+          return;
+        }
+        this.#o.logger.error({ err, topic: message.topic, partition: message.partition, offset: message.offset, retryInMs: backoff }, 'message handler failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+    state.tracker.complete(offset);
+    state.slotWaiters.shift()?.();
+    this.#settled();
+  }
+
+  #settled(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) for (const w of this.#drainWaiters.splice(0)) w();
+  }
+
+  async #pauseUntil(state: PartitionState, offset: bigint, dueAtMs: number): Promise<void> {
+    const { topic, partition } = state;
+    // A partition paused before this member committed anything in it may never be fetched again
+    // after resume (kafkajs #1599): commit the position first. It never passes an unsettled
+    // message: it is the lowest in flight, or this not-yet-due message.
+    const position = state.tracker.committable();
+    const safe = position === null || position > offset ? offset : position;
+    if (state.committed === null || state.committed < safe) {
+      await this.#consumer.commitOffsets([{ topic, partition, offset: safe.toString() }]).then(
+        () => {
+          state.committed = safe;
+        },
+        (err: unknown) => this.#o.logger.warn({ err, topic, partition }, 'commit before pause failed'),
+      );
+    }
+    this.#consumer.pause([{ topic, partitions: [partition] }]);
+    this.emit('paused', { topic, partition, dueAtMs });
+    const k = key(topic, partition);
+    clearTimeout(this.#resumeTimers.get(k));
+    this.#resumeTimers.set(
+      k,
+      setTimeout(() => {
+        this.#resumeTimers.delete(k);
+        if (this.#stopping) return;
+        this.#consumer.resume([{ topic, partitions: [partition] }]);
+        this.emit('resumed', { topic, partition, lateMs: this.#o.now() - dueAtMs });
+      }, Math.max(0, dueAtMs - this.#o.now())),
+    );
+  }
+
+  /** Commits every partition whose settled position moved since the last commit. */
+  #commit(): Promise<void> {
+    if (this.#committing) return this.#committing;
+    const offsets: Array<{ topic: string; partition: number; offset: string; state: PartitionState; value: bigint }> = [];
+    for (const state of this.#states.values()) {
+      const c = state.tracker.committable();
+      if (c !== null && (state.committed === null || c > state.committed)) {
+        offsets.push({ topic: state.topic, partition: state.partition, offset: c.toString(), state, value: c });
+      }
+    }
+    if (offsets.length === 0) return Promise.resolve();
+    this.#committing = this.#consumer
+      .commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })))
+      .then(
+        () => {
+          for (const o of offsets) if (o.state.committed === null || o.value > o.state.committed) o.state.committed = o.value;
+          this.emit(
+            'committed',
+            offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+          );
+        },
+        (err: unknown) => this.#o.logger.warn({ err }, 'offset commit failed; will retry'),
+      )
+      .finally(() => {
+        this.#committing = null;
+      });
+    return this.#committing;
+  }
+
+  /**
+   * Stops fetching, lets in-flight messages settle until `deadline` aborts, then aborts the rest
+   * (they stay uncommitted), commits what settled and leaves the group. Safe to call twice.
+   */
+  stop(deadline?: AbortSignal): Promise<void> {
+    this.#stopped ??= this.#stop(deadline);
+    return this.#stopped;
+  }
+
+  async #stop(deadline?: AbortSignal): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#resumeTimers.values()) clearTimeout(t);
+    this.#resumeTimers.clear();
+    for (const s of this.#states.values()) for (const w of s.slotWaiters.splice(0)) w();
+    try {
+      this.#consumer.pause(this.#o.topics.map((topic) => ({ topic })));
+    } catch {
+      // not running yet
+    }
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drainWaiters.push(resolve);
+        if (deadline?.aborted) resolve();
+        deadline?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    if (this.#inFlight > 0) {
+      this.#o.logger.warn({ inFlight: this.#inFlight }, 'shutdown deadline reached; aborting in-flight messages (they will be read again)');
+      this.#handlerAbort.abort();
+      await new Promise<void>((resolve) => {
+        if (this.#inFlight === 0) resolve();
+        else this.#drainWaiters.push(resolve);
+      });
+    }
+    if (this.#commitTimer) clearInterval(this.#commitTimer);
+    await this.#committing;
+    await this.#commit();
+    this.#joined = false;
+    await this.#consumer.disconnect();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

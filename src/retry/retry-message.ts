@@ -1,0 +1,97 @@
+import type { IHeaders } from 'kafkajs';
+
+/**
+ * A delivery task in flight between attempts, as it travels on a delay or dead-letter topic.
+ * The value is the webhook body exactly (the envelope bytes); everything else rides in headers, so
+ * a retry needs no Postgres read and never re-encodes the body. It never carries a signature:
+ * signatures are made afresh at each attempt.
+ */
+export interface DeliveryTask {
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** ms since the epoch, from the event's `timestamp`. */
+  eventTimestampMs: number;
+  /** Redeliveries start a new series under the same delivery id. */
+  series: number;
+  /** The attempt this message is for (2, 3, 4…); on the dead-letter topic, the last one made. */
+  attempt: number;
+  firstAttemptAtMs: number;
+  /** When the attempt is due, ms since the epoch. */
+  dueAtMs: number;
+  /** The delay that preceded this attempt, ms. */
+  delayMs: number;
+  body: Buffer;
+}
+
+const H = {
+  deliveryId: 'delivery-id',
+  endpointId: 'endpoint-id',
+  eventId: 'event-id',
+  eventType: 'event-type',
+  eventTimestamp: 'event-timestamp',
+  series: 'series',
+  attempt: 'attempt',
+  firstAttemptAt: 'first-attempt-at',
+  dueAt: 'due-at',
+  delayMs: 'delay-ms',
+} as const;
+
+export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {}): { key: string; value: Buffer; headers: IHeaders } {
+  return {
+    key: task.deliveryId,
+    value: task.body,
+    headers: {
+      [H.deliveryId]: task.deliveryId,
+      [H.endpointId]: task.endpointId,
+      [H.eventId]: task.eventId,
+      [H.eventType]: task.eventType,
+      [H.eventTimestamp]: String(task.eventTimestampMs),
+      [H.series]: String(task.series),
+      [H.attempt]: String(task.attempt),
+      [H.firstAttemptAt]: String(task.firstAttemptAtMs),
+      [H.dueAt]: String(task.dueAtMs),
+      [H.delayMs]: String(task.delayMs),
+      ...extra,
+    },
+  };
+}
+
+export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined || v === null) return undefined;
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+}
+
+/** The due time alone, read without decoding the rest (the delay consumer checks it first). */
+export function taskDueAt(headers: IHeaders | undefined): number {
+  const v = Number(headerString(headers, H.dueAt));
+  return Number.isFinite(v) ? v : 0;
+}
+
+/** Decodes a task; null when a header is missing or malformed (the message is not ours). */
+export function decodeTask(value: Buffer | null, headers: IHeaders | undefined): DeliveryTask | null {
+  if (value === null) return null;
+  const get = (n: string): string | undefined => headerString(headers, n);
+  const num = (n: string): number => Number(get(n));
+  const task: DeliveryTask = {
+    deliveryId: get(H.deliveryId) ?? '',
+    endpointId: get(H.endpointId) ?? '',
+    eventId: get(H.eventId) ?? '',
+    eventType: get(H.eventType) ?? '',
+    eventTimestampMs: num(H.eventTimestamp),
+    series: num(H.series),
+    attempt: num(H.attempt),
+    firstAttemptAtMs: num(H.firstAttemptAt),
+    dueAtMs: num(H.dueAt),
+    delayMs: num(H.delayMs),
+    body: value,
+  };
+  if (!task.deliveryId || !task.endpointId || !task.eventType) return null;
+  for (const n of [task.eventTimestampMs, task.series, task.attempt, task.firstAttemptAtMs, task.dueAtMs, task.delayMs]) {
+    if (!Number.isFinite(n)) return null;
+  }
+  return task;
+}

@@ -1,0 +1,158 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+/** One request the receiver got, with the results of both signature checks. */
+export interface ReceivedRequest {
+  path: string;
+  at: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  json: { event: string; timestamp: string; data: Record<string, unknown> };
+  /** The spec's Node snippet (hex HMAC-SHA256 of the raw body), with the path's secret. */
+  specSignatureValid: boolean;
+  /** The standardwebhooks npm package's verify(), with the path's secret. */
+  standardSignatureValid: boolean;
+}
+
+/** How a path answers: a status, or hang (never answer), or a function of the request count. */
+export type Behaviour = number | 'hang' | { redirect: string } | ((n: number, req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: string } | 'hang');
+
+/** The spec's verification snippet, verbatim in logic (an independent implementation). */
+function verifyWebhook(body: Buffer, signature: string, secret: string): boolean {
+  const computed = crypto.createHmac('sha256', secret).update(body).digest('hex');
+  const a = Buffer.from(computed);
+  const b = Buffer.from(signature);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/**
+ * A real HTTP webhook receiver on 127.0.0.1 for tests: each path is an endpoint with its own
+ * secret(s) and behaviour; every request is recorded with both signatures verified.
+ */
+export class TestReceiver {
+  readonly requests: ReceivedRequest[] = [];
+  readonly #server: http.Server;
+  readonly #paths = new Map<string, { secrets: string[]; behaviour: Behaviour; count: number }>();
+  readonly #hanging = new Set<http.ServerResponse>();
+  readonly #listeners = new Set<() => void>();
+  port = 0;
+
+  constructor() {
+    this.#server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => this.#handle(req, res, Buffer.concat(chunks)));
+    });
+    this.#server.keepAliveTimeout = 30_000;
+  }
+
+  static async start(): Promise<TestReceiver> {
+    const r = new TestReceiver();
+    await new Promise<void>((resolve) => r.#server.listen(0, '127.0.0.1', resolve));
+    r.port = (r.#server.address() as AddressInfo).port;
+    return r;
+  }
+
+  /** Registers a path; returns its URL. `secrets`: the secrets a receiver holds (any may verify). */
+  route(path: string, secrets: string | string[], behaviour: Behaviour = 200): string {
+    this.#paths.set(path, { secrets: Array.isArray(secrets) ? secrets : [secrets], behaviour, count: 0 });
+    return this.url(path);
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  to(path: string): ReceivedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  /** Resolves when `predicate` holds over the requests so far (checked on every request). */
+  waitFor(predicate: (requests: ReceivedRequest[]) => boolean, timeoutMs = 30_000, what = 'requests'): Promise<void> {
+    if (predicate(this.requests)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners.delete(check);
+        reject(new Error(`receiver: timed out after ${timeoutMs} ms waiting for ${what} (${this.requests.length} requests so far)`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (predicate(this.requests)) {
+          clearTimeout(timer);
+          this.#listeners.delete(check);
+          resolve();
+        }
+      };
+      this.#listeners.add(check);
+    });
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = this.#paths.get(path);
+    const secrets = route?.secrets ?? [];
+    const sig = String(req.headers['x-webhook-signature'] ?? '');
+    let json: ReceivedRequest['json'];
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      json = { event: '', timestamp: '', data: {} };
+    }
+    const record: ReceivedRequest = {
+      path,
+      at: Date.now(),
+      headers: req.headers,
+      body,
+      json,
+      specSignatureValid: secrets.some((s) => verifyWebhook(body, sig, s)),
+      standardSignatureValid: secrets.some((s) => {
+        try {
+          new Webhook(s.startsWith('whsec_') ? s : Buffer.from(s).toString('base64')).verify(body, {
+            'webhook-id': String(req.headers['webhook-id']),
+            'webhook-timestamp': String(req.headers['webhook-timestamp']),
+            'webhook-signature': String(req.headers['webhook-signature']),
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    };
+    this.requests.push(record);
+    const n = route ? ++route.count : 0;
+    let behaviour: Behaviour = route?.behaviour ?? 404;
+    let headers: Record<string, string> = {};
+    let text = 'ok';
+    if (typeof behaviour === 'function') {
+      const r = behaviour(n, req);
+      if (r === 'hang') behaviour = 'hang';
+      else {
+        behaviour = r.status;
+        headers = r.headers ?? {};
+        text = r.body ?? text;
+      }
+    }
+    for (const l of [...this.#listeners]) l();
+    if (behaviour === 'hang') {
+      this.#hanging.add(res);
+      res.on('close', () => this.#hanging.delete(res));
+      return;
+    }
+    if (typeof behaviour === 'object') {
+      res.writeHead(302, { location: behaviour.redirect }).end();
+      return;
+    }
+    res.writeHead(behaviour, { 'content-type': 'text/plain', ...headers }).end(text);
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hanging) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
