@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { PartitionConsumer, type ConsumedMessage } from '../../src/kafka/partition-consumer.ts';
+import { openTestKafka, uniqueName, waitFor, type TestKafka } from '../support/kafka.ts';
+
+let k: TestKafka;
+const logger = pino({ level: 'silent' });
+
+before(async () => {
+  k = await openTestKafka('pc');
+});
+after(async () => {
+  await k.close();
+});
+
+test('a produced message is consumed by the group and its offset committed', async () => {
+  const topic = uniqueName('pc1');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 1);
+  const seen: string[] = [];
+  const consumer = new PartitionConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 10,
+    logger,
+    handle: async (m) => {
+      seen.push(m.value!.toString());
+    },
+  });
+  await consumer.start();
+  try {
+    await k.produce(topic, [{ value: 'hello' }, { value: 'world' }]);
+    await waitFor(() => seen.length === 2, { what: 'two messages consumed' });
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 2, { what: 'offset 2 committed' });
+    assert.deepEqual(seen, ['hello', 'world']);
+  } finally {
+    await consumer.stop();
+  }
+});
+
+test('the committed offset never passes a message still in flight, while later ones are handled', async () => {
+  const topic = uniqueName('pc2');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 1);
+  let releaseSlow!: () => void;
+  const slow = new Promise<void>((r) => (releaseSlow = r));
+  const done = new Set<string>();
+  const consumer = new PartitionConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 50,
+    commitIntervalMs: 20,
+    logger,
+    handle: async (m: ConsumedMessage) => {
+      if (m.value!.toString() === 'slow') await slow;
+      done.add(m.offset);
+    },
+  });
+  await consumer.start();
+  try {
+    await k.produce(topic, [{ value: 'a' }, { value: 'slow' }, ...Array.from({ length: 20 }, (_, i) => ({ value: `m${i}` }))]);
+    await waitFor(() => done.size === 21, { what: 'all but the slow message handled' });
+    // Give the committer a few rounds; the position must stay at the slow message (offset 1).
+    const commits: number[] = [];
+    consumer.on('committed', () => commits.push(1));
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 1, { what: 'offset 1 committed' });
+    assert.equal(await k.committedTotal(groupId, topic), 1, 'the commit stops at the unsettled message');
+    releaseSlow();
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 22, { what: 'offset 22 committed after the slow one settles' });
+  } finally {
+    releaseSlow();
+    await consumer.stop();
+  }
+});
+
+test('a handler that fails is retried, never skipped', async () => {
+  const topic = uniqueName('pc3');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 1);
+  let calls = 0;
+  const consumer = new PartitionConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 5,
+    logger,
+    handle: async () => {
+      calls++;
+      if (calls < 3) throw new Error('database is down');
+    },
+  });
+  await consumer.start();
+  try {
+    await k.produce(topic, [{ value: 'x' }]);
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 1, { what: 'offset committed after retries' });
+    assert.equal(calls, 3);
+  } finally {
+    await consumer.stop();
+  }
+});
+
+test('a delay topic partition is paused until its message is due, and none is handled early', async () => {
+  const topic = uniqueName('pc4');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 3);
+  const handled: Array<{ due: number; at: number }> = [];
+  const consumer = new PartitionConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 10,
+    logger,
+    dueAt: (m) => Number(m.headers!['due']!.toString()),
+    handle: async (m) => {
+      handled.push({ due: Number(m.headers!['due']!.toString()), at: Date.now() });
+    },
+  });
+  await consumer.start();
+  try {
+    const now = Date.now();
+    // Spread over every partition, including ones with no committed offset yet (kafkajs #1599).
+    await k.produce(
+      topic,
+      [300, 600, 900, 1200, 1500, 1800].map((d, i) => ({ partition: i % 3, value: `m${i}`, headers: { due: String(now + d) } })),
+    );
+    await waitFor(() => handled.length === 6, { what: 'six due messages handled', timeoutMs: 15_000 });
+    for (const h of handled) assert.ok(h.at >= h.due, `handled ${h.due - h.at} ms early`);
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 6, { what: 'all committed' });
+  } finally {
+    await consumer.stop();
+  }
+});
