@@ -42,7 +42,7 @@ export function validateEnvelope(value: unknown): Envelope {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.join('.');
-    const missing = issue.code === 'invalid_type' && (v.data as Record<string, unknown>)[String(issue.path[0])] === undefined;
+    const missing = issue.path.length === 1 && (v.data as Record<string, unknown>)[String(issue.path[0])] === undefined;
     throw new InvalidEventError(
       missing ? 'missing_field' : 'invalid_data',
       `${v.event}: data.${path} ${missing ? 'is required' : issue.message}`,

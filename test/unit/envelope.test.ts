@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deliveryId } from '../../src/delivery/delivery-id.ts';
+import { EVENT_TYPES } from '../../src/events/catalog.ts';
+import { envelopeBody, validateEnvelope } from '../../src/events/envelope.ts';
+import { InvalidEventError } from '../../src/errors.ts';
+
+const specExample = {
+  event: 'call.ended',
+  timestamp: '2026-03-07T15:30:00Z',
+  data: { call_id: '12345', agent: 'jsmith', phone_number: '5551234567', duration: 180, disposition: 'SALE', campaign: 'Q1-Sales' },
+};
+
+test('the catalog has the nine types of the spec', () => {
+  assert.deepEqual([...EVENT_TYPES].sort(), [
+    'agent.login', 'agent.logout', 'agent.pause', 'agent.resume', 'alert.triggered', 'call.ended', 'call.started', 'lead.updated', 'recording.ready',
+  ]);
+});
+
+test("the spec's example validates, extra fields pass through untouched", () => {
+  const withExtra = { ...specExample, data: { ...specExample.data, crm_id: 'x-1', nested: { a: [1, 2] } } };
+  const e = validateEnvelope(withExtra);
+  assert.equal(e.event, 'call.ended');
+  assert.equal(e.timestampMs, Date.parse('2026-03-07T15:30:00Z'));
+  assert.deepEqual(JSON.parse(envelopeBody(e).toString()), withExtra);
+});
+
+const reasons: Array<[unknown, string]> = [
+  [null, 'not_object'],
+  [[1, 2], 'not_object'],
+  ['text', 'not_object'],
+  [{ timestamp: 'x', data: {} }, 'missing_field'],
+  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z' }, 'missing_field'],
+  [{ event: 42, timestamp: '2026-03-07T15:30:00Z', data: {} }, 'wrong_type'],
+  [{ event: 'call.exploded', timestamp: '2026-03-07T15:30:00Z', data: {} }, 'unknown_type'],
+  [{ event: 'call.ended', timestamp: 'yesterday', data: { call_id: '1' } }, 'invalid_timestamp'],
+  [{ event: 'call.ended', timestamp: 1700000000, data: { call_id: '1' } }, 'wrong_type'],
+  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: [] }, 'wrong_type'],
+  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { agent: 'x' } }, 'missing_field'],
+  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { call_id: '1', duration: 'long' } }, 'invalid_data'],
+  [{ event: 'agent.login', timestamp: '2026-03-07T15:30:00Z', data: {} }, 'missing_field'],
+  [{ event: 'recording.ready', timestamp: '2026-03-07T15:30:00Z', data: { recording_id: 'r' } }, 'missing_field'],
+];
+
+for (const [value, reason] of reasons) {
+  test(`rejects ${JSON.stringify(value)?.slice(0, 80)} as ${reason}`, () => {
+    assert.throws(
+      () => validateEnvelope(value),
+      (err: unknown) => err instanceof InvalidEventError && err.reason === reason,
+    );
+  });
+}
+
+test('delivery ids are UUID v5, stable, and differ per endpoint and per event', () => {
+  const a = deliveryId('dialer.events/0/42', 'e1');
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(a, deliveryId('dialer.events/0/42', 'e1'));
+  assert.notEqual(a, deliveryId('dialer.events/0/42', 'e2'));
+  assert.notEqual(a, deliveryId('dialer.events/0/43', 'e1'));
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decideRetry, retryTiers, tierLabel } from '../../src/retry/retry-schedule.ts';
+import { decodeTask, encodeTask, taskDueAt } from '../../src/retry/retry-message.ts';
+
+const tiers = retryTiers([5000, 30_000, 120_000]);
+const t0 = 1_700_000_000_000;
+
+test('the spec schedule: retries after 5 s, 30 s and 120 s, then dead', () => {
+  assert.deepEqual(tiers.map((t) => t.label), ['5s', '30s', '120s']);
+  let now = t0;
+  const dues: number[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const d = decideRetry(tiers, attempt, now);
+    assert.equal(d.kind, 'retry');
+    if (d.kind !== 'retry') return;
+    assert.equal(d.nextAttempt, attempt + 1);
+    dues.push(d.dueAtMs - now);
+    now = d.dueAtMs; // the retry fires exactly when due and fails again
+  }
+  assert.deepEqual(dues, [5000, 30_000, 120_000]);
+  const last = decideRetry(tiers, 4, now);
+  assert.equal(last.kind, 'dead');
+});
+
+test('410 Gone is dead at once', () => {
+  assert.deepEqual(decideRetry(tiers, 1, t0, { permanent: true }).kind, 'dead');
+});
+
+test('Retry-After moves the retry to the first tier long enough, never earlier than asked', () => {
+  const d = decideRetry(tiers, 1, t0, { retryAfterMs: 20_000 });
+  assert.equal(d.kind === 'retry' && d.tier.label, '30s');
+  assert.equal(d.kind === 'retry' && d.dueAtMs, t0 + 30_000);
+  const small = decideRetry(tiers, 2, t0, { retryAfterMs: 1000 });
+  assert.equal(small.kind === 'retry' && small.tier.label, '30s', 'a shorter Retry-After keeps the schedule');
+  const huge = decideRetry(tiers, 1, t0, { retryAfterMs: 3_600_000 });
+  assert.equal(huge.kind === 'retry' && huge.tier.label, '120s', 'capped at the longest tier');
+});
+
+test('tier labels name the delay', () => {
+  assert.equal(tierLabel(250), '250ms');
+  assert.equal(tierLabel(5000), '5s');
+  assert.equal(tierLabel(120_000), '120s');
+  assert.equal(tierLabel(600_000), '10m');
+  assert.equal(tierLabel(3_600_000), '1h');
+});
+
+test('a delivery task survives the trip through a delay topic, body untouched and unsigned', () => {
+  const task = {
+    deliveryId: 'd',
+    endpointId: 'e',
+    eventId: 'topic/0/5',
+    eventType: 'call.ended',
+    eventTimestampMs: t0,
+    series: 1,
+    attempt: 2,
+    firstAttemptAtMs: t0 + 1,
+    dueAtMs: t0 + 5001,
+    delayMs: 5000,
+    body: Buffer.from('{"event":"call.ended"}'),
+  };
+  const msg = encodeTask(task);
+  assert.equal(msg.value, task.body);
+  assert.ok(!Object.keys(msg.headers).some((h) => h.includes('signature')), 'no signature travels with the task');
+  const headers = Object.fromEntries(Object.entries(msg.headers).map(([k, v]) => [k, Buffer.from(String(v))]));
+  assert.deepEqual(decodeTask(msg.value, headers), task);
+  assert.equal(taskDueAt(headers), t0 + 5001);
+  assert.equal(decodeTask(msg.value, {}), null);
+  assert.equal(decodeTask(null, headers), null);
+});
