@@ -68,6 +68,7 @@ as $$
 declare
   unknown text[];
   valid   text;
+  is_insert boolean := tg_op = 'INSERT';
 begin
   new.name := btrim(new.name);
   if new.name = '' then
@@ -75,43 +76,55 @@ begin
       using errcode = 'check_violation', hint = 'Give the endpoint a short name, e.g. ''crm-sync''.';
   end if;
 
-  if new.event_types is null or cardinality(new.event_types) = 0 then
-    raise exception 'webhooks.endpoints: event_types must not be empty (endpoint "%")', new.name
-      using errcode = 'check_violation',
-            hint = 'Subscribe to at least one event type, e.g. array[''call.ended''], or array[''*''] for all.';
+  -- On UPDATE only the columns that change are checked again, so a setting turned on later
+  -- (require_https) or a type retired from the catalog never blocks disabling or renaming.
+  if is_insert or new.event_types is distinct from old.event_types then
+    if new.event_types is null or cardinality(new.event_types) = 0 or array_position(new.event_types, null) is not null then
+      raise exception 'webhooks.endpoints: event_types must be a non-empty list without nulls (endpoint "%")', new.name
+        using errcode = 'check_violation',
+              hint = 'Subscribe to at least one event type, e.g. array[''call.ended''], or array[''*''] for all.';
+    end if;
+
+    select array_agg(t order by t) into unknown
+      from unnest(new.event_types) as t
+     where t <> '*' and t not in (select e.name from webhooks.event_types e);
+    if unknown is not null then
+      select string_agg(e.name, ', ' order by e.name) into valid from webhooks.event_types e;
+      raise exception 'webhooks.endpoints: unknown event type(s) % for endpoint "%"', array_to_string(unknown, ', '), new.name
+        using errcode = 'check_violation', hint = 'Valid event types: ' || valid || ', or * for all.';
+    end if;
+    -- Keep the list canonical: sorted, without duplicates; '*' absorbs everything else.
+    if '*' = any(new.event_types) then
+      new.event_types := array['*'];
+    else
+      select array_agg(distinct t order by t) into new.event_types from unnest(new.event_types) as t;
+    end if;
   end if;
 
-  select array_agg(t order by t) into unknown
-    from unnest(new.event_types) as t
-   where t <> '*' and t not in (select e.name from webhooks.event_types e);
-  if unknown is not null then
-    select string_agg(e.name, ', ' order by e.name) into valid from webhooks.event_types e;
-    raise exception 'webhooks.endpoints: unknown event type(s) % for endpoint "%"', array_to_string(unknown, ', '), new.name
-      using errcode = 'check_violation', hint = 'Valid event types: ' || valid || ', or * for all.';
-  end if;
-  -- Keep the list canonical: sorted, without duplicates; '*' absorbs everything else.
-  if '*' = any(new.event_types) then
-    new.event_types := array['*'];
-  else
-    select array_agg(distinct t order by t) into new.event_types from unnest(new.event_types) as t;
+  if is_insert or new.url is distinct from old.url then
+    if new.url !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' then
+      raise exception 'webhooks.endpoints: url "%" is not an http(s) URL (endpoint "%")', new.url, new.name
+        using errcode = 'check_violation', hint = 'Use a full URL without spaces, such as https://crm.example.com/hooks/dialer.';
+    end if;
+    if new.url ~* '^http://' and coalesce((select s.value from webhooks.settings s where s.key = 'require_https'), 'false') = 'true' then
+      raise exception 'webhooks.endpoints: url "%" uses plain http, but this installation requires https (endpoint "%")', new.url, new.name
+        using errcode = 'check_violation',
+              hint = 'Use an https:// URL, or set REQUIRE_HTTPS=false for the dispatcher (it writes webhooks.settings at start).';
+    end if;
   end if;
 
-  if new.url !~* '^https?://[^/?#\s]+' then
-    raise exception 'webhooks.endpoints: url "%" is not an http(s) URL (endpoint "%")', new.url, new.name
-      using errcode = 'check_violation', hint = 'Use a full URL such as https://crm.example.com/hooks/dialer.';
-  end if;
-  if new.url ~* '^http://' and coalesce((select s.value from webhooks.settings s where s.key = 'require_https'), 'false') = 'true' then
-    raise exception 'webhooks.endpoints: url "%" uses plain http, but this installation requires https (endpoint "%")', new.url, new.name
-      using errcode = 'check_violation',
-            hint = 'Use an https:// URL, or set REQUIRE_HTTPS=false for the dispatcher (it writes webhooks.settings at start).';
-  end if;
-
-  if new.secret is null or length(new.secret) < 16 then
-    raise exception 'webhooks.endpoints: secret must be at least 16 characters (endpoint "%")', new.name
-      using errcode = 'check_violation', hint = 'Omit the secret to have one generated, or use webhooks.generate_secret().';
+  if is_insert or new.secret is distinct from old.secret then
+    if new.secret is null or length(new.secret) < 16 then
+      raise exception 'webhooks.endpoints: secret must be at least 16 characters (endpoint "%")', new.name
+        using errcode = 'check_violation', hint = 'Omit the secret to have one generated, or use webhooks.generate_secret().';
+    end if;
+    if new.secret like 'whsec\_%' and substr(new.secret, 7) !~ '^[A-Za-z0-9+/]{22,}={0,2}$' then
+      raise exception 'webhooks.endpoints: a whsec_ secret must be base64 after the prefix (endpoint "%")', new.name
+        using errcode = 'check_violation', hint = 'Omit the secret to have one generated, or use webhooks.generate_secret().';
+    end if;
   end if;
 
-  if tg_op = 'UPDATE' then
+  if not is_insert then
     new.updated_at := now();
     if new.enabled and not old.enabled then
       new.disabled_reason := null;

@@ -19,6 +19,8 @@ export interface Config {
     inputTopics: string[];
     /** CONSUMER_GROUP: group id of the input consumer; the delay consumer uses `<group>.retry`. Default `dialer-webhooks`. */
     groupId: string;
+    /** INPUT_START_FROM: where a new consumer group starts reading the input topics: earliest or latest. Default `earliest` (nothing produced before the first start is lost). */
+    inputStartFrom: 'earliest' | 'latest';
     /** TOPIC_PREFIX: prefix of the retry, dead-letter and invalid topics. Default `webhooks`. */
     topicPrefix: string;
     /** TOPIC_PARTITIONS: partitions of topics this service creates. Default 3. */
@@ -35,6 +37,8 @@ export interface Config {
     migrateOnStart: boolean;
     /** ADMIN_MIGRATIONS_DIR: a folder of the admins' own numbered SQL files, applied after ours. Default none. */
     adminMigrationsDir: string | null;
+    /** Values for `:'NAME'` variables in the admins' files: the process environment, so secrets stay out of the files. */
+    adminVariables: Readonly<Record<string, string>>;
   };
   http: {
     /** HTTP_HOST: address of the metrics and health server. Default `0.0.0.0`. */
@@ -55,6 +59,8 @@ export interface Config {
     partitionConcurrency: number;
     /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once. Default 64. */
     endpointConcurrency: number;
+    /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its new deliveries are deferred to the first retry topic without spending an attempt, ms. Default 1000. */
+    endpointStallMs: number;
     /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
     maxEventBytes: number;
     /** REQUIRE_HTTPS: endpoints must use https URLs (enforced by the database trigger). Default false. */
@@ -202,6 +208,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     responseStoreBytes: int(env, 'RESPONSE_BODY_STORE_BYTES', 2048, 0, 1024 * 1024),
     partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 256, 1, 100_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
+    endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
     maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     requireHttps: bool(env, 'REQUIRE_HTTPS', false),
   };
@@ -219,6 +226,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       sasl,
       inputTopics,
       groupId: str(env, 'CONSUMER_GROUP', 'dialer-webhooks'),
+      inputStartFrom: oneOf(env, 'INPUT_START_FROM', 'earliest', ['earliest', 'latest'] as const),
       topicPrefix,
       topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
       topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 32),
@@ -228,6 +236,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 2, 1000),
       migrateOnStart: bool(env, 'MIGRATE_ON_START', false),
       adminMigrationsDir: read(env, 'ADMIN_MIGRATIONS_DIR') ?? null,
+      adminVariables: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     },
     http: {
       host: str(env, 'HTTP_HOST', '0.0.0.0'),

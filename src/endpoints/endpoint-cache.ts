@@ -1,0 +1,326 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+import type { Endpoint } from './endpoint.ts';
+import { EndpointIndex } from './endpoint-index.ts';
+import { findEnabledEndpoints } from './endpoint-queries.ts';
+
+/** The channel migration 0001's statement trigger notifies on every change to webhooks.endpoints. */
+export const ENDPOINTS_CHANNEL = 'webhooks_endpoints_changed';
+
+export type ReloadReason = 'start' | 'notify' | 'interval' | 'reconnect';
+
+export interface ReloadedEvent {
+  /** Endpoints in the new index. */
+  count: number;
+  reason: ReloadReason;
+  durationMs: number;
+}
+
+/** Lifecycle events, for metrics and tests. */
+export interface EndpointCacheEvents {
+  reloaded: [ReloadedEvent];
+  /** A change notification arrived (a reload is requested; several may share one reload). */
+  notification: [];
+  /** A reload failed; the previous index stays in use until the next trigger. */
+  reloadFailed: [{ reason: ReloadReason; error: unknown }];
+  /** The LISTEN connection is up (at start and after every reconnect). */
+  listenerConnected: [];
+  /** The LISTEN connection failed or was lost; a reconnect is scheduled in `retryInMs`. */
+  listenerError: [{ error: unknown; retryInMs: number }];
+}
+
+export interface EndpointCacheOptions {
+  /** Pool used for the reload queries. */
+  db: Db;
+  /** Where the dedicated LISTEN connection goes (the same database as `db`). */
+  databaseUrl: string;
+  /** Full reload period, ms: the safety net for lost notifications. */
+  reloadIntervalMs: number;
+  /** Used as given: the caller scopes it (e.g. a child with `{ component: 'endpoints' }`). */
+  logger: Logger;
+  /** Notifications within this window coalesce into one reload, ms. Default 50. */
+  debounceMs?: number;
+  /** Aborting it stops the cache. */
+  signal?: AbortSignal;
+  /** application_name of the LISTEN connection (shows in pg_stat_activity). Default `dialer-webhooks-listen`. */
+  applicationName?: string;
+  /** Reconnect backoff of the LISTEN connection: doubles from `initialMs` up to `maxMs`, with jitter. Default 100 ms to 10 s. */
+  reconnectBackoff?: { initialMs: number; maxMs: number };
+}
+
+/**
+ * The endpoint index, kept fresh from Postgres. NOTIFY is only a hint that something changed:
+ * every trigger (notification, timer, reconnect) reloads the whole enabled set, so a lost or
+ * coalesced notification costs latency, never correctness.
+ *
+ * Invariants:
+ * - LISTEN is in place before the first load, so no change committed after the load is missed.
+ * - Reloads never overlap; a trigger during a reload queues exactly one more reload after it,
+ *   whose query starts after the trigger and so sees the change that caused it.
+ * - A failed reload keeps the previous index; `current()` never goes empty because of an outage.
+ */
+export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements AsyncDisposable {
+  readonly #db: Db;
+  readonly #databaseUrl: string;
+  readonly #reloadIntervalMs: number;
+  readonly #debounceMs: number;
+  readonly #logger: Logger;
+  readonly #signal: AbortSignal | undefined;
+  readonly #applicationName: string;
+  readonly #backoff: { initialMs: number; maxMs: number };
+
+  #index: EndpointIndex = EndpointIndex.empty;
+  #started = false;
+  #stopped = false;
+  #stopping: Promise<void> | null = null;
+
+  #client: pg.Client | null = null;
+  #listening = false;
+  #connecting: Promise<void> | null = null;
+  readonly #closing = new Set<Promise<void>>();
+  #reconnectAttempt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+
+  #intervalTimer: NodeJS.Timeout | undefined;
+  #debounceTimer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+  #pending: ReloadReason | null = null;
+
+  readonly #onAbort = (): void => {
+    void this.stop();
+  };
+
+  constructor(options: EndpointCacheOptions) {
+    super();
+    if (!(options.reloadIntervalMs > 0)) throw new RangeError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
+    this.#db = options.db;
+    this.#databaseUrl = options.databaseUrl;
+    this.#reloadIntervalMs = options.reloadIntervalMs;
+    this.#debounceMs = options.debounceMs ?? 50;
+    this.#logger = options.logger;
+    this.#signal = options.signal;
+    this.#applicationName = options.applicationName ?? 'dialer-webhooks-listen';
+    this.#backoff = options.reconnectBackoff ?? { initialMs: 100, maxMs: 10_000 };
+  }
+
+  /** True while the LISTEN connection is up (readiness). */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /**
+   * Connects the LISTEN connection, loads the index and starts the reload timer. Rejects, leaving
+   * nothing open, if Postgres cannot be reached or the first load fails.
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('EndpointCache.start() called twice');
+    if (this.#stopped) throw new Error('EndpointCache was stopped before it started');
+    this.#started = true;
+    this.#signal?.throwIfAborted();
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    try {
+      this.#connecting = this.#connectListener();
+      await this.#connecting;
+      this.#connecting = null;
+      const started = performance.now();
+      const endpoints = await findEnabledEndpoints(this.#db);
+      if (this.#stopped) {
+        this.#signal?.throwIfAborted();
+        return;
+      }
+      this.#swap(endpoints, 'start', started);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#intervalTimer = setInterval(() => this.#requestReload('interval'), this.#reloadIntervalMs);
+  }
+
+  /** The latest loaded index (empty before `start()`). */
+  current(): EndpointIndex {
+    return this.#index;
+  }
+
+  /** The enabled endpoint with this id in the current index, if any. */
+  get(id: string): Endpoint | undefined {
+    return this.#index.get(id);
+  }
+
+  /** Stops timers, waits for a running reload and closes the LISTEN connection. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    clearInterval(this.#intervalTimer);
+    clearTimeout(this.#debounceTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#pending = null;
+    await this.#connecting?.catch(() => {});
+    const client = this.#client;
+    this.#client = null;
+    this.#listening = false;
+    if (client !== null) this.#close(client);
+    await Promise.all([...this.#closing]);
+    await this.#running;
+  }
+
+  // --- reloads -------------------------------------------------------------------------------
+
+  #requestReload(reason: ReloadReason): void {
+    if (this.#stopped) return;
+    if (reason === 'notify' && this.#debounceMs > 0) {
+      // A fixed window from the first notification (not reset by later ones), so a steady stream
+      // of changes cannot postpone the reload indefinitely.
+      if (this.#debounceTimer !== undefined) return;
+      this.#debounceTimer = setTimeout(() => {
+        this.#debounceTimer = undefined;
+        this.#enqueue('notify');
+      }, this.#debounceMs);
+      return;
+    }
+    this.#enqueue(reason);
+  }
+
+  #enqueue(reason: ReloadReason): void {
+    if (this.#stopped) return;
+    if (this.#running !== null) {
+      this.#pending ??= reason;
+      return;
+    }
+    this.#running = this.#drain(reason);
+  }
+
+  // Runs reloads one after another while triggers keep arriving. `#running` is cleared in the
+  // same synchronous step that finds nothing pending, so no trigger can fall between the two.
+  async #drain(first: ReloadReason): Promise<void> {
+    let reason = first;
+    for (;;) {
+      await this.#reload(reason);
+      const next = this.#pending;
+      this.#pending = null;
+      if (next === null || this.#stopped) {
+        this.#running = null;
+        return;
+      }
+      reason = next;
+    }
+  }
+
+  async #reload(reason: ReloadReason): Promise<void> {
+    const started = performance.now();
+    let endpoints: Endpoint[];
+    try {
+      endpoints = await findEnabledEndpoints(this.#db);
+    } catch (error) {
+      this.#logger.warn({ err: error, reason }, 'endpoint reload failed; keeping the previous index until the next trigger');
+      this.emit('reloadFailed', { reason, error });
+      return;
+    }
+    if (this.#stopped) return;
+    this.#swap(endpoints, reason, started);
+  }
+
+  #swap(endpoints: Endpoint[], reason: ReloadReason, started: number): void {
+    const index = new EndpointIndex(endpoints);
+    this.#index = index;
+    const durationMs = performance.now() - started;
+    this.#logger.debug({ count: index.size, reason, durationMs }, 'endpoint index reloaded');
+    this.emit('reloaded', { count: index.size, reason, durationMs });
+  }
+
+  // --- the LISTEN connection -----------------------------------------------------------------
+
+  async #connectListener(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.#databaseUrl,
+      application_name: this.#applicationName,
+      connectionTimeoutMillis: 10_000,
+      // Keeps idle NATs and firewalls from silently dropping a connection that only listens,
+      // and lets the OS notice a dead peer.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    client.on('notification', (message) => {
+      if (message.channel !== ENDPOINTS_CHANNEL) return;
+      this.#requestReload('notify');
+      this.emit('notification');
+    });
+    // Errors while connecting reject connect() or the LISTEN query; these handlers only act once
+    // the connection is established (`#listening`) and always keep an 'error' listener attached.
+    client.on('error', (error) => this.#onListenerLost(client, error));
+    client.on('end', () => this.#onListenerLost(client, new Error('LISTEN connection ended')));
+    this.#client = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${ENDPOINTS_CHANNEL}`);
+    } catch (err) {
+      if (this.#client === client) this.#client = null;
+      this.#close(client);
+      throw err;
+    }
+    if (this.#stopped || this.#client !== client) {
+      this.#close(client);
+      return;
+    }
+    this.#listening = true;
+    this.#reconnectAttempt = 0;
+    this.#logger.debug('listening for endpoint changes');
+    this.emit('listenerConnected');
+  }
+
+  #onListenerLost(client: pg.Client, error: unknown): void {
+    if (client !== this.#client || !this.#listening) return;
+    this.#listening = false;
+    this.#client = null;
+    this.#close(client);
+    if (this.#stopped) return;
+    this.#scheduleReconnect(error);
+  }
+
+  #scheduleReconnect(error: unknown): void {
+    const base = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#reconnectAttempt);
+    this.#reconnectAttempt += 1;
+    // Equal jitter: between half and all of the doubled delay, so dispatchers that lost the same
+    // server do not all come back in the same instant.
+    const retryInMs = Math.round(base / 2 + Math.random() * (base / 2));
+    this.#logger.warn({ err: error, retryInMs }, 'endpoint LISTEN connection lost; reconnecting');
+    this.emit('listenerError', { error, retryInMs });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#reconnect();
+    }, retryInMs);
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#stopped) return;
+    this.#connecting = this.#connectListener();
+    try {
+      await this.#connecting;
+    } catch (error) {
+      if (!this.#stopped) this.#scheduleReconnect(error);
+      return;
+    } finally {
+      this.#connecting = null;
+    }
+    // Notifications sent while the connection was down are gone: reload everything.
+    if (this.#listening) this.#requestReload('reconnect');
+  }
+
+  #close(client: pg.Client): void {
+    client.removeAllListeners('notification');
+    const closing = client.end().catch(() => {});
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+}

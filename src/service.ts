@@ -1,0 +1,262 @@
+import type { Admin } from 'kafkajs';
+import type { Logger } from 'pino';
+import pkg from '../package.json' with { type: 'json' };
+import type { Config } from './config.ts';
+import { openDatabase, type DatabaseHandle } from './db/database.ts';
+import { migrate, readMigrations, SERVICE_MIGRATIONS_DIR } from './db/migrator.ts';
+import { createDeliverer, type Deliverer } from './delivery/deliverer.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
+import { EndpointLimiter } from './delivery/endpoint-limiter.ts';
+import { EndpointCache } from './endpoints/endpoint-cache.ts';
+import { writeSettings } from './endpoints/endpoint-queries.ts';
+import { createEventDecoder } from './events/event-decoder.ts';
+import { createRegistryDecoder } from './events/registry-decoder.ts';
+import { createKafka, ensureTopics, topicNames, type TopicNames } from './kafka/kafka-client.ts';
+import { startLagPoller } from './kafka/lag-poller.ts';
+import { PartitionConsumer } from './kafka/partition-consumer.ts';
+import { TopicProducer } from './kafka/topic-producer.ts';
+import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
+import { DeliveryStatusLookup } from './log/delivery-status-lookup.ts';
+import { startHttpServer } from './metrics/http-server.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { retryTiers } from './retry/retry-schedule.ts';
+import { taskDueAt } from './retry/retry-message.ts';
+
+export const VERSION: string = pkg.version;
+
+/** A running dispatcher: every component, for `main.ts`, the CLI and tests. */
+export interface Service {
+  readonly config: Readonly<Config>;
+  readonly metrics: Metrics;
+  readonly dispatcher: Dispatcher;
+  readonly endpoints: EndpointCache;
+  readonly input: PartitionConsumer;
+  readonly retry: PartitionConsumer;
+  readonly topics: TopicNames;
+  readonly database: DatabaseHandle;
+  /** Port of the metrics and health server. */
+  readonly httpPort: number;
+  /** Resolves when a consumer stops for good (the process should exit). */
+  readonly crashed: Promise<Error>;
+  /** Graceful stop, bounded by SHUTDOWN_TIMEOUT_MS. Safe to call twice. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts the dispatcher: Postgres (optionally migrating), topics, the endpoint index, the input
+ * and delay consumers, and the metrics/health server. On failure midway, what was started is
+ * stopped again before the error is rethrown.
+ */
+export async function startService(config: Readonly<Config>, logger: Logger): Promise<Service> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => logger.warn({ err }, 'cleanup step failed'));
+  };
+  try {
+    return await start(config, logger, cleanups, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<() => Promise<unknown>>, cleanup: () => Promise<void>): Promise<Service> {
+  const metrics = createMetrics({ perEndpoint: config.metrics.perEndpoint, version: VERSION });
+  let stopping = false;
+
+  const database = openDatabase(config.database.url, config.database.poolSize);
+  cleanups.push(() => database.db.destroy());
+  if (config.database.migrateOnStart) {
+    const client = await database.pool.connect();
+    try {
+      await migrate(client, await readMigrations(SERVICE_MIGRATIONS_DIR), { onApplied: (r) => r.status === 'applied' && logger.info(r, 'migration applied') });
+      if (config.database.adminMigrationsDir) {
+        await migrate(client, await readMigrations(config.database.adminMigrationsDir), {
+          set: 'admin',
+          variables: config.database.adminVariables,
+          onApplied: (r) => r.status === 'applied' && logger.info(r, 'admin migration applied'),
+        });
+      }
+    } finally {
+      client.release();
+    }
+  }
+  await writeSettings(database.db, { requireHttps: config.delivery.requireHttps });
+  await database.pool.query('select webhooks.ensure_attempt_partitions(2)');
+  const partitionTimer = setInterval(
+    () => void database.pool.query('select webhooks.ensure_attempt_partitions(2)').catch((err: unknown) => logger.warn({ err }, 'creating attempt partitions failed')),
+    6 * 3_600_000,
+  );
+  partitionTimer.unref();
+  cleanups.push(async () => clearInterval(partitionTimer));
+
+  const kafka = createKafka(config.kafka, logger);
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  const topics = topicNames(config);
+  await ensureTopics(admin, topics, config, logger);
+
+  const producer = new TopicProducer(kafka);
+  await producer.connect();
+  cleanups.push(() => producer.disconnect());
+
+  const endpoints = new EndpointCache({ db: database.db, databaseUrl: config.database.url, reloadIntervalMs: config.endpoints.reloadIntervalMs, logger: logger.child({ component: 'endpoints' }) });
+  endpoints.on('reloaded', (e) => {
+    metrics.endpointReloads.inc({ reason: e.reason });
+    metrics.endpointsEnabled.set(e.count);
+  });
+  await endpoints.start();
+  cleanups.push(() => endpoints.stop());
+
+  const deliverer: Deliverer = createDeliverer({
+    timeoutMs: config.delivery.timeoutMs,
+    responseReadBytes: config.delivery.responseReadBytes,
+    responseStoreBytes: config.delivery.responseStoreBytes,
+    userAgent: `dialer-webhooks/${VERSION}`,
+    connectionsPerOrigin: config.delivery.endpointConcurrency,
+  });
+  cleanups.push(() => deliverer.close());
+
+  const logWriter = new DeliveryLogWriter({
+    pool: database.pool,
+    logger: logger.child({ component: 'delivery-log' }),
+    batchSize: config.log.batchSize,
+    flushIntervalMs: config.log.flushIntervalMs,
+    onFlush: (rows, seconds) => {
+      metrics.deliveryLogRowsWritten.inc(rows);
+      metrics.deliveryLogFlush.observe(seconds);
+    },
+    onFlushError: () => metrics.deliveryLogFlushErrors.inc(),
+    onQueueChange: (n) => metrics.deliveryLogQueueRows.set(n),
+  });
+  cleanups.push(() => logWriter.close(AbortSignal.timeout(5000)));
+
+  const registry = config.schemaRegistry.url
+    ? createRegistryDecoder({
+        url: config.schemaRegistry.url,
+        ...(config.schemaRegistry.username ? { username: config.schemaRegistry.username } : {}),
+        ...(config.schemaRegistry.password ? { password: config.schemaRegistry.password } : {}),
+        timeoutMs: 5000,
+      })
+    : null;
+
+  const dispatcher = new Dispatcher({
+    db: database.db,
+    endpoints,
+    deliverer,
+    logWriter,
+    statusLookup: new DeliveryStatusLookup(database.pool),
+    producer,
+    decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
+    topics,
+    tiers: retryTiers(config.retry.delaysMs),
+    limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
+    metrics,
+    logger,
+  });
+
+  const input = new PartitionConsumer({
+    kafka,
+    groupId: config.kafka.groupId,
+    topics: topics.input,
+    fromBeginning: config.kafka.inputStartFrom === 'earliest',
+    concurrency: config.delivery.partitionConcurrency,
+    handle: dispatcher.handleInput,
+    logger: logger.child({ component: 'input-consumer' }),
+  });
+  const retry = new PartitionConsumer({
+    kafka,
+    groupId: `${config.kafka.groupId}.retry`,
+    topics: topics.retry,
+    fromBeginning: true,
+    concurrency: config.delivery.partitionConcurrency,
+    handle: dispatcher.handleRetry,
+    dueAt: (m) => taskDueAt(m.headers),
+    logger: logger.child({ component: 'retry-consumer' }),
+  });
+  let crash: (e: Error) => void = () => {};
+  const crashed = new Promise<Error>((resolve) => (crash = resolve));
+  for (const [name, c] of [['input', input], ['retry', retry]] as const) {
+    c.on('joined', (e) => {
+      metrics.consumerUp.set({ consumer: name }, 1);
+      logger.info({ consumer: name, partitions: e.partitions.length }, 'joined consumer group');
+    });
+    c.on('crashed', ({ error }) => {
+      metrics.consumerUp.set({ consumer: name }, 0);
+      crash(error);
+    });
+  }
+  const shutdownDeadline = (): AbortSignal => AbortSignal.timeout(Math.max(1000, config.shutdownTimeoutMs - 5000));
+  cleanups.push(async () => {
+    const deadline = shutdownDeadline();
+    await Promise.all([input.stop(deadline), retry.stop(deadline)]);
+  });
+  await retry.start();
+  await input.start();
+
+  const lag = startLagPoller({
+    admin,
+    groups: [
+      { groupId: config.kafka.groupId, topics: [...topics.input] },
+      { groupId: `${config.kafka.groupId}.retry`, topics: [...topics.retry] },
+    ],
+    intervalMs: config.metrics.lagPollIntervalMs,
+    gauge: metrics.consumerLag,
+    logger: logger.child({ component: 'lag-poller' }),
+  });
+  cleanups.push(() => lag.stop());
+
+  const http = await startHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    registry: metrics.registry,
+    logger: logger.child({ component: 'http' }),
+    readiness: async () => {
+      const checks: Record<string, boolean | string> = {};
+      checks.postgres = await database.pool.query('select 1').then(
+        () => true,
+        (err: unknown) => `unreachable: ${(err as Error).message}`,
+      );
+      checks.kafka = await admin.describeCluster().then(
+        () => true,
+        (err: unknown) => `unreachable: ${(err as Error).message}`,
+      );
+      checks.inputConsumer = input.consuming;
+      checks.retryConsumer = retry.consuming;
+      checks.endpointListener = endpoints.listening;
+      checks.shuttingDown = stopping ? 'yes' : false;
+      const ready = !stopping && checks.postgres === true && checks.kafka === true && input.consuming && retry.consuming;
+      return { ready, checks };
+    },
+  });
+  // The health server goes last on the way down, so probes see "not ready" while draining.
+  cleanups.unshift(() => http.close());
+  logger.info({ version: VERSION, inputTopics: topics.input, httpPort: http.port }, 'dispatcher started');
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping = true;
+    stopped ??= (async () => {
+      logger.info('stopping: draining in-flight deliveries');
+      await cleanup();
+      logger.info('stopped');
+    })();
+    return stopped;
+  };
+  return {
+    config,
+    metrics,
+    dispatcher,
+    endpoints,
+    input,
+    retry,
+    topics,
+    database,
+    httpPort: http.port,
+    crashed,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
