@@ -169,7 +169,7 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   const retry = new PartitionConsumer({
     kafka,
     groupId: `${config.kafka.groupId}.retry`,
-    topics: topics.retry,
+    topics: topics.retryDistinct,
     fromBeginning: true,
     concurrency: config.delivery.partitionConcurrency,
     handle: dispatcher.handleRetry,
@@ -200,7 +200,7 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
     admin,
     groups: [
       { groupId: config.kafka.groupId, topics: [...topics.input] },
-      { groupId: `${config.kafka.groupId}.retry`, topics: [...topics.retry] },
+      { groupId: `${config.kafka.groupId}.retry`, topics: [...topics.retryDistinct] },
     ],
     intervalMs: config.metrics.lagPollIntervalMs,
     gauge: metrics.consumerLag,

@@ -6,17 +6,21 @@ import { retryTiers } from '../retry/retry-schedule.ts';
 /** Names of the topics this service owns, from the prefix and the retry schedule. */
 export interface TopicNames {
   input: readonly string[];
-  /** One per retry tier, in schedule order. */
+  /** One per retry tier, in schedule order; tiers with the same delay share a topic. */
   retry: readonly string[];
+  /** The distinct delay topics. */
+  retryDistinct: readonly string[];
   deadLetter: string;
   invalid: string;
 }
 
 export function topicNames(config: Pick<Config, 'kafka' | 'retry'>): TopicNames {
   const p = config.kafka.topicPrefix;
+  const retry = retryTiers(config.retry.delaysMs).map((t) => `${p}.retry.${t.label}`);
   return {
     input: config.kafka.inputTopics,
-    retry: retryTiers(config.retry.delaysMs).map((t) => `${p}.retry.${t.label}`),
+    retry,
+    retryDistinct: [...new Set(retry)],
     deadLetter: `${p}.dead-letter`,
     invalid: `${p}.invalid`,
   };
@@ -68,7 +72,7 @@ export async function ensureTopics(admin: Admin, names: TopicNames, config: Conf
   const tiers = retryTiers(config.retry.delaysMs);
   const wanted: ITopicConfig[] = [
     ...names.input.map((topic) => ({ topic, numPartitions, replicationFactor })),
-    ...names.retry.map((topic, i) => spec(topic, Math.max(7 * DAY, 100 * tiers[i]!.delayMs))),
+    ...names.retryDistinct.map((topic) => spec(topic, Math.max(7 * DAY, 100 * tiers[names.retry.indexOf(topic)]!.delayMs))),
     spec(names.deadLetter, 30 * DAY),
     spec(names.invalid, 14 * DAY),
   ];
