@@ -76,12 +76,13 @@ async function main(): Promise<number> {
     } else {
       console.log('test: no container runtime; starting the local services (npm run services:up)');
       if ((await run('bash', ['scripts/services-up.sh'])) !== 0) return 1;
-      if (!env.SCHEMA_REGISTRY_URL) {
-        if ((await run('bash', ['scripts/registry-up.sh'])) !== 0) return 1;
-        env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
-      }
       env.KAFKA_BROKERS ??= '127.0.0.1:9092';
       env.DATABASE_URL ??= 'postgres://webhooks:webhooks@127.0.0.1:5432/webhooks';
+    }
+    if (!env.SCHEMA_REGISTRY_URL) {
+      console.log('test: SCHEMA_REGISTRY_URL is not set; starting the local schema registry (scripts/registry-up.sh)');
+      if ((await run('bash', ['scripts/registry-up.sh'])) !== 0) return 1;
+      env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
     }
   }
   const files = args.length > 0 ? args : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];

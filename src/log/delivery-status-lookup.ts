@@ -27,7 +27,7 @@ export class DeliveryStatusLookup {
     if (ids.length === 0) return Promise.resolve(new Map());
     return new Promise((resolve, reject) => {
       this.#pending.push({ ids: [...ids], resolve, reject });
-      this.#timer ??= setTimeout(() => void this.#run(), this.#lingerMs);
+      if (this.#timer === null) this.#timer = setTimeout(() => void this.#run(), this.#lingerMs);
     });
   }
 

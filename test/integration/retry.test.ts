@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Service } from '../../src/service.ts';
@@ -23,7 +24,7 @@ function event(n: number): string {
 /** Fails the first `k` requests of every delivery (by webhook-id), then answers 200. */
 function failFirst(k: number) {
   const seen = new Map<string, number>();
-  return (_n: number, req: import('node:http').IncomingMessage) => {
+  return (_n: number, req: IncomingMessage) => {
     const id = String(req.headers['webhook-id']);
     const c = (seen.get(id) ?? 0) + 1;
     seen.set(id, c);
