@@ -9,7 +9,7 @@ import { envelopeBody, type Envelope } from '../events/envelope.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';
 import type { TopicNames } from '../kafka/kafka-client.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
-import type { TopicProducer } from '../kafka/topic-producer.ts';
+import { isMessageTooLarge, type TopicProducer } from '../kafka/topic-producer.ts';
 import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
 import type { DeliveryStatusLookup, StoredDelivery } from '../log/delivery-status-lookup.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
@@ -61,6 +61,7 @@ interface AttemptContext {
 }
 
 const FINAL = new Set(['succeeded', 'dead', 'cancelled']);
+const INVALID_HEAD_BYTES = 64 * 1024;
 
 /**
  * The heart of the service: turns an input event into deliveries and a retry message into the
@@ -356,11 +357,24 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       'error-reason': err.reason,
       'error-message': err.message.slice(0, 1000),
     });
-    await withBackoff(() => producer.send(topics.invalid, { key: message.key?.toString('utf8') ?? null, value: message.value ?? Buffer.alloc(0), headers }), {
-      signal,
-      logger,
-      what: 'sending an event to the invalid topic',
-    });
+    const key = message.key?.toString('utf8') ?? null;
+    const value = message.value ?? Buffer.alloc(0);
+    await withBackoff(
+      async () => {
+        try {
+          await producer.send(topics.invalid, { key, value, headers });
+        } catch (err) {
+          if (!isMessageTooLarge(err)) throw err;
+          // Larger than even the invalid topic takes: keep its head, say how large it was.
+          await producer.send(topics.invalid, {
+            key,
+            value: value.subarray(0, INVALID_HEAD_BYTES),
+            headers: { ...headers, 'value-truncated-from-bytes': String(value.length) },
+          });
+        }
+      },
+      { signal, logger, what: 'sending an event to the invalid topic' },
+    );
     metrics.eventsInvalid.inc({ topic: message.topic, reason: err.reason });
     logger.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, error: err.message }, 'invalid event sent to the invalid topic');
     this.emit('invalid', { topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, message: err.message });

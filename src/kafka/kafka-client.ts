@@ -74,7 +74,8 @@ export async function ensureTopics(admin: Admin, names: TopicNames, config: Conf
     ...names.input.map((topic) => ({ topic, numPartitions, replicationFactor })),
     ...names.retryDistinct.map((topic) => spec(topic, Math.max(7 * DAY, 100 * tiers[names.retry.indexOf(topic)]!.delayMs))),
     spec(names.deadLetter, 30 * DAY),
-    spec(names.invalid, 14 * DAY),
+    // Invalid events are kept whole where the broker allows, oversized ones included.
+    { ...spec(names.invalid, 14 * DAY), configEntries: [...spec(names.invalid, 14 * DAY).configEntries!, { name: 'max.message.bytes', value: String(64 * 1024 * 1024) }] },
   ];
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t.topic));

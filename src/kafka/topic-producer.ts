@@ -1,6 +1,15 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import { TransientError } from '../errors.ts';
 
+/** True when the broker refused a message for its size (MESSAGE_TOO_LARGE), through any wrapping. */
+export function isMessageTooLarge(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown; errors?: unknown[] } | undefined, depth = 0; e && depth < 6; depth++) {
+    if (e.type === 'MESSAGE_TOO_LARGE') return true;
+    e = (e.cause ?? e.errors?.[0]) as typeof e;
+  }
+  return false;
+}
+
 export interface OutgoingMessage {
   key: string | null;
   value: Buffer;
