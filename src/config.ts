@@ -79,6 +79,8 @@ export interface Config {
     batchSize: number;
     /** DELIVERY_LOG_FLUSH_MS: longest a recorded attempt waits before it is written, ms. Default 20. */
     flushIntervalMs: number;
+    /** ATTEMPT_RETENTION_DAYS: monthly partitions of webhooks.attempts wholly older than this are dropped, days. Default 90. */
+    retentionDays: number;
   };
   schemaRegistry: {
     /** SCHEMA_REGISTRY_URL: Confluent-compatible registry for wire-format values. Default none (plain JSON only). */
@@ -249,6 +251,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     log: {
       batchSize: int(env, 'DELIVERY_LOG_BATCH_SIZE', 1000, 1, 100_000),
       flushIntervalMs: int(env, 'DELIVERY_LOG_FLUSH_MS', 20, 0, 60_000),
+      retentionDays: int(env, 'ATTEMPT_RETENTION_DAYS', 90, 1, 36_500),
     },
     schemaRegistry: {
       url: registryUrl,

@@ -83,11 +83,14 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
     }
   }
   await writeSettings(database.db, { requireHttps: config.delivery.requireHttps });
-  await database.pool.query('select webhooks.ensure_attempt_partitions(2)');
-  const partitionTimer = setInterval(
-    () => void database.pool.query('select webhooks.ensure_attempt_partitions(2)').catch((err: unknown) => logger.warn({ err }, 'creating attempt partitions failed')),
-    6 * 3_600_000,
-  );
+  // Attempt partitions: next months created ahead, months past the retention dropped.
+  const maintainPartitions = async (): Promise<void> => {
+    await database.pool.query('select webhooks.ensure_attempt_partitions(2)');
+    const { rows } = await database.pool.query<{ dropped: number }>('select webhooks.drop_old_attempt_partitions(make_interval(days => $1)) as dropped', [config.log.retentionDays]);
+    if (rows[0]!.dropped > 0) logger.info({ dropped: rows[0]!.dropped, retentionDays: config.log.retentionDays }, 'dropped old attempt partitions');
+  };
+  await maintainPartitions();
+  const partitionTimer = setInterval(() => void maintainPartitions().catch((err: unknown) => logger.warn({ err }, 'attempt partition maintenance failed')), 6 * 3_600_000);
   partitionTimer.unref();
   cleanups.push(async () => clearInterval(partitionTimer));
 
