@@ -86,7 +86,19 @@ async function main(): Promise<number> {
     }
   }
   const files = args.length > 0 ? args : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
-  const code = await run(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], env);
+  let code = await run(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], env);
+  // Tests that take a shared service down (freeze the broker) run last and alone, and only
+  // against the local broker this project's scripts started (its pid is known).
+  if (args.length === 0) {
+    const pidFile = `${root}.run/kafka.pid`;
+    if (existsSync(pidFile) && (env.KAFKA_BROKERS ?? '') === '127.0.0.1:9092') {
+      console.log('test: outage tests (test/disruptive), alone');
+      const c = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', 'test/disruptive/**/*.test.ts'], { ...env, KAFKA_PID_FILE: pidFile });
+      code = code || c;
+    } else {
+      console.log('test: outage tests (test/disruptive) NOT run: they need the local broker started by npm run services:up');
+    }
+  }
   await teardown();
   return code;
 }
