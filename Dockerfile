@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+# dialer-webhooks: Node 24 runs the TypeScript sources directly (type stripping), so there is no
+# compile step: the build stage only installs the production dependencies.
+#
+# Build:  docker build -t dialer-webhooks:0.1.0 .
+# Run:    docker run --rm -e DATABASE_URL=... -e KAFKA_BROKERS=... dialer-webhooks:0.1.0          (the service)
+#         docker run --rm -e DATABASE_URL=... dialer-webhooks:0.1.0 migrate                          (one-shot)
+#
+# The Node version matches the `node` devDependency in package.json (what CI tests with). Keep
+# the two in step. To pin the base image by digest as well, pass
+# --build-arg NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:<digest>.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# --ignore-scripts: no production dependency needs an install script (protobufjs's only checks
+# versions), and skipping them keeps the build free of code run from the registry.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="dialer-webhooks" \
+      org.opencontainers.image.description="Kafka-native webhook dispatcher for dialer events" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="UNLICENSED"
+
+ENV NODE_ENV=production
+WORKDIR /app
+
+# A fixed, unprivileged uid/gid (10001) that the Helm chart's securityContext names as well.
+RUN groupadd --system --gid 10001 webhooks \
+ && useradd --system --uid 10001 --gid webhooks --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin webhooks
+
+# Everything stays owned by root and read-only to the service user: the container runs with a
+# read-only root filesystem in Kubernetes; only /tmp is writable (an emptyDir there).
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY migrations ./migrations
+COPY src ./src
+
+USER 10001:10001
+EXPOSE 9464
+
+# Liveness of the metrics/health server, with node itself (the slim image has no curl or wget).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 9464) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["node", "src/cli/main.ts"]
+CMD ["run"]
