@@ -20,6 +20,12 @@ export async function runService(): Promise<number> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'dialer-webhooks' } });
+  // kafkajs 2.2.4 passes negative delays to setTimeout, which Node 24 reports on every start
+  // (harmless: Node uses 1 ms). Other process warnings go to the log as JSON.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name !== 'TimeoutNegativeWarning') logger.warn({ err: warning }, 'process warning');
+  });
   let service;
   try {
     service = await startService(config, logger);
