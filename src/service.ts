@@ -199,8 +199,12 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   await retry.start();
   await input.start();
 
+  // Its own admin: a kafkajs admin that once read a since-deleted topic fails every later call.
+  const lagAdmin = kafka.admin();
+  await lagAdmin.connect();
+  cleanups.push(() => lagAdmin.disconnect());
   const lag = startLagPoller({
-    admin,
+    admin: lagAdmin,
     groups: [
       { groupId: config.kafka.groupId, topics: [...topics.input] },
       { groupId: `${config.kafka.groupId}.retry`, topics: [...topics.retryDistinct] },

@@ -51,9 +51,13 @@ export function startLagPoller(options: LagPollerOptions): LagPoller {
       marks.catch(() => undefined);
       watermarks.set(topic, marks);
     }
+    // allSettled: a poll (and so stop()) ends only when no admin request of it is left running.
+    const [offsets, watermarksRead] = await Promise.allSettled([admin.fetchOffsets({ groupId, topics: [topic] }), marks]);
     try {
-      const [offsets, partitions] = await Promise.all([admin.fetchOffsets({ groupId, topics: [topic] }), marks]);
-      const committed = new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      if (offsets.status === 'rejected') throw offsets.reason;
+      if (watermarksRead.status === 'rejected') throw watermarksRead.reason;
+      const partitions = watermarksRead.value;
+      const committed = new Map((offsets.value[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
       let lag = 0;
       for (const p of partitions) {
         const low = Number(p.low);

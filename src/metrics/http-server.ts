@@ -15,8 +15,11 @@ export interface HttpServerOptions {
   port: number;
   registry: Registry;
   logger: Logger;
-  /** Asked on every `/readyz`; one that throws or takes longer than `readinessTimeoutMs` means not ready. */
-  readiness: () => Promise<Readiness>;
+  /**
+   * Asked on `/readyz`; throwing or taking longer than `readinessTimeoutMs` means not ready. The
+   * signal aborts at that timeout, for the provider to pass to its own I/O.
+   */
+  readiness: (signal: AbortSignal) => Promise<Readiness>;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
   /** Longest wait for the readiness provider, ms. Default 2000. */
@@ -63,31 +66,38 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return { ok: lateMs <= stallMs, lateMs: Math.round(lateMs) };
   };
 
-  // One provider call at a time: while one hangs, further probes wait on it instead of piling up.
-  let pendingReadiness: Promise<Readiness> | null = null;
+  // Concurrent probes share one provider call, and a hung call is shared until it is older than
+  // the timeout: probes then start a fresh one (so a call that never settles cannot pin "not
+  // ready" forever), at most one per timeout period, and the aborted signal tells it to give up.
+  let pending: { call: Promise<Readiness>; startedAt: number } | null = null;
   const checkReadiness = async (): Promise<Readiness> => {
-    pendingReadiness ??= Promise.resolve()
-      .then(readiness)
-      .finally(() => {
-        pendingReadiness = null;
-      });
-    const call = pendingReadiness;
+    const now = performance.now();
+    if (pending === null || now - pending.startedAt >= readinessTimeoutMs) {
+      const signal = AbortSignal.timeout(readinessTimeoutMs);
+      const entry: { call: Promise<Readiness>; startedAt: number } = {
+        call: Promise.resolve()
+          .then(() => readiness(signal))
+          .finally(() => {
+            if (pending === entry) pending = null;
+          }),
+        startedAt: now,
+      };
+      pending = entry;
+    }
+    const { call, startedAt } = pending;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Readiness>((resolve) => {
       timer = setTimeout(
         () => resolve({ ready: false, checks: { readiness: `no answer within ${readinessTimeoutMs} ms` } }),
-        readinessTimeoutMs,
+        Math.max(0, startedAt + readinessTimeoutMs - now),
       );
     });
     try {
       return await Promise.race([
-        call.then(
-          (r) => r,
-          (err: unknown) => {
-            logger.warn({ err }, 'readiness check failed');
-            return { ready: false, checks: { readiness: `failed: ${err instanceof Error ? err.message : String(err)}` } };
-          },
-        ),
+        call.catch((err: unknown): Readiness => {
+          logger.warn({ err }, 'readiness check failed');
+          return { ready: false, checks: { readiness: `failed: ${err instanceof Error ? err.message : String(err)}` } };
+        }),
         timeout,
       ]);
     } finally {

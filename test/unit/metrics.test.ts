@@ -135,8 +135,7 @@ describe('createMetrics', () => {
 
   it('uses histogram buckets spanning the documented ranges', async () => {
     const metrics = createMetrics({ perEndpoint: false });
-    const bounds = (name: string) =>
-      (metrics.registry.getSingleMetric(name) as unknown as { upperBounds: number[] }).upperBounds;
+    const bounds = (name: string) => (metrics.registry.getSingleMetric(name) as unknown as { upperBounds: number[] }).upperBounds;
     const range = (name: string) => [Math.min(...bounds(name)), Math.max(...bounds(name))];
     assert.deepEqual(range('webhooks_attempt_duration_seconds'), [0.001, 10]);
     assert.deepEqual(range('webhooks_delivery_latency_seconds'), [0.005, 600]);
