@@ -5,6 +5,8 @@ import pg from 'pg';
 pg.types.setTypeParser(20, (v) => Number(v));
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp the database fills in by default. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface EndpointsTable {
   id: Generated<string>;
@@ -17,8 +19,8 @@ export interface EndpointsTable {
   enabled: Generated<boolean>;
   disabled_reason: string | null;
   description: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'retrying' | 'dead' | 'cancelled';
@@ -39,8 +41,8 @@ export interface DeliveriesTable {
   last_attempt_at: Timestamp | null;
   next_attempt_at: Timestamp | null;
   payload: Buffer | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export interface AttemptsTable {
@@ -63,7 +65,7 @@ export interface AttemptsTable {
 export interface SettingsTable {
   key: string;
   value: string;
-  updated_at: Generated<Timestamp>;
+  updated_at: DefaultedTimestamp;
 }
 
 export interface EventTypesTable {
@@ -89,7 +91,8 @@ export interface DatabaseHandle {
 
 /** Opens a pool and a kysely instance over it; `db.destroy()` closes both. */
 export function openDatabase(url: string, poolSize: number, applicationName = 'dialer-webhooks'): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: applicationName });
+  // A server that does not answer fails a connection attempt after 10 s instead of hanging.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: applicationName, connectionTimeoutMillis: 10_000 });
   // An idle client that loses its connection emits 'error' on the pool; without a listener the
   // process would crash. The next query reconnects.
   pool.on('error', () => {});

@@ -1,0 +1,255 @@
+import { parseList, parseRelativeSeconds, stringValue, type CommandSpec } from './args.ts';
+import type { CliContext, Command } from './cli-context.ts';
+import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
+import {
+  createEndpoint,
+  findEndpointOrFail,
+  listEndpoints,
+  rotateEndpointSecret,
+  setEndpointEnabled,
+  updateEndpoint,
+  type EndpointRecord,
+} from './endpoint-admin-queries.ts';
+import { testEndpointCommand } from './endpoint-test-command.ts';
+import { excerpt, formatTime, isoTime, maskSecret } from './output.ts';
+
+const SHOW_SECRETS = { type: 'boolean', description: 'print secrets in full instead of masked (whsec_abcd…)' } as const;
+
+/**
+ * An endpoint as `--json` prints it: the columns of webhooks.endpoints, snake_case, times in ISO
+ * 8601. Secrets are masked unless `reveal` (asked for, or shown once on creation and rotation).
+ */
+export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string, unknown> {
+  return {
+    id: e.id,
+    name: e.name,
+    url: e.url,
+    event_types: e.event_types,
+    enabled: e.enabled,
+    disabled_reason: e.disabled_reason,
+    description: e.description,
+    secret: reveal ? e.secret : maskSecret(e.secret),
+    previous_secret: reveal ? e.previous_secret : maskSecret(e.previous_secret),
+    previous_secret_expires_at: isoTime(e.previous_secret_expires_at),
+    created_at: isoTime(e.created_at),
+    updated_at: isoTime(e.updated_at),
+  };
+}
+
+/** The endpoint with this name or id, or a failure (exit 1). */
+export async function requireEndpoint(ctx: CliContext, ref: string): Promise<EndpointRecord> {
+  const { db } = await ctx.database();
+  return findEndpointOrFail(db, ref);
+}
+
+function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string): void {
+  const pairs: Array<readonly [string, string]> = [
+    ['id', e.id],
+    ['name', e.name],
+    ['url', e.url],
+    ['events', e.event_types.join(', ')],
+    ['enabled', e.enabled ? 'yes' : `no${e.disabled_reason ? ` (${e.disabled_reason})` : ''}`],
+  ];
+  if (e.description) pairs.push(['description', e.description]);
+  pairs.push(['secret', secret]);
+  if (oldSecretValid(e)) {
+    pairs.push(['previous secret', `valid until ${formatTime(e.previous_secret_expires_at)}`]);
+  }
+  pairs.push(['updated', formatTime(e.updated_at)]);
+  ctx.out.fields(pairs, '  ');
+}
+
+/** True while the previous secret is still signed with (the dispatcher's rule: strictly before the expiry). */
+function oldSecretValid(e: EndpointRecord): boolean {
+  return e.previous_secret !== null && e.previous_secret_expires_at !== null && new Date(e.previous_secret_expires_at).getTime() > Date.now();
+}
+
+function note(e: EndpointRecord): string {
+  if (!e.enabled && e.disabled_reason) return excerpt(e.disabled_reason, 60);
+  if (oldSecretValid(e)) return `rotating: old secret valid until ${formatTime(e.previous_secret_expires_at)}`;
+  return '';
+}
+
+const listCommand: Command = {
+  spec: {
+    name: 'endpoints list',
+    summary: 'List every webhook endpoint.',
+    options: { 'show-secrets': SHOW_SECRETS },
+    description: 'JSON: an array of endpoints {id, name, url, event_types, enabled, disabled_reason, description,\nsecret, previous_secret, previous_secret_expires_at, created_at, updated_at}.',
+  },
+  async run(ctx, { values }) {
+    const { db } = await ctx.database();
+    const rows = await listEndpoints(db);
+    const reveal = values['show-secrets'] === true;
+    if (ctx.out.json) {
+      ctx.out.printJson(rows.map((e) => endpointJson(e, reveal)));
+      return EXIT.ok;
+    }
+    ctx.out.table(
+      ['NAME', 'STATUS', 'EVENTS', 'URL', 'SECRET', 'UPDATED', 'NOTE'],
+      rows.map((e) => [e.name, e.enabled ? 'enabled' : 'disabled', e.event_types.join(','), e.url, (reveal ? e.secret : maskSecret(e.secret))!, formatTime(e.updated_at), note(e)]),
+      'No endpoints yet. Add one with: dialer-webhooks endpoints add --name NAME --url URL --events TYPES',
+    );
+    return EXIT.ok;
+  },
+};
+
+const addCommand: Command = {
+  spec: {
+    name: 'endpoints add',
+    summary: 'Create an endpoint; prints its generated secret once.',
+    options: {
+      name: { type: 'string', value: 'NAME', description: 'unique short name, e.g. crm-sync', required: true },
+      url: { type: 'string', value: 'URL', description: 'where to POST, http(s)://…', required: true },
+      events: { type: 'string', value: 'TYPES', description: 'comma-separated event types, or * for all', required: true },
+      secret: { type: 'string', value: 'SECRET', description: 'use this signing secret instead of a generated one (visible in the process list: prefer generated)' },
+      description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
+      disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
+      'show-secrets': SHOW_SECRETS,
+    },
+    description:
+      'Without --secret the database generates one (whsec_ + 32 random bytes, base64) and it is printed\nonce, in full: give it to the receiver now. Later commands show it masked unless --show-secrets.\nThe database checks the URL and event types; a rejection prints its message and hint (exit 1).\nJSON: the endpoint (see endpoints list --help), its secret in full when generated.',
+    examples: ['dialer-webhooks endpoints add --name crm-sync --url https://crm.example.com/hooks/dialer --events call.ended,lead.updated'],
+  },
+  async run(ctx, { values }) {
+    const { db } = await ctx.database();
+    const secret = stringValue(values, 'secret');
+    const endpoint = await createEndpoint(db, {
+      name: stringValue(values, 'name')!,
+      url: stringValue(values, 'url')!,
+      eventTypes: parseList(stringValue(values, 'events')!),
+      ...(secret === undefined ? {} : { secret }),
+      enabled: values.disabled !== true,
+      description: stringValue(values, 'description') ?? null,
+    });
+    const reveal = secret === undefined || values['show-secrets'] === true;
+    if (ctx.out.json) {
+      ctx.out.printJson(endpointJson(endpoint, reveal));
+      return EXIT.ok;
+    }
+    ctx.out.line(`Created endpoint ${endpoint.name}${endpoint.enabled ? '' : ' (disabled)'}`);
+    printEndpoint(ctx, endpoint, (reveal ? endpoint.secret : maskSecret(endpoint.secret))!);
+    if (secret === undefined) {
+      ctx.out.line('');
+      ctx.out.line('This is the only time the secret is shown in full: give it to the receiver now (docs/receiving.md).');
+    }
+    return EXIT.ok;
+  },
+};
+
+const updateCommand: Command = {
+  spec: {
+    name: 'endpoints update',
+    summary: "Change an endpoint's name, URL, event types or description.",
+    positionals: ['NAME|ID'],
+    options: {
+      name: { type: 'string', value: 'NAME', description: 'new name' },
+      url: { type: 'string', value: 'URL', description: 'new URL' },
+      events: { type: 'string', value: 'TYPES', description: 'new comma-separated event types (replaces the list), or *' },
+      description: { type: 'string', value: 'TEXT', description: 'new description ("" clears it)' },
+      'show-secrets': SHOW_SECRETS,
+    },
+    description: 'Running dispatchers pick the change up at once (NOTIFY). JSON: the endpoint as stored.',
+    examples: ['dialer-webhooks endpoints update crm-sync --events call.ended,lead.updated,call.started'],
+  },
+  async run(ctx, { values, positionals }) {
+    const name = stringValue(values, 'name');
+    const url = stringValue(values, 'url');
+    const events = stringValue(values, 'events');
+    const description = stringValue(values, 'description');
+    if (name === undefined && url === undefined && events === undefined && description === undefined) {
+      throw new UsageError('nothing to change: give at least one of --name, --url, --events, --description', null, 'dialer-webhooks endpoints update --help');
+    }
+    const current = await requireEndpoint(ctx, positionals[0]!);
+    const { db } = await ctx.database();
+    const updated = await updateEndpoint(db, current.id, {
+      ...(name === undefined ? {} : { name }),
+      ...(url === undefined ? {} : { url }),
+      ...(events === undefined ? {} : { eventTypes: parseList(events) }),
+      ...(description === undefined ? {} : { description: description === '' ? null : description }),
+    });
+    if (!updated) throw new CommandFailedError(`endpoint ${JSON.stringify(positionals[0])} was deleted meanwhile`);
+    const reveal = values['show-secrets'] === true;
+    if (ctx.out.json) {
+      ctx.out.printJson(endpointJson(updated, reveal));
+      return EXIT.ok;
+    }
+    ctx.out.line(`Updated endpoint ${updated.name}`);
+    printEndpoint(ctx, updated, (reveal ? updated.secret : maskSecret(updated.secret))!);
+    return EXIT.ok;
+  },
+};
+
+function toggleCommand(enable: boolean): Command {
+  const verb = enable ? 'enable' : 'disable';
+  const spec: CommandSpec = {
+    name: `endpoints ${verb}`,
+    summary: enable ? 'Enable an endpoint (clears its disabled reason).' : 'Disable an endpoint: it receives nothing until enabled again.',
+    positionals: ['NAME|ID'],
+    options: enable ? {} : { reason: { type: 'string', value: 'TEXT', description: 'why (kept in disabled_reason); default "disabled with the CLI"' } },
+    description: `Doing it twice is fine (exit 0, "changed": false). ${enable ? '' : 'Retries already scheduled for it are cancelled when due. '}JSON: {"changed": boolean, "endpoint": {…}}.`,
+  };
+  return {
+    spec,
+    async run(ctx, { values, positionals }) {
+      const endpoint = await requireEndpoint(ctx, positionals[0]!);
+      const { db } = await ctx.database();
+      const reason = enable ? null : (stringValue(values, 'reason') ?? 'disabled with the CLI');
+      const result = await setEndpointEnabled(db, endpoint.id, enable, reason);
+      if (!result) throw new CommandFailedError(`endpoint ${JSON.stringify(positionals[0])} was deleted meanwhile`);
+      if (ctx.out.json) {
+        ctx.out.printJson({ changed: result.changed, endpoint: endpointJson(result.endpoint, false) });
+        return EXIT.ok;
+      }
+      ctx.out.line(result.changed ? `${enable ? 'Enabled' : 'Disabled'} endpoint ${result.endpoint.name}` : `Endpoint ${result.endpoint.name} was already ${verb}d`);
+      return EXIT.ok;
+    },
+  };
+}
+
+const rotateCommand: Command = {
+  spec: {
+    name: 'endpoints rotate-secret',
+    summary: 'Give an endpoint a new secret; the old one stays valid for an overlap.',
+    positionals: ['NAME|ID'],
+    options: {
+      overlap: { type: 'string', value: 'DURATION', description: 'how long the old secret stays valid: 30m, 24h, 7d, 0s (default 24h)' },
+    },
+    description:
+      'Calls webhooks.rotate_secret. During the overlap every request carries a Standard Webhooks\nsignature for each secret (webhook-signature), and X-Webhook-Signature uses the new one. The new\nsecret is printed once, in full. JSON: the endpoint with the new secret in full.',
+    examples: ['dialer-webhooks endpoints rotate-secret crm-sync --overlap 48h'],
+  },
+  async run(ctx, { values, positionals }) {
+    const overlapText = stringValue(values, 'overlap') ?? '24h';
+    const overlap = parseRelativeSeconds(overlapText);
+    if (overlap === null) throw new UsageError(`--overlap ${JSON.stringify(overlapText)} is not a duration like 30m, 24h or 7d`, null, 'dialer-webhooks endpoints rotate-secret --help');
+    const endpoint = await requireEndpoint(ctx, positionals[0]!);
+    const { db } = await ctx.database();
+    const rotated = await rotateEndpointSecret(db, endpoint.id, overlap);
+    if (ctx.out.json) {
+      ctx.out.printJson({ ...endpointJson(rotated, false), secret: rotated.secret });
+      return EXIT.ok;
+    }
+    ctx.out.line(`Rotated the secret of endpoint ${rotated.name}`);
+    ctx.out.fields(
+      [
+        ['new secret', rotated.secret],
+        ['old secret', oldSecretValid(rotated) ? `valid until ${formatTime(rotated.previous_secret_expires_at)}` : 'no longer valid'],
+      ],
+      '  ',
+    );
+    ctx.out.line('');
+    ctx.out.line('This is the only time the new secret is shown in full: give it to the receiver before the overlap ends.');
+    return EXIT.ok;
+  },
+};
+
+export const ENDPOINT_COMMANDS: readonly Command[] = [
+  listCommand,
+  addCommand,
+  updateCommand,
+  toggleCommand(true),
+  toggleCommand(false),
+  rotateCommand,
+  testEndpointCommand,
+];
