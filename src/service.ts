@@ -14,6 +14,7 @@ import { createRegistryDecoder } from './events/registry-decoder.ts';
 import { createKafka, ensureTopics, topicNames, type TopicNames } from './kafka/kafka-client.ts';
 import { startLagPoller } from './kafka/lag-poller.ts';
 import { PartitionConsumer } from './kafka/partition-consumer.ts';
+import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
 import { TopicProducer } from './kafka/topic-producer.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
 import { DeliveryStatusLookup } from './log/delivery-status-lookup.ts';
@@ -32,6 +33,8 @@ export interface Service {
   readonly endpoints: EndpointCache;
   readonly input: PartitionConsumer;
   readonly retry: PartitionConsumer;
+  /** Picks up webhooks.redeliver()/recover() requests. */
+  readonly redeliveries: RedeliveryWatcher;
   readonly topics: TopicNames;
   readonly database: DatabaseHandle;
   /** Port of the metrics and health server. */
@@ -199,6 +202,17 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   await retry.start();
   await input.start();
 
+  // Requests from webhooks.redeliver()/recover() go to the first delay topic, due at once; the
+  // retry consumer sends them (fresh endpoint lookup and signatures, same delivery id).
+  const redeliveries = await startRedeliveryWatcher({
+    pool: database.pool,
+    databaseUrl: config.database.url,
+    producer,
+    firstRetryTopic: topics.retry[0]!,
+    logger: logger.child({ component: 'redelivery' }),
+  });
+  cleanups.push(() => redeliveries.stop());
+
   // Its own admin: a kafkajs admin that once read a since-deleted topic fails every later call.
   const lagAdmin = kafka.admin();
   await lagAdmin.connect();
@@ -233,6 +247,7 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
       checks.inputConsumer = input.consuming;
       checks.retryConsumer = retry.consuming;
       checks.endpointListener = endpoints.listening;
+      checks.redeliveryListener = redeliveries.listening;
       checks.shuttingDown = stopping ? 'yes' : false;
       const ready = !stopping && checks.postgres === true && checks.kafka === true && input.consuming && retry.consuming;
       return { ready, checks };
@@ -259,6 +274,7 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
     endpoints,
     input,
     retry,
+    redeliveries,
     topics,
     database,
     httpPort: http.port,

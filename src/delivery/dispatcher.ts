@@ -132,8 +132,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     const tier = this.#tierByTopic.get(message.topic);
     const lateMs = Math.max(0, this.#now() - task.dueAtMs);
-    if (tier) metrics.retryLateness.observe({ tier: tier.label }, lateMs / 1000);
-    this.emit('retryFired', { deliveryId: task.deliveryId, tier: tier?.label ?? message.topic, lateMs });
+    // A redelivery is due at once but queues behind retries not yet due: its wait is no lateness.
+    if (headerString(message.headers, 'redelivery') === undefined) {
+      if (tier) metrics.retryLateness.observe({ tier: tier.label }, lateMs / 1000);
+      this.emit('retryFired', { deliveryId: task.deliveryId, tier: tier?.label ?? message.topic, lateMs });
+    }
 
     const [endpoint, stored] = await withBackoff(
       () => Promise.all([findEndpointById(this.#o.db, task.endpointId), this.#o.statusLookup.find([task.deliveryId])]),

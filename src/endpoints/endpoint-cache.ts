@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { ListenConnection } from '../db/listen-connection.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
 import { findEnabledEndpoints } from './endpoint-queries.ts';
@@ -64,25 +64,17 @@ export interface EndpointCacheOptions {
  */
 export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements AsyncDisposable {
   readonly #db: Db;
-  readonly #databaseUrl: string;
   readonly #reloadIntervalMs: number;
   readonly #debounceMs: number;
   readonly #logger: Logger;
   readonly #signal: AbortSignal | undefined;
-  readonly #applicationName: string;
-  readonly #backoff: { initialMs: number; maxMs: number };
 
   #index: EndpointIndex = EndpointIndex.empty;
   #started = false;
   #stopped = false;
   #stopping: Promise<void> | null = null;
 
-  #client: pg.Client | null = null;
-  #listening = false;
-  #connecting: Promise<void> | null = null;
-  readonly #closing = new Set<Promise<void>>();
-  #reconnectAttempt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #listen: ListenConnection;
 
   #intervalTimer: NodeJS.Timeout | undefined;
   #debounceTimer: NodeJS.Timeout | undefined;
@@ -97,18 +89,33 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     super();
     if (!(options.reloadIntervalMs > 0)) throw new RangeError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
-    this.#databaseUrl = options.databaseUrl;
     this.#reloadIntervalMs = options.reloadIntervalMs;
     this.#debounceMs = options.debounceMs ?? 50;
     this.#logger = options.logger;
     this.#signal = options.signal;
-    this.#applicationName = options.applicationName ?? 'dialer-webhooks-listen';
-    this.#backoff = options.reconnectBackoff ?? { initialMs: 100, maxMs: 10_000 };
+    this.#listen = new ListenConnection({
+      databaseUrl: options.databaseUrl,
+      channels: [ENDPOINTS_CHANNEL],
+      applicationName: options.applicationName ?? 'dialer-webhooks-listen',
+      logger: options.logger,
+      ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
+      messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
+    });
+    this.#listen.on('notification', () => {
+      this.#requestReload('notify');
+      this.emit('notification');
+    });
+    this.#listen.on('connected', ({ reconnected }) => {
+      this.emit('listenerConnected');
+      // Notifications sent while the connection was down are gone: reload everything.
+      if (reconnected) this.#requestReload('reconnect');
+    });
+    this.#listen.on('lost', (e) => this.emit('listenerError', e));
   }
 
   /** True while the LISTEN connection is up (readiness). */
   get listening(): boolean {
-    return this.#listening;
+    return this.#listen.listening;
   }
 
   /**
@@ -122,9 +129,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     this.#signal?.throwIfAborted();
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
-      this.#connecting = this.#connectListener();
-      await this.#connecting;
-      this.#connecting = null;
+      await this.#listen.start();
       const started = performance.now();
       const endpoints = await findEnabledEndpoints(this.#db);
       if (this.#stopped) {
@@ -164,14 +169,8 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     this.#signal?.removeEventListener('abort', this.#onAbort);
     clearInterval(this.#intervalTimer);
     clearTimeout(this.#debounceTimer);
-    clearTimeout(this.#reconnectTimer);
     this.#pending = null;
-    await this.#connecting?.catch(() => {});
-    const client = this.#client;
-    this.#client = null;
-    this.#listening = false;
-    if (client !== null) this.#close(client);
-    await Promise.all([...this.#closing]);
+    await this.#listen.stop();
     await this.#running;
   }
 
@@ -237,90 +236,5 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     const durationMs = performance.now() - started;
     this.#logger.debug({ count: index.size, reason, durationMs }, 'endpoint index reloaded');
     this.emit('reloaded', { count: index.size, reason, durationMs });
-  }
-
-  // --- the LISTEN connection -----------------------------------------------------------------
-
-  async #connectListener(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.#databaseUrl,
-      application_name: this.#applicationName,
-      connectionTimeoutMillis: 10_000,
-      // Keeps idle NATs and firewalls from silently dropping a connection that only listens,
-      // and lets the OS notice a dead peer.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    });
-    client.on('notification', (message) => {
-      if (message.channel !== ENDPOINTS_CHANNEL) return;
-      this.#requestReload('notify');
-      this.emit('notification');
-    });
-    // Errors while connecting reject connect() or the LISTEN query; these handlers only act once
-    // the connection is established (`#listening`) and always keep an 'error' listener attached.
-    client.on('error', (error) => this.#onListenerLost(client, error));
-    client.on('end', () => this.#onListenerLost(client, new Error('LISTEN connection ended')));
-    this.#client = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ENDPOINTS_CHANNEL}`);
-    } catch (err) {
-      if (this.#client === client) this.#client = null;
-      this.#close(client);
-      throw err;
-    }
-    if (this.#stopped || this.#client !== client) {
-      this.#close(client);
-      return;
-    }
-    this.#listening = true;
-    this.#reconnectAttempt = 0;
-    this.#logger.debug('listening for endpoint changes');
-    this.emit('listenerConnected');
-  }
-
-  #onListenerLost(client: pg.Client, error: unknown): void {
-    if (client !== this.#client || !this.#listening) return;
-    this.#listening = false;
-    this.#client = null;
-    this.#close(client);
-    if (this.#stopped) return;
-    this.#scheduleReconnect(error);
-  }
-
-  #scheduleReconnect(error: unknown): void {
-    const base = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#reconnectAttempt);
-    this.#reconnectAttempt += 1;
-    // Equal jitter: between half and all of the doubled delay, so dispatchers that lost the same
-    // server do not all come back in the same instant.
-    const retryInMs = Math.round(base / 2 + Math.random() * (base / 2));
-    this.#logger.warn({ err: error, retryInMs }, 'endpoint LISTEN connection lost; reconnecting');
-    this.emit('listenerError', { error, retryInMs });
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#reconnect();
-    }, retryInMs);
-  }
-
-  async #reconnect(): Promise<void> {
-    if (this.#stopped) return;
-    this.#connecting = this.#connectListener();
-    try {
-      await this.#connecting;
-    } catch (error) {
-      if (!this.#stopped) this.#scheduleReconnect(error);
-      return;
-    } finally {
-      this.#connecting = null;
-    }
-    // Notifications sent while the connection was down are gone: reload everything.
-    if (this.#listening) this.#requestReload('reconnect');
-  }
-
-  #close(client: pg.Client): void {
-    client.removeAllListeners('notification');
-    const closing = client.end().catch(() => {});
-    this.#closing.add(closing);
-    void closing.finally(() => this.#closing.delete(closing));
   }
 }

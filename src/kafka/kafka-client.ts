@@ -60,6 +60,8 @@ const DAY = 86_400_000;
 export async function ensureTopics(admin: Admin, names: TopicNames, config: Config, logger: Logger): Promise<string[]> {
   const { topicPartitions: numPartitions, topicReplicationFactor: replicationFactor } = config.kafka;
   const minIsr = String(Math.min(2, replicationFactor));
+  // A delivery task carries the event body (up to MAX_EVENT_BYTES) plus headers.
+  const maxMessageBytes = String(Math.max(8 * 1024 * 1024, config.delivery.maxEventBytes + 64 * 1024));
   const spec = (topic: string, retentionMs: number): ITopicConfig => ({
     topic,
     numPartitions,
@@ -67,6 +69,7 @@ export async function ensureTopics(admin: Admin, names: TopicNames, config: Conf
     configEntries: [
       { name: 'retention.ms', value: String(retentionMs) },
       { name: 'min.insync.replicas', value: minIsr },
+      { name: 'max.message.bytes', value: maxMessageBytes },
     ],
   });
   const tiers = retryTiers(config.retry.delaysMs);
@@ -75,14 +78,26 @@ export async function ensureTopics(admin: Admin, names: TopicNames, config: Conf
     ...names.retryDistinct.map((topic) => spec(topic, Math.max(7 * DAY, 100 * tiers[names.retry.indexOf(topic)]!.delayMs))),
     spec(names.deadLetter, 30 * DAY),
     // Invalid events are kept whole where the broker allows, oversized ones included.
-    { ...spec(names.invalid, 14 * DAY), configEntries: [...spec(names.invalid, 14 * DAY).configEntries!, { name: 'max.message.bytes', value: String(64 * 1024 * 1024) }] },
+    {
+      ...spec(names.invalid, 14 * DAY),
+      configEntries: [...spec(names.invalid, 14 * DAY).configEntries!.filter((c) => c.name !== 'max.message.bytes'), { name: 'max.message.bytes', value: String(64 * 1024 * 1024) }],
+    },
   ];
-  const existing = new Set(await admin.listTopics());
-  const missing = wanted.filter((t) => !existing.has(t.topic));
-  if (missing.length > 0) {
-    // createTopics answers false (not an error) when a concurrent creator won the race.
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-    logger.info({ topics: missing.map((t) => t.topic) }, 'created topics');
+  for (let attempt = 1; ; attempt++) {
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return [];
+    try {
+      // createTopics answers false (not an error) when a concurrent creator won the race.
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      logger.info({ topics: missing.map((t) => t.topic) }, 'created topics');
+      return missing.map((t) => t.topic);
+    } catch (err) {
+      // kafkajs can report UNKNOWN_TOPIC_OR_PARTITION while the new topics' leaders are elected
+      // (kafkajs #1222): look again after a pause.
+      if (attempt >= 5) throw err;
+      logger.warn({ err, attempt }, 'creating topics failed; trying again');
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
   }
-  return missing.map((t) => t.topic);
 }

@@ -16,6 +16,8 @@ export interface OutgoingMessage {
   headers: IHeaders;
 }
 
+const MAX_REQUEST_BYTES = 512 * 1024;
+
 interface Queued {
   topic: string;
   message: OutgoingMessage;
@@ -57,6 +59,23 @@ export class TopicProducer {
     this.#timer = null;
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
+    // Keep each request well under the broker's default 1 MiB batch limit; a larger message goes alone.
+    let chunk: Queued[] = [];
+    let bytes = 0;
+    for (const q of batch) {
+      const size = q.message.value.length + 256;
+      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+        this.#sendChunk(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(q);
+      bytes += size;
+    }
+    this.#sendChunk(chunk);
+  }
+
+  #sendChunk(batch: Queued[]): void {
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const q of batch) {
       let list = byTopic.get(q.topic);

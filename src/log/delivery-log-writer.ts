@@ -87,6 +87,7 @@ with d as (
                             else coalesce(d.first_attempt_at, excluded.first_attempt_at) end,
     last_attempt_at = coalesce(excluded.last_attempt_at, d.last_attempt_at),
     next_attempt_at = excluded.next_attempt_at,
+    -- A body stored at a failure is kept after a later success, so an admin can force a resend.
     payload = coalesce(excluded.payload, d.payload),
     updated_at = now()
   where (excluded.series, excluded.attempts) >= (d.series, d.attempts)

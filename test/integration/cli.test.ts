@@ -521,8 +521,8 @@ describe('migrate', () => {
       const migrateEnv = { DATABASE_URL: empty.url, ADMIN_MIGRATIONS_DIR: dir, CRM_SECRET: SECRET };
       const first = await cli(['migrate'], migrateEnv);
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /^service  0001_webhooks_schema\.sql  applied\n/);
-      assert.match(first.stdout, /\nadmin    0001_crm_endpoints\.sql  applied\n/);
+      assert.match(first.stdout, /^service {2}0001_webhooks_schema\.sql {2}applied\n/);
+      assert.match(first.stdout, /\nadmin {4}0001_crm_endpoints\.sql {2}applied\n/);
       assert.match(first.stdout, /Applied \d+ migrations\.\n$/);
 
       const second = json<{ service: Array<{ status: string }>; admin: Array<{ version: number; name: string; status: string }> }>(await cli(['migrate', '--json'], migrateEnv));

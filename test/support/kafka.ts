@@ -42,7 +42,14 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
     admin,
     producer,
     async createTopic(topic, partitions = 3) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      // kafkajs can report UNKNOWN_TOPIC_OR_PARTITION while leaders are elected (kafkajs #1222).
+      await waitFor(
+        async () => {
+          await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+          return (await admin.listTopics()).includes(topic);
+        },
+        { what: `topic ${topic} created`, intervalMs: 300, timeoutMs: 20_000 },
+      );
     },
     async produce(topic, messages) {
       await producer.send({ topic, acks: -1, messages });

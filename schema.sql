@@ -1,0 +1,674 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: webhooks; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA webhooks;
+
+--
+-- Name: drop_old_attempt_partitions(interval); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.drop_old_attempt_partitions(keep interval) RETURNS integer
+    LANGUAGE plpgsql
+    AS $_$
+declare
+  r record;
+  dropped integer := 0;
+begin
+  for r in
+    select c.relname
+      from pg_inherits i
+      join pg_class c on c.oid = i.inhrelid
+      join pg_class p on p.oid = i.inhparent
+      join pg_namespace n on n.oid = p.relnamespace
+     where n.nspname = 'webhooks' and p.relname = 'attempts' and c.relname ~ '^attempts_[0-9]{6}$'
+  loop
+    if (to_date(substr(r.relname, 10), 'YYYYMM') + interval '1 month') <= now() - keep then
+      execute format('drop table webhooks.%I', r.relname);
+      dropped := dropped + 1;
+    end if;
+  end loop;
+  return dropped;
+end
+$_$;
+
+--
+-- Name: ensure_attempt_partitions(integer); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.ensure_attempt_partitions(months_ahead integer DEFAULT 2) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  m date := date_trunc('month', now())::date;
+  i integer;
+  part text;
+begin
+  for i in 0..months_ahead loop
+    part := format('attempts_%s', to_char(m + make_interval(months => i), 'YYYYMM'));
+    if to_regclass('webhooks.' || part) is null then
+      execute format(
+        'create table webhooks.%I partition of webhooks.attempts for values from (%L) to (%L)',
+        part, m + make_interval(months => i), m + make_interval(months => i + 1));
+    end if;
+  end loop;
+end
+$$;
+
+--
+-- Name: generate_secret(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.generate_secret() RETURNS text
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $$ select 'whsec_' || encode(gen_random_bytes(32), 'base64') $$;
+
+--
+-- Name: notify_endpoints_changed(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.notify_endpoints_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform pg_notify('webhooks_endpoints_changed', tg_op);
+  return null;
+end
+$$;
+
+--
+-- Name: recover(uuid, timestamp with time zone); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.recover(endpoint_id uuid, since timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  ep        webhooks.endpoints%rowtype;
+  requested integer;
+  no_body   integer;
+begin
+  if recover.since is null then
+    raise exception 'webhooks.recover: since must not be null'
+      using errcode = 'null_value_not_allowed', hint = 'Pass a time, e.g. now() - interval ''6 hours'', or ''-infinity'' for every failed delivery.';
+  end if;
+  select * into ep from webhooks.endpoints e where e.id = recover.endpoint_id;
+  if not found then
+    raise exception 'webhooks.recover: no endpoint with id %', recover.endpoint_id
+      using errcode = 'no_data_found',
+            hint = 'Endpoint ids: select id, name from webhooks.endpoints order by name; or pass (select id from webhooks.endpoints where name = ''crm-sync'').';
+  end if;
+  if not ep.enabled then
+    raise exception 'webhooks.recover: endpoint "%" is disabled (%), so its deliveries would be cancelled at once', ep.name, coalesce(ep.disabled_reason, 'no reason given')
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'Enable it first: update webhooks.endpoints set enabled = true where name = ''' || ep.name || ''';';
+  end if;
+
+  with failed as (
+    select d.id, d.payload is not null as has_body
+      from webhooks.deliveries d
+     where d.endpoint_id = ep.id
+       and (d.status in ('dead', 'cancelled') or (d.status = 'retrying' and d.attempts > 0))
+       and coalesce(d.last_attempt_at, d.created_at) >= recover.since
+       for update
+  ), requested_rows as (
+    update webhooks.deliveries d
+       set status = 'pending',
+           status_reason = 'redelivery requested',
+           series = d.series + 1,
+           attempts = 0,
+           first_attempt_at = null,
+           next_attempt_at = now(),
+           updated_at = now()
+      from failed
+     where d.id = failed.id and failed.has_body
+    returning 1
+  )
+  select (select count(*) from requested_rows), (select count(*) from failed where not has_body)
+    into requested, no_body;
+
+  if no_body > 0 then
+    raise notice 'webhooks.recover: % failed deliveries of "%" have no stored body and were skipped', no_body, ep.name;
+  end if;
+  if requested > 0 then
+    perform pg_notify('webhooks_redeliveries', ep.id::text);
+  end if;
+  return requested;
+end
+$$;
+
+--
+-- Name: FUNCTION recover(endpoint_id uuid, since timestamp with time zone); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.recover(endpoint_id uuid, since timestamp with time zone) IS 'Requests a fresh delivery of every dead, cancelled or failing delivery of an endpoint whose last attempt is at or after since. Returns how many were requested.';
+
+--
+-- Name: redeliver(uuid, boolean); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.redeliver(delivery_id uuid, force boolean DEFAULT false) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  d  webhooks.deliveries%rowtype;
+  ep webhooks.endpoints%rowtype;
+begin
+  if redeliver.delivery_id is null then
+    raise exception 'webhooks.redeliver: delivery_id must not be null'
+      using errcode = 'null_value_not_allowed';
+  end if;
+  select * into d from webhooks.deliveries where id = redeliver.delivery_id for update;
+  if not found then
+    raise exception 'webhooks.redeliver: no delivery with id %', redeliver.delivery_id
+      using errcode = 'no_data_found',
+            hint = 'Delivery ids are in webhooks.delivery_log (delivery_id) and webhooks.deliveries (id), '
+                   'e.g. select delivery_id, attempted_at, error from webhooks.delivery_log where endpoint_name = ''crm-sync'' order by attempted_at desc limit 20';
+  end if;
+
+  if d.status = 'succeeded' and not coalesce(redeliver.force, false) then
+    raise exception 'webhooks.redeliver: delivery % already succeeded (attempt % of series %)', d.id, d.attempts, d.series
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'To send it again anyway, call webhooks.redeliver(''' || d.id || ''', force => true).';
+  end if;
+  if (d.status = 'pending' or (d.status = 'retrying' and d.attempts = 0)) and not coalesce(redeliver.force, false) then
+    raise notice 'webhooks.redeliver: delivery % is already waiting for its next attempt (status %, %)', d.id, d.status, coalesce(d.status_reason, 'no reason');
+    return d.id;
+  end if;
+  if d.payload is null then
+    raise exception 'webhooks.redeliver: delivery % has no stored body to send again', d.id
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'Only deliveries that failed at least once keep their body (webhooks.deliveries.payload). '
+                   'Send the event again from its source instead.';
+  end if;
+
+  select * into ep from webhooks.endpoints where id = d.endpoint_id;
+  if not found then
+    raise exception 'webhooks.redeliver: the endpoint % of delivery % no longer exists', d.endpoint_id, d.id
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'A deleted endpoint cannot receive. Create it again only if its receiver still exists.';
+  end if;
+  if not ep.enabled then
+    raise exception 'webhooks.redeliver: endpoint "%" is disabled (%), so delivery % would be cancelled at once', ep.name, coalesce(ep.disabled_reason, 'no reason given'), d.id
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'Enable it first: update webhooks.endpoints set enabled = true where name = ''' || ep.name || ''';';
+  end if;
+
+  update webhooks.deliveries
+     set status = 'pending',
+         status_reason = 'redelivery requested',
+         series = series + 1,
+         attempts = 0,
+         -- First and last attempt times describe the current series; the old series stays in
+         -- webhooks.attempts (and the delivery_log view).
+         first_attempt_at = null,
+         next_attempt_at = now(),
+         updated_at = now()
+   where id = d.id;
+  perform pg_notify('webhooks_redeliveries', d.id::text);
+  return d.id;
+end
+$$;
+
+--
+-- Name: FUNCTION redeliver(delivery_id uuid, force boolean); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.redeliver(delivery_id uuid, force boolean) IS 'Requests a fresh delivery (a new attempt series, the same delivery id) of a dead, cancelled or failing delivery; a succeeded one only with force => true. Returns the delivery id.';
+
+--
+-- Name: rotate_secret(uuid, interval); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.rotate_secret(endpoint_id uuid, overlap interval DEFAULT '24:00:00'::interval) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  new_secret text;
+begin
+  if rotate_secret.overlap is null or rotate_secret.overlap < interval '0' then
+    raise exception 'webhooks.rotate_secret: overlap must be zero or positive, got %', coalesce(rotate_secret.overlap::text, 'null')
+      using errcode = 'invalid_parameter_value', hint = 'E.g. interval ''24 hours''; interval ''0'' drops the old secret at once.';
+  end if;
+  update webhooks.endpoints e
+     set previous_secret = e.secret,
+         previous_secret_expires_at = now() + rotate_secret.overlap,
+         secret = webhooks.generate_secret()
+   where e.id = rotate_secret.endpoint_id
+  returning e.secret into new_secret;
+  if not found then
+    raise exception 'webhooks.rotate_secret: no endpoint with id %', rotate_secret.endpoint_id
+      using errcode = 'no_data_found',
+            hint = 'Endpoint ids: select id, name from webhooks.endpoints order by name; or pass (select id from webhooks.endpoints where name = ''crm-sync'').';
+  end if;
+  return new_secret;
+end
+$$;
+
+--
+-- Name: FUNCTION rotate_secret(endpoint_id uuid, overlap interval); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.rotate_secret(endpoint_id uuid, overlap interval) IS 'Sets a new generated secret, keeps the old one valid for overlap (default 24 hours), returns the new secret.';
+
+--
+-- Name: validate_endpoint(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.validate_endpoint() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $_$
+declare
+  unknown text[];
+  valid   text;
+  is_insert boolean := tg_op = 'INSERT';
+begin
+  new.name := btrim(new.name);
+  if new.name = '' then
+    raise exception 'webhooks.endpoints: name must not be empty'
+      using errcode = 'check_violation', hint = 'Give the endpoint a short name, e.g. ''crm-sync''.';
+  end if;
+
+  -- On UPDATE only the columns that change are checked again, so a setting turned on later
+  -- (require_https) or a type retired from the catalog never blocks disabling or renaming.
+  if is_insert or new.event_types is distinct from old.event_types then
+    if new.event_types is null or cardinality(new.event_types) = 0 or array_position(new.event_types, null) is not null then
+      raise exception 'webhooks.endpoints: event_types must be a non-empty list without nulls (endpoint "%")', new.name
+        using errcode = 'check_violation',
+              hint = 'Subscribe to at least one event type, e.g. array[''call.ended''], or array[''*''] for all.';
+    end if;
+
+    select array_agg(t order by t) into unknown
+      from unnest(new.event_types) as t
+     where t <> '*' and t not in (select e.name from webhooks.event_types e);
+    if unknown is not null then
+      select string_agg(e.name, ', ' order by e.name) into valid from webhooks.event_types e;
+      raise exception 'webhooks.endpoints: unknown event type(s) % for endpoint "%"', array_to_string(unknown, ', '), new.name
+        using errcode = 'check_violation', hint = 'Valid event types: ' || valid || ', or * for all.';
+    end if;
+    -- Keep the list canonical: sorted, without duplicates; '*' absorbs everything else.
+    if '*' = any(new.event_types) then
+      new.event_types := array['*'];
+    else
+      select array_agg(distinct t order by t) into new.event_types from unnest(new.event_types) as t;
+    end if;
+  end if;
+
+  if is_insert or new.url is distinct from old.url then
+    if new.url !~* '^https?://[^/?#[:space:]]+[^[:space:]]*$' then
+      raise exception 'webhooks.endpoints: url "%" is not an http(s) URL (endpoint "%")', new.url, new.name
+        using errcode = 'check_violation', hint = 'Use a full URL without spaces, such as https://crm.example.com/hooks/dialer.';
+    end if;
+    if new.url ~* '^http://' and coalesce((select s.value from webhooks.settings s where s.key = 'require_https'), 'false') = 'true' then
+      raise exception 'webhooks.endpoints: url "%" uses plain http, but this installation requires https (endpoint "%")', new.url, new.name
+        using errcode = 'check_violation',
+              hint = 'Use an https:// URL, or set REQUIRE_HTTPS=false for the dispatcher (it writes webhooks.settings at start).';
+    end if;
+  end if;
+
+  if is_insert or new.secret is distinct from old.secret then
+    if new.secret is null or length(new.secret) < 16 then
+      raise exception 'webhooks.endpoints: secret must be at least 16 characters (endpoint "%")', new.name
+        using errcode = 'check_violation', hint = 'Omit the secret to have one generated, or use webhooks.generate_secret().';
+    end if;
+    if new.secret like 'whsec\_%' and substr(new.secret, 7) !~ '^[A-Za-z0-9+/]{22,}={0,2}$' then
+      raise exception 'webhooks.endpoints: a whsec_ secret must be base64 after the prefix (endpoint "%")', new.name
+        using errcode = 'check_violation', hint = 'Omit the secret to have one generated, or use webhooks.generate_secret().';
+    end if;
+  end if;
+
+  if not is_insert then
+    new.updated_at := now();
+    if new.enabled and not old.enabled then
+      new.disabled_reason := null;
+    end if;
+  end if;
+  return new;
+end
+$_$;
+
+SET default_tablespace = '';
+
+--
+-- Name: attempts; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.attempts (
+    delivery_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    series integer NOT NULL,
+    attempt integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    delay_ms integer,
+    due_at timestamp with time zone,
+    url text NOT NULL,
+    outcome text NOT NULL,
+    status_code integer,
+    error_kind text,
+    error text,
+    response_body text,
+    CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text])))
+)
+PARTITION BY RANGE (started_at);
+
+SET default_table_access_method = heap;
+
+--
+-- Name: attempts_default; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.attempts_default (
+    delivery_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    series integer NOT NULL,
+    attempt integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    delay_ms integer,
+    due_at timestamp with time zone,
+    url text NOT NULL,
+    outcome text NOT NULL,
+    status_code integer,
+    error_kind text,
+    error text,
+    response_body text,
+    CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: deliveries; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.deliveries (
+    id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    event_timestamp timestamp with time zone,
+    status text NOT NULL,
+    status_reason text,
+    series integer DEFAULT 1 NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_status_code integer,
+    last_error text,
+    first_attempt_at timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    next_attempt_at timestamp with time zone,
+    payload bytea,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: endpoints; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    url text NOT NULL,
+    secret text DEFAULT webhooks.generate_secret() NOT NULL,
+    previous_secret text,
+    previous_secret_expires_at timestamp with time zone,
+    event_types text[] NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    description text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: delivery_log; Type: VIEW; Schema: webhooks; Owner: -
+--
+
+CREATE VIEW webhooks.delivery_log AS
+ SELECT a.started_at AS attempted_at,
+    e.name AS endpoint_name,
+    a.endpoint_id,
+    d.event_type,
+    d.event_id,
+    a.delivery_id,
+    a.series,
+    a.attempt,
+    a.outcome,
+    a.status_code,
+    a.error_kind,
+    a.error,
+    a.duration_ms,
+    a.delay_ms,
+    a.due_at,
+    a.url,
+    "left"(a.response_body, 300) AS response_excerpt,
+    d.status AS delivery_status,
+    d.status_reason AS delivery_status_reason
+   FROM ((webhooks.attempts a
+     LEFT JOIN webhooks.deliveries d ON ((d.id = a.delivery_id)))
+     LEFT JOIN webhooks.endpoints e ON ((e.id = a.endpoint_id)));
+
+--
+-- Name: VIEW delivery_log; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON VIEW webhooks.delivery_log IS 'One row per delivery attempt: endpoint, event, series and attempt number, outcome, HTTP status or error, duration, the delay before it, a response excerpt and the delivery''s current status. Filter on attempted_at (e.g. > now() - interval ''1 hour'') so only recent partitions are read.';
+
+--
+-- Name: endpoint_health; Type: VIEW; Schema: webhooks; Owner: -
+--
+
+CREATE VIEW webhooks.endpoint_health AS
+ SELECT e.id AS endpoint_id,
+    e.name,
+    e.url,
+    e.enabled,
+    e.disabled_reason,
+    e.event_types,
+    s.last_success_at,
+    f.last_failure_at,
+    f.last_failure_status_code,
+    f.last_failure_error,
+    w.attempts_1h,
+    round(((w.succeeded_1h)::numeric / (NULLIF(w.attempts_1h, 0))::numeric), 3) AS success_ratio_1h,
+    w.attempts_24h,
+    round(((w.succeeded_24h)::numeric / (NULLIF(w.attempts_24h, 0))::numeric), 3) AS success_ratio_24h,
+    o.deliveries_dead,
+    o.deliveries_retrying
+   FROM ((((webhooks.endpoints e
+     LEFT JOIN LATERAL ( SELECT a.started_at AS last_success_at
+           FROM webhooks.attempts a
+          WHERE ((a.endpoint_id = e.id) AND (a.outcome = 'succeeded'::text))
+          ORDER BY a.started_at DESC
+         LIMIT 1) s ON (true))
+     LEFT JOIN LATERAL ( SELECT a.started_at AS last_failure_at,
+            a.status_code AS last_failure_status_code,
+            a.error AS last_failure_error
+           FROM webhooks.attempts a
+          WHERE ((a.endpoint_id = e.id) AND (a.outcome = 'failed'::text))
+          ORDER BY a.started_at DESC
+         LIMIT 1) f ON (true))
+     CROSS JOIN LATERAL ( SELECT (count(*) FILTER (WHERE (a.started_at >= (now() - '01:00:00'::interval))))::integer AS attempts_1h,
+            (count(*) FILTER (WHERE ((a.started_at >= (now() - '01:00:00'::interval)) AND (a.outcome = 'succeeded'::text))))::integer AS succeeded_1h,
+            (count(*))::integer AS attempts_24h,
+            (count(*) FILTER (WHERE (a.outcome = 'succeeded'::text)))::integer AS succeeded_24h
+           FROM webhooks.attempts a
+          WHERE ((a.endpoint_id = e.id) AND (a.started_at >= (now() - '24:00:00'::interval)) AND (a.outcome <> 'cancelled'::text))) w)
+     CROSS JOIN LATERAL ( SELECT (count(*) FILTER (WHERE (d.status = 'dead'::text)))::integer AS deliveries_dead,
+            (count(*) FILTER (WHERE (d.status = ANY (ARRAY['pending'::text, 'retrying'::text]))))::integer AS deliveries_retrying
+           FROM webhooks.deliveries d
+          WHERE ((d.endpoint_id = e.id) AND (d.status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text])))) o);
+
+--
+-- Name: VIEW endpoint_health; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON VIEW webhooks.endpoint_health IS 'Per endpoint: last success, last failure and its error, attempts and success ratio over the last hour and the last 24 hours, deliveries dead (redeliverable) and deliveries waiting for a retry or a redelivery.';
+
+--
+-- Name: event_types; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.event_types (
+    name text NOT NULL,
+    description text NOT NULL
+);
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.schema_migrations (
+    migration_set text NOT NULL,
+    version integer NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: settings; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.settings (
+    key text NOT NULL,
+    value text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: attempts_default; Type: TABLE ATTACH; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.attempts ATTACH PARTITION webhooks.attempts_default DEFAULT;
+
+--
+-- Name: deliveries deliveries_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.deliveries
+    ADD CONSTRAINT deliveries_pkey PRIMARY KEY (id);
+
+--
+-- Name: endpoints endpoints_name_unique; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.endpoints
+    ADD CONSTRAINT endpoints_name_unique UNIQUE (name);
+
+--
+-- Name: endpoints endpoints_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.endpoints
+    ADD CONSTRAINT endpoints_pkey PRIMARY KEY (id);
+
+--
+-- Name: event_types event_types_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.event_types
+    ADD CONSTRAINT event_types_pkey PRIMARY KEY (name);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (migration_set, version);
+
+--
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
+
+--
+-- Name: attempts_delivery; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX attempts_delivery ON ONLY webhooks.attempts USING btree (delivery_id, series, attempt);
+
+--
+-- Name: attempts_default_delivery_id_series_attempt_idx; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX attempts_default_delivery_id_series_attempt_idx ON webhooks.attempts_default USING btree (delivery_id, series, attempt);
+
+--
+-- Name: attempts_endpoint_time; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX attempts_endpoint_time ON ONLY webhooks.attempts USING btree (endpoint_id, started_at DESC);
+
+--
+-- Name: attempts_default_endpoint_id_started_at_idx; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX attempts_default_endpoint_id_started_at_idx ON webhooks.attempts_default USING btree (endpoint_id, started_at DESC);
+
+--
+-- Name: deliveries_endpoint_open; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX deliveries_endpoint_open ON webhooks.deliveries USING btree (endpoint_id, status) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text]));
+
+--
+-- Name: deliveries_endpoint_time; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX deliveries_endpoint_time ON webhooks.deliveries USING btree (endpoint_id, created_at DESC);
+
+--
+-- Name: deliveries_open_status; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (status) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text]));
+
+--
+-- Name: attempts_default_delivery_id_series_attempt_idx; Type: INDEX ATTACH; Schema: webhooks; Owner: -
+--
+
+ALTER INDEX webhooks.attempts_delivery ATTACH PARTITION webhooks.attempts_default_delivery_id_series_attempt_idx;
+
+--
+-- Name: attempts_default_endpoint_id_started_at_idx; Type: INDEX ATTACH; Schema: webhooks; Owner: -
+--
+
+ALTER INDEX webhooks.attempts_endpoint_time ATTACH PARTITION webhooks.attempts_default_endpoint_id_started_at_idx;
+
+--
+-- Name: endpoints endpoints_notify; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER endpoints_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON webhooks.endpoints FOR EACH STATEMENT EXECUTE FUNCTION webhooks.notify_endpoints_changed();
+
+--
+-- Name: endpoints endpoints_validate; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER endpoints_validate BEFORE INSERT OR UPDATE ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint();
+
+--
+-- PostgreSQL database dump complete
+--

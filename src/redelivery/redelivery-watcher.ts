@@ -1,0 +1,375 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ListenConnection } from '../db/listen-connection.ts';
+import type { TopicProducer } from '../kafka/topic-producer.ts';
+import { encodeTask, type DeliveryTask } from '../retry/retry-message.ts';
+
+/** The channel webhooks.redeliver() and webhooks.recover() (migration 0002) notify on. */
+export const REDELIVERIES_CHANNEL = 'webhooks_redeliveries';
+
+export type SweepReason = 'start' | 'notify' | 'interval' | 'reconnect' | 'more' | 'retry' | 'manual';
+
+/** A redelivery handed to the first retry topic. */
+export interface QueuedRedelivery {
+  deliveryId: string;
+  endpointId: string;
+  eventType: string;
+  /** The new attempt series (the one webhooks.redeliver() started). */
+  series: number;
+}
+
+/** Lifecycle events, for metrics and tests. */
+export interface RedeliveryWatcherEvents {
+  /** Redeliveries were acknowledged by Kafka and marked queued (one event per claimed batch). */
+  queued: [{ reason: SweepReason; deliveries: QueuedRedelivery[] }];
+  /** A sweep finished; `count` redeliveries were queued by it (0 when there was nothing to do). */
+  swept: [{ reason: SweepReason; count: number; durationMs: number }];
+  /** A sweep failed (Postgres or Kafka); its claimed rows stay pending for the next trigger. */
+  sweepFailed: [{ reason: SweepReason; error: unknown }];
+  /** A redelivery notification arrived (a sweep is requested; several may share one sweep). */
+  notification: [];
+  /** The LISTEN connection is up (at start and after every reconnect). */
+  listenerConnected: [];
+  /** The LISTEN connection failed or was lost; a reconnect is scheduled in `retryInMs`. */
+  listenerError: [{ error: unknown; retryInMs: number }];
+}
+
+export interface RedeliveryWatcherOptions {
+  /** Pool for the claim transactions. */
+  pool: pg.Pool;
+  /** Where the dedicated LISTEN connection goes (the same database as `pool`). */
+  databaseUrl: string;
+  /** Produces the delivery tasks; must be connected for as long as the watcher runs. */
+  producer: Pick<TopicProducer, 'send'>;
+  /** The first delay topic (`topicNames(config).retry[0]`): the retry consumer attempts what is due on it. */
+  firstRetryTopic: string;
+  /** Used as given: the caller scopes it (e.g. a child with `{ component: 'redelivery' }`). */
+  logger: Logger;
+  /** Period of the sweep that catches requests whose NOTIFY was lost, ms. Default 30000. */
+  intervalMs?: number;
+  /** Most redeliveries claimed by one statement. Default 500. */
+  batchSize?: number;
+  /** Notifications within this window share one sweep, ms. Default 20. */
+  debounceMs?: number;
+  /** Wall clock, ms since the epoch (first-attempt and due times of the tasks). Default `Date.now`. */
+  now?: () => number;
+  /** application_name of the LISTEN connection. Default `dialer-webhooks-redeliveries`. */
+  applicationName?: string;
+  /** Reconnect backoff of the LISTEN connection. Default 100 ms to 10 s. */
+  reconnectBackoff?: { initialMs: number; maxMs: number };
+  /** Aborting it stops the watcher. */
+  signal?: AbortSignal;
+}
+
+interface ClaimedRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  event_timestamp: Date;
+  series: number;
+  payload: Buffer;
+}
+
+// Claims pending redeliveries (made by webhooks.redeliver() / recover()). SKIP LOCKED lets several
+// dispatchers sweep at once: each row goes to exactly one of them, and a row whose claim is still
+// open in another transaction is simply left to it. MATERIALIZED keeps the locking subquery from
+// being inlined (and evaluated more than once) into the update.
+const CLAIM_SQL = `
+with claimed as materialized (
+  select id
+    from webhooks.deliveries
+   where status = 'pending' and payload is not null
+   order by next_attempt_at nulls first, id
+   limit $1
+     for update skip locked
+)
+update webhooks.deliveries d
+   set status = 'retrying',
+       status_reason = 'redelivery queued',
+       next_attempt_at = now(),
+       updated_at = now()
+  from claimed
+ where d.id = claimed.id
+returning d.id, d.endpoint_id, d.event_id, d.event_type,
+          coalesce(d.event_timestamp, d.created_at) as event_timestamp, d.series, d.payload`;
+
+// kafkajs puts every message for one partition of one request into a single record batch, which
+// the broker refuses above message.max.bytes (1 MiB by default): send claimed tasks in requests of
+// about this many body bytes, one after the other.
+const PRODUCE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Turns redelivery requests in Postgres into delivery tasks on the first retry topic, so the normal
+ * retry path sends them: a fresh endpoint lookup, fresh signatures, the same delivery id, attempt 1
+ * of the new series.
+ *
+ * Woken by NOTIFY on `webhooks_redeliveries`, by a periodic sweep (NOTIFY is only a hint) and after
+ * a reconnect. Each sweep claims a batch in a transaction (pending → retrying, 'redelivery queued')
+ * and commits only after Kafka acknowledged every task of it: if producing fails, or the process
+ * dies first, the transaction rolls back and the rows stay pending for the next sweep. Nothing is
+ * lost; a task acknowledged just before a failed commit is produced again by a later sweep, which
+ * the dispatcher either sends twice (at least once) or drops as superseded once the first copy has
+ * been recorded.
+ *
+ * A task is due at once, but it waits on its partition behind earlier tasks that are not yet due
+ * (at most the first tier's delay): never early, possibly late.
+ */
+export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> implements AsyncDisposable {
+  readonly #pool: pg.Pool;
+  readonly #producer: Pick<TopicProducer, 'send'>;
+  readonly #topic: string;
+  readonly #logger: Logger;
+  readonly #intervalMs: number;
+  readonly #batchSize: number;
+  readonly #debounceMs: number;
+  readonly #now: () => number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #listen: ListenConnection;
+
+  #started = false;
+  #stopped = false;
+  #stopping: Promise<void> | null = null;
+  #intervalTimer: NodeJS.Timeout | undefined;
+  #debounceTimer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+  #pending: SweepReason | null = null;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+
+  readonly #onAbort = (): void => {
+    void this.stop();
+  };
+
+  constructor(options: RedeliveryWatcherOptions) {
+    super();
+    this.#intervalMs = options.intervalMs ?? 30_000;
+    this.#batchSize = options.batchSize ?? 500;
+    if (!(this.#intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${this.#intervalMs}`);
+    if (!(Number.isInteger(this.#batchSize) && this.#batchSize > 0))
+      throw new RangeError(`batchSize must be a positive integer, got ${this.#batchSize}`);
+    this.#pool = options.pool;
+    this.#producer = options.producer;
+    this.#topic = options.firstRetryTopic;
+    this.#logger = options.logger;
+    this.#debounceMs = options.debounceMs ?? 20;
+    this.#now = options.now ?? Date.now;
+    this.#signal = options.signal;
+    this.#listen = new ListenConnection({
+      databaseUrl: options.databaseUrl,
+      channels: [REDELIVERIES_CHANNEL],
+      applicationName: options.applicationName ?? 'dialer-webhooks-redeliveries',
+      logger: options.logger,
+      ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
+      messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
+    });
+    this.#listen.on('notification', () => {
+      this.#request('notify');
+      this.emit('notification');
+    });
+    this.#listen.on('connected', ({ reconnected }) => {
+      this.emit('listenerConnected');
+      // Requests made while the connection was down announced themselves to nobody.
+      if (reconnected) this.#request('reconnect');
+    });
+    this.#listen.on('lost', (e) => this.emit('listenerError', e));
+  }
+
+  /** True while the LISTEN connection is up (readiness). */
+  get listening(): boolean {
+    return this.#listen.listening;
+  }
+
+  /**
+   * LISTENs, then sweeps once (requests made while no dispatcher ran) and starts the periodic
+   * sweep. Rejects, leaving nothing open, if Postgres cannot be reached; a failing first sweep
+   * does not reject (it is retried by the next trigger).
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('RedeliveryWatcher.start() called twice');
+    if (this.#stopped) throw new Error('RedeliveryWatcher was stopped before it started');
+    this.#started = true;
+    this.#signal?.throwIfAborted();
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    try {
+      await this.#listen.start();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    if (this.#stopped) return;
+    this.#intervalTimer = setInterval(() => this.#request('interval'), this.#intervalMs);
+    this.#request('start');
+  }
+
+  /**
+   * Sweeps now and resolves when that sweep (and any it had to queue behind) is done. For tests
+   * and tools; the watcher sweeps by itself.
+   */
+  async sweep(): Promise<void> {
+    if (this.#stopped) return;
+    this.#enqueue('manual');
+    await this.#running;
+  }
+
+  /** Stops timers, waits for a sweep in progress (its produce and commit) and closes the LISTEN connection. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    clearInterval(this.#intervalTimer);
+    clearTimeout(this.#debounceTimer);
+    clearTimeout(this.#retryTimer);
+    this.#pending = null;
+    await this.#listen.stop();
+    await this.#running;
+  }
+
+  // --- sweeps --------------------------------------------------------------------------------
+
+  #request(reason: SweepReason): void {
+    if (this.#stopped) return;
+    if (reason === 'notify' && this.#debounceMs > 0) {
+      // A fixed window from the first notification, so a stream of requests cannot postpone the sweep.
+      if (this.#debounceTimer !== undefined) return;
+      this.#debounceTimer = setTimeout(() => {
+        this.#debounceTimer = undefined;
+        this.#enqueue('notify');
+      }, this.#debounceMs);
+      return;
+    }
+    this.#enqueue(reason);
+  }
+
+  #enqueue(reason: SweepReason): void {
+    if (this.#stopped) return;
+    if (this.#running !== null) {
+      this.#pending ??= reason;
+      return;
+    }
+    this.#running = this.#drain(reason);
+  }
+
+  // Sweeps never overlap within one watcher; a trigger during a sweep queues exactly one more,
+  // and a full batch is followed at once by another ('more').
+  async #drain(first: SweepReason): Promise<void> {
+    let reason: SweepReason | null = first;
+    while (reason !== null) {
+      const claimed = await this.#sweepOnce(reason);
+      let next: SweepReason | null = this.#pending;
+      this.#pending = null;
+      if (next === null && claimed >= this.#batchSize) next = 'more';
+      reason = this.#stopped ? null : next;
+    }
+    this.#running = null;
+  }
+
+  /** One claim-produce-commit round; returns how many rows it claimed (0 after a failure). */
+  async #sweepOnce(reason: SweepReason): Promise<number> {
+    const started = performance.now();
+    let rows: ClaimedRow[];
+    try {
+      rows = await this.#claimAndProduce();
+    } catch (error) {
+      this.#logger.warn({ err: error, reason }, 'redelivery sweep failed; the requests stay pending for the next sweep');
+      this.emit('sweepFailed', { reason, error });
+      this.#scheduleRetry();
+      return 0;
+    }
+    this.#failures = 0;
+    const durationMs = performance.now() - started;
+    const deliveries = rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id, eventType: r.event_type, series: r.series }));
+    if (deliveries.length > 0) {
+      this.#logger.info({ count: deliveries.length, reason, durationMs }, 'redeliveries queued');
+      this.emit('queued', { reason, deliveries });
+    }
+    this.emit('swept', { reason, count: deliveries.length, durationMs });
+    return deliveries.length;
+  }
+
+  // The claim stays uncommitted until Kafka has acknowledged every task: a failure (or a crash)
+  // rolls it back, so the rows are pending again.
+  async #claimAndProduce(): Promise<ClaimedRow[]> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<ClaimedRow>(CLAIM_SQL, [this.#batchSize]);
+      if (rows.length > 0) {
+        const nowMs = this.#now();
+        await this.#produce(rows.map((row) => toTask(row, nowMs)));
+      }
+      await client.query('commit');
+      return rows;
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error(String(error));
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      // A client whose transaction failed may be in any state: drop it rather than reuse it.
+      client.release(broken);
+    }
+  }
+
+  // After a failure, sweep again soon (doubling from 500 ms) rather than only at the next interval.
+  #scheduleRetry(): void {
+    if (this.#stopped || this.#retryTimer !== undefined) return;
+    const delayMs = Math.min(this.#intervalMs, 500 * 2 ** this.#failures);
+    this.#failures += 1;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#request('retry');
+    }, delayMs);
+  }
+
+  async #produce(tasks: DeliveryTask[]): Promise<void> {
+    let chunk: DeliveryTask[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      const results = await Promise.allSettled(chunk.map((t) => this.#producer.send(this.#topic, encodeTask(t, { redelivery: 'true' }))));
+      chunk = [];
+      bytes = 0;
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    };
+    for (const task of tasks) {
+      if (chunk.length > 0 && bytes + task.body.length > PRODUCE_CHUNK_BYTES) await flush();
+      chunk.push(task);
+      bytes += task.body.length;
+    }
+    if (chunk.length > 0) await flush();
+  }
+}
+
+function toTask(row: ClaimedRow, nowMs: number): DeliveryTask {
+  return {
+    deliveryId: row.id,
+    endpointId: row.endpoint_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    eventTimestampMs: row.event_timestamp.getTime(),
+    series: row.series,
+    attempt: 1,
+    firstAttemptAtMs: nowMs,
+    dueAtMs: nowMs,
+    delayMs: 0,
+    body: row.payload,
+  };
+}
+
+/** Creates a watcher and starts it; the caller stops it (before the producer disconnects). */
+export async function startRedeliveryWatcher(options: RedeliveryWatcherOptions): Promise<RedeliveryWatcher> {
+  const watcher = new RedeliveryWatcher(options);
+  await watcher.start();
+  return watcher;
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+interface Latency {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+function assertLatency(l: Latency | null, count: number, what: string): void {
+  assert.ok(l, `${what}: latency present`);
+  assert.equal(l.count, count, `${what}: one latency sample per delivery`);
+  for (const k of ['p50', 'p95', 'p99'] as const) assert.ok(Number.isFinite(l[k]) && l[k] >= 0, `${what}: ${k} is a number ≥ 0`);
+  assert.ok(l.p50 <= l.p95 && l.p95 <= l.p99, `${what}: percentiles in order`);
+}
+
+test('the bench runs end to end on a tiny load and writes every result field', { timeout: 240_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-smoke-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'results.json');
+  const child = spawn(process.execPath, ['bench/run.ts', '--quick', '--events', '300', '--only', 'throughput,retry', '--paced-seconds', '2', '--paced-rate', '500', '--json', file], {
+    cwd: root,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGINT'), 200_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(killer);
+  assert.equal(code, 0, `bench exit code; output:\n${output.slice(-4000)}`);
+  assert.match(output, /\| scenario +\| run/, 'the table is printed');
+
+  const json = JSON.parse(await readFile(file, 'utf8'));
+  assert.deepEqual(json.errors, []);
+  assert.equal(json.meta.args.events, 300);
+  assert.ok(json.meta.eventBytes >= 900 && json.meta.eventBytes <= 1200, 'events of about 1 KiB');
+
+  const { burst, paced } = json.results.throughput;
+  assert.deepEqual(
+    burst.map((r: { endpoints: number }) => r.endpoints),
+    [1, 10],
+  );
+  for (const r of burst) {
+    const what = `throughput, ${r.endpoints} endpoint(s)`;
+    assert.equal(r.events, 300);
+    // At least once: a duplicate send is allowed (and reported), a missing pair is not.
+    assert.equal(r.deliveries - r.duplicates, 300 * r.endpoints, `${what}: every (event, endpoint) pair received`);
+    assert.equal(r.recorded, 300 * r.endpoints, `${what}: every delivery recorded as succeeded`);
+    if (r.duplicates > 0) t.diagnostic(`${what}: ${r.duplicates} duplicate sends (${r.deferred} deferred attempts)`);
+    assert.ok(r.deliveriesPerS > 0 && r.cpuS > 0 && r.peakRssMb > 0, `${what}: rate, CPU and RSS measured`);
+    assert.equal(r.exitCode, 0, `${what}: the dispatcher stopped cleanly`);
+    assertLatency(r.latencyMs, r.deliveries, what);
+    assert.ok(r.duplicates >= 0 && r.deferred >= 0);
+  }
+  assert.equal(paced.pacedRate, 500);
+  assert.equal(paced.deliveries - paced.duplicates, 1000);
+  assertLatency(paced.latencyMs, 1000, 'paced');
+
+  const retry = json.results.retry;
+  assert.deepEqual(retry.delaysMs, [1000, 2000, 3000]);
+  assert.equal(retry.succeeded, retry.events, 'every delivery succeeded on its fourth attempt');
+  assert.equal(retry.attemptsLogged, retry.events * 4);
+  assert.deepEqual(
+    retry.tiers.map((x: { tier: string }) => x.tier),
+    ['1s', '2s', '3s', 'all'],
+  );
+  for (const tier of retry.tiers) {
+    const n = tier.tier === 'all' ? retry.events * 3 : retry.events;
+    assert.equal(tier.fromLog.count, n, `${tier.tier}: lateness of every retry from the log`);
+    assert.equal(tier.fromReceiver.count, n, `${tier.tier}: lateness of every retry from the receiver`);
+    assert.equal(tier.earlyFromLog, 0, `${tier.tier}: no retry started before it was due`);
+  }
+
+  const names = json.targets.map((x: { name: string }) => x.name);
+  assert.ok(names.includes('retries never early'));
+  assert.ok(json.targets.every((x: { met: boolean | null }) => x.met === null || typeof x.met === 'boolean'));
+});
