@@ -33,7 +33,11 @@ try {
   } finally {
     await client.end();
   }
-  const dump = spawnSync('pg_dump', ['--schema-only', '--schema=webhooks', '--no-owner', '--no-privileges', '--exclude-table=webhooks.attempts_2*', db.url], { encoding: 'utf8' });
+  const dump = spawnSync(
+    'pg_dump',
+    ['--schema-only', '--schema=webhooks', '--no-owner', '--no-privileges', '--exclude-table=webhooks.attempts_2*', db.url],
+    { encoding: 'utf8' },
+  );
   if (dump.status !== 0) {
     console.error(`schema-check: pg_dump failed: ${dump.stderr.trim()}`);
     code = 2;
@@ -54,7 +58,9 @@ try {
         mkdirSync(`${root}.run`, { recursive: true });
         writeFileSync(`${root}.run/schema.actual.sql`, actual);
         const diff = spawnSync('diff', ['-u', file, `${root}.run/schema.actual.sql`], { encoding: 'utf8' });
-        console.error(`schema-check: schema.sql differs from the migrated schema (run: npm run schema:write)\n${diff.stdout.slice(0, 20_000)}`);
+        console.error(
+          `schema-check: schema.sql differs from the migrated schema (run: npm run schema:write)\n${diff.stdout.slice(0, 20_000)}`,
+        );
         code = 1;
       }
     }

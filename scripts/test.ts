@@ -56,7 +56,10 @@ async function withContainers(env: NodeJS.ProcessEnv): Promise<() => Promise<voi
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  const registry = await new GenericContainer('apicurio/apicurio-registry:3.0.6').withExposedPorts(8080).withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080)).start();
+  const registry = await new GenericContainer('apicurio/apicurio-registry:3.0.6')
+    .withExposedPorts(8080)
+    .withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080))
+    .start();
   env.DATABASE_URL = `postgres://webhooks:webhooks@${pg.getHost()}:${pg.getMappedPort(5432)}/webhooks`;
   env.KAFKA_BROKERS = `127.0.0.1:${kafkaPort}`;
   env.SCHEMA_REGISTRY_URL = `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`;
@@ -93,7 +96,10 @@ async function main(): Promise<number> {
     const pidFile = `${root}.run/kafka.pid`;
     if (existsSync(pidFile) && (env.KAFKA_BROKERS ?? '') === '127.0.0.1:9092') {
       console.log('test: outage tests (test/disruptive), alone');
-      const c = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', 'test/disruptive/**/*.test.ts'], { ...env, KAFKA_PID_FILE: pidFile });
+      const c = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', 'test/disruptive/**/*.test.ts'], {
+        ...env,
+        KAFKA_PID_FILE: pidFile,
+      });
       code = code || c;
     } else {
       console.log('test: outage tests (test/disruptive) NOT run: they need the local broker started by npm run services:up');

@@ -29,9 +29,7 @@ for (;;) {
     await admin.connect();
     const cluster = await admin.describeCluster();
     await admin.listTopics();
-    process.stdout.write(
-      ` ready (cluster ${cluster.clusterId}, controller ${String(cluster.controller ?? 'none')})\n`,
-    );
+    process.stdout.write(` ready (cluster ${cluster.clusterId}, controller ${String(cluster.controller ?? 'none')})\n`);
     await admin.disconnect();
     process.exit(0);
   } catch (error) {
@@ -39,9 +37,7 @@ for (;;) {
     await admin.disconnect().catch(() => undefined);
   }
   if (Date.now() >= deadline) {
-    process.stdout.write(
-      `\nKafka at ${brokers.join(',')} not ready after ${String(deadlineSeconds)}s: ${lastError}\n`,
-    );
+    process.stdout.write(`\nKafka at ${brokers.join(',')} not ready after ${String(deadlineSeconds)}s: ${lastError}\n`);
     process.exit(1);
   }
   process.stdout.write('.');

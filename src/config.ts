@@ -191,7 +191,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (!TOPIC_RE.test(t)) throw new ConfigError('INPUT_TOPICS', `${JSON.stringify(t)} is not a valid Kafka topic name`);
   }
   const topicPrefix = str(env, 'TOPIC_PREFIX', 'webhooks');
-  if (!TOPIC_RE.test(topicPrefix)) throw new ConfigError('TOPIC_PREFIX', `${JSON.stringify(topicPrefix)} is not a valid Kafka topic name prefix`);
+  if (!TOPIC_RE.test(topicPrefix))
+    throw new ConfigError('TOPIC_PREFIX', `${JSON.stringify(topicPrefix)} is not a valid Kafka topic name prefix`);
 
   const saslMechanism = read(env, 'KAFKA_SASL_MECHANISM');
   let sasl: Config['kafka']['sasl'] = null;

@@ -64,7 +64,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   }
 }
 
-async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<() => Promise<unknown>>, cleanup: () => Promise<void>): Promise<Service> {
+async function start(
+  config: Readonly<Config>,
+  logger: Logger,
+  cleanups: Array<() => Promise<unknown>>,
+  cleanup: () => Promise<void>,
+): Promise<Service> {
   const metrics = createMetrics({ perEndpoint: config.metrics.perEndpoint, version: VERSION });
   let stopping = false;
 
@@ -73,7 +78,9 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   if (config.database.migrateOnStart) {
     const client = await database.pool.connect();
     try {
-      await migrate(client, await readMigrations(SERVICE_MIGRATIONS_DIR), { onApplied: (r) => r.status === 'applied' && logger.info(r, 'migration applied') });
+      await migrate(client, await readMigrations(SERVICE_MIGRATIONS_DIR), {
+        onApplied: (r) => r.status === 'applied' && logger.info(r, 'migration applied'),
+      });
       if (config.database.adminMigrationsDir) {
         await migrate(client, await readMigrations(config.database.adminMigrationsDir), {
           set: 'admin',
@@ -89,11 +96,18 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   // Attempt partitions: next months created ahead, months past the retention dropped.
   const maintainPartitions = async (): Promise<void> => {
     await database.pool.query('select webhooks.ensure_attempt_partitions(2)');
-    const { rows } = await database.pool.query<{ dropped: number }>('select webhooks.drop_old_attempt_partitions(make_interval(days => $1)) as dropped', [config.log.retentionDays]);
-    if (rows[0]!.dropped > 0) logger.info({ dropped: rows[0]!.dropped, retentionDays: config.log.retentionDays }, 'dropped old attempt partitions');
+    const { rows } = await database.pool.query<{ dropped: number }>(
+      'select webhooks.drop_old_attempt_partitions(make_interval(days => $1)) as dropped',
+      [config.log.retentionDays],
+    );
+    if (rows[0]!.dropped > 0)
+      logger.info({ dropped: rows[0]!.dropped, retentionDays: config.log.retentionDays }, 'dropped old attempt partitions');
   };
   await maintainPartitions();
-  const partitionTimer = setInterval(() => void maintainPartitions().catch((err: unknown) => logger.warn({ err }, 'attempt partition maintenance failed')), 6 * 3_600_000);
+  const partitionTimer = setInterval(
+    () => void maintainPartitions().catch((err: unknown) => logger.warn({ err }, 'attempt partition maintenance failed')),
+    6 * 3_600_000,
+  );
   partitionTimer.unref();
   cleanups.push(async () => clearInterval(partitionTimer));
 
@@ -108,7 +122,12 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   await producer.connect();
   cleanups.push(() => producer.disconnect());
 
-  const endpoints = new EndpointCache({ db: database.db, databaseUrl: config.database.url, reloadIntervalMs: config.endpoints.reloadIntervalMs, logger: logger.child({ component: 'endpoints' }) });
+  const endpoints = new EndpointCache({
+    db: database.db,
+    databaseUrl: config.database.url,
+    reloadIntervalMs: config.endpoints.reloadIntervalMs,
+    logger: logger.child({ component: 'endpoints' }),
+  });
   endpoints.on('reloaded', (e) => {
     metrics.endpointReloads.inc({ reason: e.reason });
     metrics.endpointsEnabled.set(e.count);
@@ -184,7 +203,10 @@ async function start(config: Readonly<Config>, logger: Logger, cleanups: Array<(
   });
   let crash: (e: Error) => void = () => {};
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
-  for (const [name, c] of [['input', input], ['retry', retry]] as const) {
+  for (const [name, c] of [
+    ['input', input],
+    ['retry', retry],
+  ] as const) {
     c.on('joined', (e) => {
       metrics.consumerUp.set({ consumer: name }, 1);
       logger.info({ consumer: name, partitions: e.partitions.length }, 'joined consumer group');

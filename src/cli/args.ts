@@ -68,7 +68,12 @@ export function helpText(spec: CommandSpec): string {
 }
 
 /** Help for a group of subcommands (`endpoints`, `deliveries`) or the program itself. */
-export function groupHelpText(usage: string, summary: string, commands: ReadonlyArray<{ name: string; summary: string }>, footer?: string): string {
+export function groupHelpText(
+  usage: string,
+  summary: string,
+  commands: ReadonlyArray<{ name: string; summary: string }>,
+  footer?: string,
+): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = [`Usage: ${usage}`, '', summary, '', 'Commands:', ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)];
   if (footer) lines.push('', footer);
@@ -103,7 +108,8 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`, usage, helpCommand);
   }
   for (const [name, o] of Object.entries(spec.options)) {
-    if (o.required && (values[name] === undefined || values[name] === '')) throw new UsageError(`--${name} is required`, usage, helpCommand);
+    if (o.required && (values[name] === undefined || values[name] === ''))
+      throw new UsageError(`--${name} is required`, usage, helpCommand);
   }
   return { help: false, values, positionals: parsed.positionals };
 }

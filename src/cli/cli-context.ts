@@ -26,7 +26,16 @@ const CONNECT_TIMEOUT_MS = 10_000;
 // authentication (28), no such database (3D000), server starting or shutting down (57P0x),
 // too many connections (53300).
 const UNREACHABLE_SQLSTATE = /^(08...|28...|3D000|57P0[1-4]|53300)$/;
-const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+const UNREACHABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 /** True when `err` (from pg) means the database cannot be reached or used at all. */
 export function isUnreachableError(err: unknown): boolean {
@@ -70,7 +79,13 @@ export function createCliContext(env: Readonly<Record<string, string | undefined
     handle.pool.on('connect', (client) => client.on('notice', (n) => out.error(`notice: ${n.message}`)));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatabaseUnreachableError(`cannot reach the database at ${redactUrl(url)}: no answer in ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new DatabaseUnreachableError(`cannot reach the database at ${redactUrl(url)}: no answer in ${CONNECT_TIMEOUT_MS / 1000} s`),
+          ),
+        CONNECT_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([handle.pool.query('select 1'), timeout]);

@@ -3,7 +3,14 @@ import { EVENT_TYPES, isEventType } from '../events/catalog.ts';
 import { parseIntegerOption, parseSince, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
-import { DELIVERY_STATUSES, findDelivery, listAttempts, listDeliveries, type AttemptLogRow, type DeliverySummary } from './delivery-queries.ts';
+import {
+  DELIVERY_STATUSES,
+  findDelivery,
+  listAttempts,
+  listDeliveries,
+  type AttemptLogRow,
+  type DeliverySummary,
+} from './delivery-queries.ts';
 import { findEndpointOrFail, isUuid } from './endpoint-admin-queries.ts';
 import { excerpt, formatMs, formatTime, isoTime } from './output.ts';
 
@@ -62,7 +69,8 @@ function lastResult(d: DeliverySummary): string {
 
 /** A delivery id argument: a UUID, else a usage error. */
 export function deliveryIdArgument(text: string, command: string): string {
-  if (!isUuid(text)) throw new UsageError(`${JSON.stringify(text)} is not a delivery id (a UUID)`, null, `dialer-webhooks ${command} --help`);
+  if (!isUuid(text))
+    throw new UsageError(`${JSON.stringify(text)} is not a delivery id (a UUID)`, null, `dialer-webhooks ${command} --help`);
   return text.toLowerCase();
 }
 
@@ -81,7 +89,11 @@ const listCommand: Command = {
       endpoint: { type: 'string', value: 'NAME|ID', description: 'only deliveries to this endpoint' },
       'event-type': { type: 'string', value: 'TYPE', description: 'only events of this type' },
       status: { type: 'string', value: 'STATUS', description: `only deliveries in this status: ${DELIVERY_STATUSES.join(', ')}` },
-      since: { type: 'string', value: 'TIME', description: 'only deliveries created since: relative (30m, 1h, 2d) or ISO 8601 (2026-03-07T15:00Z)' },
+      since: {
+        type: 'string',
+        value: 'TIME',
+        description: 'only deliveries created since: relative (30m, 1h, 2d) or ISO 8601 (2026-03-07T15:00Z)',
+      },
       limit: { type: 'string', value: 'N', description: 'at most N deliveries (default 50, at most 10000)' },
     },
     description:
@@ -91,11 +103,19 @@ const listCommand: Command = {
   async run(ctx, { values }) {
     const eventType = stringValue(values, 'event-type');
     if (eventType !== undefined && !isEventType(eventType)) {
-      throw new UsageError(`unknown event type ${JSON.stringify(eventType)}; valid types: ${EVENT_TYPES.join(', ')}`, null, 'dialer-webhooks deliveries list --help');
+      throw new UsageError(
+        `unknown event type ${JSON.stringify(eventType)}; valid types: ${EVENT_TYPES.join(', ')}`,
+        null,
+        'dialer-webhooks deliveries list --help',
+      );
     }
     const status = stringValue(values, 'status');
     if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
-      throw new UsageError(`unknown status ${JSON.stringify(status)}; valid statuses: ${DELIVERY_STATUSES.join(', ')}`, null, 'dialer-webhooks deliveries list --help');
+      throw new UsageError(
+        `unknown status ${JSON.stringify(status)}; valid statuses: ${DELIVERY_STATUSES.join(', ')}`,
+        null,
+        'dialer-webhooks deliveries list --help',
+      );
     }
     const sinceText = stringValue(values, 'since');
     const since = sinceText === undefined ? undefined : parseSince('since', sinceText, ctx.now());
@@ -117,7 +137,15 @@ const listCommand: Command = {
     }
     ctx.out.table(
       ['CREATED', 'ID', 'ENDPOINT', 'EVENT', 'STATUS', 'ATTEMPTS', 'LAST RESULT'],
-      rows.map((d) => [formatTime(d.created_at), d.id, d.endpoint_name ?? `(deleted ${d.endpoint_id})`, d.event_type, d.status, String(d.attempts), excerpt(lastResult(d), 60)]),
+      rows.map((d) => [
+        formatTime(d.created_at),
+        d.id,
+        d.endpoint_name ?? `(deleted ${d.endpoint_id})`,
+        d.event_type,
+        d.status,
+        String(d.attempts),
+        excerpt(lastResult(d), 60),
+      ]),
       'No deliveries match.',
     );
     return EXIT.ok;
@@ -161,7 +189,15 @@ const showCommand: Command = {
     ctx.out.line('');
     ctx.out.table(
       ['SERIES', 'ATTEMPT', 'TIME', 'DELAY', 'DURATION', 'RESULT', 'RESPONSE'],
-      attempts.map((a) => [String(a.series), String(a.attempt), formatTime(a.attempted_at), formatMs(a.delay_ms), formatMs(a.duration_ms), excerpt(attemptResult(a), 60), excerpt(a.response_excerpt, 60)]),
+      attempts.map((a) => [
+        String(a.series),
+        String(a.attempt),
+        formatTime(a.attempted_at),
+        formatMs(a.delay_ms),
+        formatMs(a.duration_ms),
+        excerpt(attemptResult(a), 60),
+        excerpt(a.response_excerpt, 60),
+      ]),
       'No attempts recorded yet.',
     );
     return EXIT.ok;

@@ -112,6 +112,8 @@ export async function redeliver(db: Db, id: string, force: boolean): Promise<voi
 
 /** `webhooks.recover(endpoint, since)`: how many failed deliveries of the endpoint were requested again. */
 export async function recover(db: Db, endpointId: string, since: Date): Promise<number> {
-  const { rows } = await sql<{ requested: number }>`select webhooks.recover(${endpointId}::uuid, ${since}::timestamptz) as requested`.execute(db);
+  const { rows } = await sql<{
+    requested: number;
+  }>`select webhooks.recover(${endpointId}::uuid, ${since}::timestamptz) as requested`.execute(db);
   return rows[0]!.requested;
 }

@@ -54,7 +54,9 @@ export async function findEndpoint(db: Db, ref: string): Promise<EndpointRecord 
 export async function findEndpointOrFail(db: Db, ref: string): Promise<EndpointRecord> {
   const endpoint = await findEndpoint(db, ref);
   if (!endpoint) {
-    throw new CommandFailedError(`no endpoint named or with id ${JSON.stringify(ref)}`, { hint: 'List them with: dialer-webhooks endpoints list' });
+    throw new CommandFailedError(`no endpoint named or with id ${JSON.stringify(ref)}`, {
+      hint: 'List them with: dialer-webhooks endpoints list',
+    });
   }
   return endpoint;
 }

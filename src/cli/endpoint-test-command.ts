@@ -26,7 +26,11 @@ export const testEndpointCommand: Command = {
     summary: 'Send a sample event to one endpoint now and print the response.',
     positionals: ['NAME|ID'],
     options: {
-      event: { type: 'string', value: 'TYPE', description: `event type of the sample (default: the endpoint's first subscribed type): ${EVENT_TYPES.join(', ')}` },
+      event: {
+        type: 'string',
+        value: 'TYPE',
+        description: `event type of the sample (default: the endpoint's first subscribed type): ${EVENT_TYPES.join(', ')}`,
+      },
     },
     description:
       'The request is signed and sent exactly like a real delivery (same headers, both signatures,\nDELIVERY_TIMEOUT_MS), with a fresh uuid as webhook-id and X-Webhook-Attempt 1. It is sent even to a\ndisabled endpoint, is not recorded in the delivery log and is never retried.\nExit 0 when the endpoint answers 2xx, 1 otherwise. JSON: {endpoint, url, event_type, webhook_id,\noutcome, status_code, error_kind, error, duration_ms, response_body}.',
@@ -35,7 +39,11 @@ export const testEndpointCommand: Command = {
   async run(ctx, { values, positionals }) {
     const eventOption = stringValue(values, 'event');
     if (eventOption !== undefined && !isEventType(eventOption)) {
-      throw new UsageError(`unknown event type ${JSON.stringify(eventOption)}; valid types: ${EVENT_TYPES.join(', ')}`, null, 'dialer-webhooks endpoints test --help');
+      throw new UsageError(
+        `unknown event type ${JSON.stringify(eventOption)}; valid types: ${EVENT_TYPES.join(', ')}`,
+        null,
+        'dialer-webhooks endpoints test --help',
+      );
     }
     const config = ctx.config();
     const { db } = await ctx.database();

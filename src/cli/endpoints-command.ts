@@ -61,7 +61,9 @@ function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string): void
 
 /** True while the previous secret is still signed with (the dispatcher's rule: strictly before the expiry). */
 function oldSecretValid(e: EndpointRecord): boolean {
-  return e.previous_secret !== null && e.previous_secret_expires_at !== null && new Date(e.previous_secret_expires_at).getTime() > Date.now();
+  return (
+    e.previous_secret !== null && e.previous_secret_expires_at !== null && new Date(e.previous_secret_expires_at).getTime() > Date.now()
+  );
 }
 
 function note(e: EndpointRecord): string {
@@ -75,7 +77,8 @@ const listCommand: Command = {
     name: 'endpoints list',
     summary: 'List every webhook endpoint.',
     options: { 'show-secrets': SHOW_SECRETS },
-    description: 'JSON: an array of endpoints {id, name, url, event_types, enabled, disabled_reason, description,\nsecret, previous_secret, previous_secret_expires_at, created_at, updated_at}.',
+    description:
+      'JSON: an array of endpoints {id, name, url, event_types, enabled, disabled_reason, description,\nsecret, previous_secret, previous_secret_expires_at, created_at, updated_at}.',
   },
   async run(ctx, { values }) {
     const { db } = await ctx.database();
@@ -87,7 +90,15 @@ const listCommand: Command = {
     }
     ctx.out.table(
       ['NAME', 'STATUS', 'EVENTS', 'URL', 'SECRET', 'UPDATED', 'NOTE'],
-      rows.map((e) => [e.name, e.enabled ? 'enabled' : 'disabled', e.event_types.join(','), e.url, (reveal ? e.secret : maskSecret(e.secret))!, formatTime(e.updated_at), note(e)]),
+      rows.map((e) => [
+        e.name,
+        e.enabled ? 'enabled' : 'disabled',
+        e.event_types.join(','),
+        e.url,
+        (reveal ? e.secret : maskSecret(e.secret))!,
+        formatTime(e.updated_at),
+        note(e),
+      ]),
       'No endpoints yet. Add one with: dialer-webhooks endpoints add --name NAME --url URL --events TYPES',
     );
     return EXIT.ok;
@@ -102,7 +113,11 @@ const addCommand: Command = {
       name: { type: 'string', value: 'NAME', description: 'unique short name, e.g. crm-sync', required: true },
       url: { type: 'string', value: 'URL', description: 'where to POST, http(s)://…', required: true },
       events: { type: 'string', value: 'TYPES', description: 'comma-separated event types, or * for all', required: true },
-      secret: { type: 'string', value: 'SECRET', description: 'use this signing secret instead of a generated one (visible in the process list: prefer generated)' },
+      secret: {
+        type: 'string',
+        value: 'SECRET',
+        description: 'use this signing secret instead of a generated one (visible in the process list: prefer generated)',
+      },
       description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
       disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
       'show-secrets': SHOW_SECRETS,
@@ -158,7 +173,11 @@ const updateCommand: Command = {
     const events = stringValue(values, 'events');
     const description = stringValue(values, 'description');
     if (name === undefined && url === undefined && events === undefined && description === undefined) {
-      throw new UsageError('nothing to change: give at least one of --name, --url, --events, --description', null, 'dialer-webhooks endpoints update --help');
+      throw new UsageError(
+        'nothing to change: give at least one of --name, --url, --events, --description',
+        null,
+        'dialer-webhooks endpoints update --help',
+      );
     }
     const current = await requireEndpoint(ctx, positionals[0]!);
     const { db } = await ctx.database();
@@ -186,7 +205,9 @@ function toggleCommand(enable: boolean): Command {
     name: `endpoints ${verb}`,
     summary: enable ? 'Enable an endpoint (clears its disabled reason).' : 'Disable an endpoint: it receives nothing until enabled again.',
     positionals: ['NAME|ID'],
-    options: enable ? {} : { reason: { type: 'string', value: 'TEXT', description: 'why (kept in disabled_reason); default "disabled with the CLI"' } },
+    options: enable
+      ? {}
+      : { reason: { type: 'string', value: 'TEXT', description: 'why (kept in disabled_reason); default "disabled with the CLI"' } },
     description: `Doing it twice is fine (exit 0, "changed": false). ${enable ? '' : 'Retries already scheduled for it are cancelled when due. '}JSON: {"changed": boolean, "endpoint": {…}}.`,
   };
   return {
@@ -201,7 +222,11 @@ function toggleCommand(enable: boolean): Command {
         ctx.out.printJson({ changed: result.changed, endpoint: endpointJson(result.endpoint, false) });
         return EXIT.ok;
       }
-      ctx.out.line(result.changed ? `${enable ? 'Enabled' : 'Disabled'} endpoint ${result.endpoint.name}` : `Endpoint ${result.endpoint.name} was already ${verb}d`);
+      ctx.out.line(
+        result.changed
+          ? `${enable ? 'Enabled' : 'Disabled'} endpoint ${result.endpoint.name}`
+          : `Endpoint ${result.endpoint.name} was already ${verb}d`,
+      );
       return EXIT.ok;
     },
   };
@@ -222,7 +247,12 @@ const rotateCommand: Command = {
   async run(ctx, { values, positionals }) {
     const overlapText = stringValue(values, 'overlap') ?? '24h';
     const overlap = parseRelativeSeconds(overlapText);
-    if (overlap === null) throw new UsageError(`--overlap ${JSON.stringify(overlapText)} is not a duration like 30m, 24h or 7d`, null, 'dialer-webhooks endpoints rotate-secret --help');
+    if (overlap === null)
+      throw new UsageError(
+        `--overlap ${JSON.stringify(overlapText)} is not a duration like 30m, 24h or 7d`,
+        null,
+        'dialer-webhooks endpoints rotate-secret --help',
+      );
     const endpoint = await requireEndpoint(ctx, positionals[0]!);
     const { db } = await ctx.database();
     const rotated = await rotateEndpointSecret(db, endpoint.id, overlap);

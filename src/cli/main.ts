@@ -41,7 +41,13 @@ function commandLabel(spec: CommandSpec): string {
 }
 
 function programHelp(): string {
-  const commands = [runSpec, migrateCommand.spec, ...GROUPS.flatMap((g) => g.commands.map((c) => c.spec)), redeliverCommand.spec, recoverCommand.spec];
+  const commands = [
+    runSpec,
+    migrateCommand.spec,
+    ...GROUPS.flatMap((g) => g.commands.map((c) => c.spec)),
+    redeliverCommand.spec,
+    recoverCommand.spec,
+  ];
   return groupHelpText(
     `${PROGRAM} <command> [options]`,
     `Admin command line of dialer-webhooks ${pkg.version}. Configuration comes from the environment\n(DATABASE_URL, ADMIN_MIGRATIONS_DIR, … as for the service).`,
@@ -94,7 +100,9 @@ function resolve(argv: readonly string[], out: Output): Resolved | number {
     }
     const sub = group.commands.find((c) => c.spec.name === `${group.name} ${second}`);
     if (sub) return { command: sub, rest: argv.slice(2) };
-    out.error(`${PROGRAM}: ${second === undefined ? `${group.name}: missing subcommand` : `unknown subcommand "${group.name} ${second}"`}\n`);
+    out.error(
+      `${PROGRAM}: ${second === undefined ? `${group.name}: missing subcommand` : `unknown subcommand "${group.name} ${second}"`}\n`,
+    );
     out.error(groupHelp(group).trimEnd());
     return EXIT.usage;
   }
@@ -107,7 +115,12 @@ function resolve(argv: readonly string[], out: Output): Resolved | number {
  * Runs one CLI invocation and resolves with its exit code; never throws. `env` is what
  * loadConfig reads (the process environment in production).
  */
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, stdout: Writable, stderr: Writable): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  stdout: Writable,
+  stderr: Writable,
+): Promise<number> {
   const dashDash = argv.indexOf('--');
   const json = (dashDash === -1 ? argv : argv.slice(0, dashDash)).includes('--json');
   const out = createOutput(stdout, stderr, { json });
@@ -197,7 +210,8 @@ function report(err: unknown, out: Output): number {
     out.error(`${prefix} ${err.message}`);
     if (err.detail) out.error(`detail: ${err.detail}`);
     if (err.hint) out.error(`hint: ${err.hint}`);
-    else if (err.code === '23505' && err.constraint === 'endpoints_name_unique') out.error('hint: endpoint names are unique; choose another name.');
+    else if (err.code === '23505' && err.constraint === 'endpoints_name_unique')
+      out.error('hint: endpoint names are unique; choose another name.');
     else if (MISSING_SCHEMA_CODES.has(err.code)) out.error(`hint: is the database migrated? Run: ${PROGRAM} migrate`);
     return EXIT.failed;
   }

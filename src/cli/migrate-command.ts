@@ -8,8 +8,11 @@ export const migrateCommand: Command = {
     summary: "Apply the service's migrations, then the admins' (ADMIN_MIGRATIONS_DIR).",
     options: {},
     description:
-      'Applies pending files of migrations/ in order, each in its own transaction under an advisory lock,\nthen, if ADMIN_MIGRATIONS_DIR is set, the admins\' own NNNN_name.sql files, recorded separately;\n:\'NAME\' in those files is replaced by environment variable NAME as a quoted literal. Prints each\nfile as applied or skipped. Reads DATABASE_URL. JSON: {service: [{version, name, status}],\nadmin: [...] or null}.',
-    examples: ['DATABASE_URL=postgres://… dialer-webhooks migrate', 'ADMIN_MIGRATIONS_DIR=./webhooks-sql CRM_SECRET=whsec_… dialer-webhooks migrate'],
+      "Applies pending files of migrations/ in order, each in its own transaction under an advisory lock,\nthen, if ADMIN_MIGRATIONS_DIR is set, the admins' own NNNN_name.sql files, recorded separately;\n:'NAME' in those files is replaced by environment variable NAME as a quoted literal. Prints each\nfile as applied or skipped. Reads DATABASE_URL. JSON: {service: [{version, name, status}],\nadmin: [...] or null}.",
+    examples: [
+      'DATABASE_URL=postgres://… dialer-webhooks migrate',
+      'ADMIN_MIGRATIONS_DIR=./webhooks-sql CRM_SECRET=whsec_… dialer-webhooks migrate',
+    ],
   },
   async run(ctx) {
     const config = ctx.config();
@@ -27,7 +30,11 @@ export const migrateCommand: Command = {
       const admin =
         adminFiles === null
           ? null
-          : await migrate(client, adminFiles, { set: 'admin', variables: { ...config.database.adminVariables }, onApplied: print('admin') });
+          : await migrate(client, adminFiles, {
+              set: 'admin',
+              variables: { ...config.database.adminVariables },
+              onApplied: print('admin'),
+            });
       if (ctx.out.json) {
         ctx.out.printJson({ service, admin });
       } else {

@@ -37,7 +37,16 @@ export function createOutput(stdout: Writable, stderr: Writable, options: { json
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const cells = [headers.map(cell), ...rows.map((r) => r.map(cell))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function formatFields(pairs: ReadonlyArray<readonly [string, string]>, indent: string): string {
@@ -72,7 +81,12 @@ export function maskSecret(secret: string | null): string | null {
 export function formatTime(value: Date | string | null): string {
   if (value === null) return '-';
   const d = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? String(value)
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** A time for JSON: full ISO 8601 string, or null. */

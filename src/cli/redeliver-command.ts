@@ -12,7 +12,11 @@ export const redeliverCommand: Command = {
     summary: 'Send a failed delivery again (new attempt series, same webhook-id).',
     positionals: ['ID'],
     options: {
-      force: { type: 'boolean', description: 'also redeliver a delivery that succeeded (only possible if it failed at least once before: only then is its body kept)' },
+      force: {
+        type: 'boolean',
+        description:
+          'also redeliver a delivery that succeeded (only possible if it failed at least once before: only then is its body kept)',
+      },
     },
     description:
       'Calls webhooks.redeliver: the delivery becomes pending with a new series of attempts, and a running\ndispatcher sends it within seconds through the normal retry path, with fresh signatures and the\nsame webhook-id. Allowed for dead, cancelled and failing (retrying) deliveries; the database\nexplains a refusal (exit 1). JSON: the delivery as deliveries list prints it.',
@@ -27,7 +31,9 @@ export const redeliverCommand: Command = {
       ctx.out.printJson(deliveryJson(delivery));
       return EXIT.ok;
     }
-    ctx.out.line(`Redelivery of ${delivery.id} to ${delivery.endpoint_name ?? delivery.endpoint_id} requested: series ${delivery.series}, status ${delivery.status}.`);
+    ctx.out.line(
+      `Redelivery of ${delivery.id} to ${delivery.endpoint_name ?? delivery.endpoint_id} requested: series ${delivery.series}, status ${delivery.status}.`,
+    );
     ctx.out.line(`Follow it with: dialer-webhooks deliveries show ${delivery.id}`);
     return EXIT.ok;
   },
@@ -39,7 +45,12 @@ export const recoverCommand: Command = {
     summary: 'Send again every failed delivery of one endpoint since a time.',
     options: {
       endpoint: { type: 'string', value: 'NAME|ID', description: 'the endpoint', required: true },
-      since: { type: 'string', value: 'TIME', description: 'deliveries whose last attempt is at or after: relative (6h, 2d) or ISO 8601', required: true },
+      since: {
+        type: 'string',
+        value: 'TIME',
+        description: 'deliveries whose last attempt is at or after: relative (6h, 2d) or ISO 8601',
+        required: true,
+      },
     },
     description:
       'Calls webhooks.recover: every dead, cancelled or failing delivery of the endpoint whose last attempt\n(or creation) is at or after TIME gets a new attempt series, as with redeliver. Use it after an\noutage of the receiver. The endpoint must be enabled. JSON: {endpoint_id, endpoint_name, since,\nrequested}.',

@@ -211,7 +211,17 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
       const retryAfterMs =
         statusCode === 429 || statusCode === 503 ? parseRetryAfter(headerValue(res.headers['retry-after']), now()) : null;
-      return result('failed', statusCode, 'http_status', `HTTP ${statusCode}`, responseBody, durationMs, startedAt, retryAfterMs, statusCode === 410);
+      return result(
+        'failed',
+        statusCode,
+        'http_status',
+        `HTTP ${statusCode}`,
+        responseBody,
+        durationMs,
+        startedAt,
+        retryAfterMs,
+        statusCode === 410,
+      );
     } finally {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onShutdown);

@@ -128,7 +128,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const { logger, metrics } = this.#o;
     const task = decodeTask(message.value, message.headers);
     if (!task) {
-      return this.#sendInvalid(message, new InvalidEventError('bad_retry_message', 'a message on a delay topic lacks the delivery task headers'), signal);
+      return this.#sendInvalid(
+        message,
+        new InvalidEventError('bad_retry_message', 'a message on a delay topic lacks the delivery task headers'),
+        signal,
+      );
     }
     const tier = this.#tierByTopic.get(message.topic);
     const lateMs = Math.max(0, this.#now() - task.dueAtMs);
@@ -154,7 +158,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   #taskContext(task: DeliveryTask, endpoint: Endpoint | null): AttemptContext {
     return {
-      endpoint: endpoint ?? { id: task.endpointId, name: '', url: '', secret: '', previousSecret: null, previousSecretExpiresAt: null, eventTypes: [], enabled: false },
+      endpoint: endpoint ?? {
+        id: task.endpointId,
+        name: '',
+        url: '',
+        secret: '',
+        previousSecret: null,
+        previousSecretExpiresAt: null,
+        eventTypes: [],
+        enabled: false,
+      },
       deliveryId: task.deliveryId,
       eventId: task.eventId,
       eventType: task.eventType,
@@ -219,7 +232,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
 
     const log = logger.child({ deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, attempt: ctx.attempt, eventType: ctx.eventType });
-    const decision = decideRetry(this.#o.tiers, ctx.attempt, this.#now(), { retryAfterMs: result.retryAfterMs, permanent: result.permanent });
+    const decision = decideRetry(this.#o.tiers, ctx.attempt, this.#now(), {
+      retryAfterMs: result.retryAfterMs,
+      permanent: result.permanent,
+    });
     if (decision.kind === 'retry') {
       const task = this.#task(done, decision.nextAttempt, decision.dueAtMs, decision.tier.delayMs);
       await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[decision.tier.index]!, encodeTask(task)), {
@@ -229,7 +245,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       });
       metrics.retriesScheduled.inc({ tier: decision.tier.label });
       metrics.deliveryReached('retried', ctx.eventType, ctx.endpoint.name);
-      log.info({ error: result.error, retryIn: decision.tier.label, nextAttempt: decision.nextAttempt }, 'delivery attempt failed; retry scheduled');
+      log.info(
+        { error: result.error, retryIn: decision.tier.label, nextAttempt: decision.nextAttempt },
+        'delivery attempt failed; retry scheduled',
+      );
       await this.#record(done, 'retrying', result.error, ctx.attempt, attemptRow, decision.dueAtMs, signal);
       return;
     }
@@ -237,11 +256,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     let reason = decision.reason;
     if (result.permanent) {
       reason = `410 Gone: endpoint disabled`;
-      await withBackoff(() => disableEndpoint(this.#o.db, ctx.endpoint.id, `410 Gone from ${ctx.endpoint.url} at ${new Date(this.#now()).toISOString()}`), {
-        signal,
-        logger,
-        what: 'disabling an endpoint',
-      });
+      await withBackoff(
+        () => disableEndpoint(this.#o.db, ctx.endpoint.id, `410 Gone from ${ctx.endpoint.url} at ${new Date(this.#now()).toISOString()}`),
+        {
+          signal,
+          logger,
+          what: 'disabling an endpoint',
+        },
+      );
       log.warn({ error: result.error }, 'endpoint answered 410 Gone; delivery dead and endpoint disabled');
     } else {
       log.warn({ error: result.error }, 'delivery dead after its last attempt');
@@ -273,9 +295,21 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const tier = this.#o.tiers[0]!;
     const dueAt = this.#now() + tier.delayMs;
     const task = this.#task(ctx, ctx.attempt, dueAt, tier.delayMs);
-    await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[0]!, encodeTask(task)), { signal, logger: this.#o.logger, what: 'deferring a delivery' });
+    await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[0]!, encodeTask(task)), {
+      signal,
+      logger: this.#o.logger,
+      what: 'deferring a delivery',
+    });
     this.#o.metrics.retriesScheduled.inc({ tier: tier.label });
-    await this.#record(ctx, 'retrying', 'deferred: endpoint saturated (requests in flight did not complete)', ctx.attempt - 1, null, dueAt, signal);
+    await this.#record(
+      ctx,
+      'retrying',
+      'deferred: endpoint saturated (requests in flight did not complete)',
+      ctx.attempt - 1,
+      null,
+      dueAt,
+      signal,
+    );
   }
 
   #task(ctx: AttemptContext, attempt: number, dueAtMs: number, delayMs: number): DeliveryTask {
@@ -379,8 +413,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       { signal, logger, what: 'sending an event to the invalid topic' },
     );
     metrics.eventsInvalid.inc({ topic: message.topic, reason: err.reason });
-    logger.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, error: err.message }, 'invalid event sent to the invalid topic');
-    this.emit('invalid', { topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, message: err.message });
+    logger.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, error: err.message },
+      'invalid event sent to the invalid topic',
+    );
+    this.emit('invalid', {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      reason: err.reason,
+      message: err.message,
+    });
   }
 }
 

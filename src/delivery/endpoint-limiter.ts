@@ -53,7 +53,8 @@ export class EndpointLimiter {
       released = true;
       e.lastRelease = this.#now();
       const next = e.waiters.shift();
-      if (next) next(true); // the slot passes straight to the next waiter
+      if (next)
+        next(true); // the slot passes straight to the next waiter
       else if (--e.active === 0) this.#endpoints.delete(endpointId);
     };
   }

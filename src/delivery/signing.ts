@@ -23,9 +23,7 @@ export function signatureHeader(body: Uint8Array, secret: string): string {
 }
 
 function deriveStandardKey(secret: string): Buffer {
-  return secret.startsWith(WHSEC_PREFIX)
-    ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64')
-    : Buffer.from(secret, 'utf8');
+  return secret.startsWith(WHSEC_PREFIX) ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
 }
 
 // The same few secrets sign millions of requests: keep their derived key bytes. Bounded so a
@@ -53,12 +51,7 @@ export function standardKey(secret: string): Buffer {
 }
 
 /** `v1,<base64 HMAC-SHA256 of "${id}.${timestampSeconds}.${body}">` for each secret, space-separated (rotation: newest first). */
-export function standardSignatureHeader(
-  id: string,
-  timestampSeconds: number,
-  body: Uint8Array,
-  secrets: readonly string[],
-): string {
+export function standardSignatureHeader(id: string, timestampSeconds: number, body: Uint8Array, secrets: readonly string[]): string {
   const prefix = `${id}.${timestampSeconds}.`;
   let header = '';
   for (let i = 0; i < secrets.length; i++) {

@@ -18,7 +18,8 @@ export async function withBackoff<T>(fn: () => Promise<T>, options: { signal: Ab
       if (err instanceof InvalidEventError) throw err;
       if (options.signal.aborted) throw options.signal.reason;
       failures++;
-      if (failures === 1 || failures % 10 === 0) options.logger.warn({ err, failures, retryInMs: delay }, `${options.what} failed; backing off`);
+      if (failures === 1 || failures % 10 === 0)
+        options.logger.warn({ err, failures, retryInMs: delay }, `${options.what} failed; backing off`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         options.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });

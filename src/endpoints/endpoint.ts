@@ -27,12 +27,7 @@ export const ALL_EVENT_TYPES = '*';
  */
 export function signingSecrets(endpoint: Endpoint, nowMs: number): string[] {
   const { secret, previousSecret, previousSecretExpiresAt } = endpoint;
-  if (
-    previousSecret !== null &&
-    previousSecret !== secret &&
-    previousSecretExpiresAt !== null &&
-    nowMs < previousSecretExpiresAt
-  ) {
+  if (previousSecret !== null && previousSecret !== secret && previousSecretExpiresAt !== null && nowMs < previousSecretExpiresAt) {
     return [secret, previousSecret];
   }
   return [secret];

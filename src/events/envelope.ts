@@ -20,7 +20,10 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\
  */
 export function validateEnvelope(value: unknown): Envelope {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidEventError('not_object', `event must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new InvalidEventError(
+      'not_object',
+      `event must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   const v = value as Record<string, unknown>;
   for (const field of ['event', 'timestamp', 'data'] as const) {
@@ -30,10 +33,14 @@ export function validateEnvelope(value: unknown): Envelope {
   }
   if (typeof v.event !== 'string') throw new InvalidEventError('wrong_type', `"event" must be a string, got ${typeof v.event}`);
   if (!isEventType(v.event)) throw new InvalidEventError('unknown_type', `unknown event type ${JSON.stringify(v.event.slice(0, 100))}`);
-  if (typeof v.timestamp !== 'string') throw new InvalidEventError('wrong_type', `"timestamp" must be an ISO 8601 string, got ${typeof v.timestamp}`);
+  if (typeof v.timestamp !== 'string')
+    throw new InvalidEventError('wrong_type', `"timestamp" must be an ISO 8601 string, got ${typeof v.timestamp}`);
   const ts = Date.parse(v.timestamp);
   if (!ISO_8601.test(v.timestamp) || Number.isNaN(ts)) {
-    throw new InvalidEventError('invalid_timestamp', `"timestamp" ${JSON.stringify(v.timestamp.slice(0, 60))} is not an ISO 8601 date-time`);
+    throw new InvalidEventError(
+      'invalid_timestamp',
+      `"timestamp" ${JSON.stringify(v.timestamp.slice(0, 60))} is not an ISO 8601 date-time`,
+    );
   }
   if (typeof v.data !== 'object' || Array.isArray(v.data)) {
     throw new InvalidEventError('wrong_type', `"data" must be an object, got ${Array.isArray(v.data) ? 'an array' : typeof v.data}`);

@@ -21,12 +21,18 @@ export function createEventDecoder(options: EventDecoderOptions): EventDecoder {
     if (value === null) throw new InvalidEventError('null_value', 'message value is null (a tombstone?)');
     if (value.length === 0) throw new InvalidEventError('empty_value', 'message value is empty');
     if (value.length > options.maxEventBytes) {
-      throw new InvalidEventError('too_large', `message value is ${value.length} bytes, over the ${options.maxEventBytes}-byte limit (MAX_EVENT_BYTES)`);
+      throw new InvalidEventError(
+        'too_large',
+        `message value is ${value.length} bytes, over the ${options.maxEventBytes}-byte limit (MAX_EVENT_BYTES)`,
+      );
     }
     let decoded: unknown;
     if (isWireFormat(value)) {
       if (!options.registry) {
-        throw new InvalidEventError('registry_not_configured', 'value is in schema-registry wire format but SCHEMA_REGISTRY_URL is not set');
+        throw new InvalidEventError(
+          'registry_not_configured',
+          'value is in schema-registry wire format but SCHEMA_REGISTRY_URL is not set',
+        );
       }
       decoded = await options.registry.decode(value);
     } else {

@@ -91,9 +91,7 @@ class RegistryResponseError extends Error {
   readonly status: number;
   readonly errorCode: number | undefined;
   constructor(url: string, status: number, errorCode: number | undefined, message: string | undefined) {
-    super(
-      `GET ${url}: HTTP ${status}${errorCode === undefined ? '' : ` error_code ${errorCode}`}${message ? `: ${message}` : ''}`,
-    );
+    super(`GET ${url}: HTTP ${status}${errorCode === undefined ? '' : ` error_code ${errorCode}`}${message ? `: ${message}` : ''}`);
     this.name = 'RegistryResponseError';
     this.status = status;
     this.errorCode = errorCode;
@@ -154,10 +152,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
     // Confluent leaves schemaType out for Avro, the original (and default) type.
     const kind = schemaTypeFromString(root.schemaType ?? 'AVRO');
     if (kind !== 'AVRO' && kind !== 'JSON' && kind !== 'PROTOBUF') {
-      throw new InvalidEventError(
-        'unsupported_schema',
-        `schema id ${id} has unsupported type ${String(root.schemaType)}`,
-      );
+      throw new InvalidEventError('unsupported_schema', `schema id ${id} has unsupported type ${String(root.schemaType)}`);
     }
     const helper = helperTypeFromSchemaType(kind);
     const confluentSchema = helper.toConfluentSchema({ schemaType: kind, ...root });
@@ -187,10 +182,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
         const subject = encodeURIComponent(reference.subject);
         found = await getJson(`/subjects/${subject}/versions/${encodeURIComponent(String(reference.version))}`);
       } catch (error) {
-        throw classifyResponseError(
-          error,
-          `schema id ${id} references ${reference.subject} version ${reference.version}`,
-        );
+        throw classifyResponseError(error, `schema id ${id} references ${reference.subject} version ${reference.version}`);
       }
       const referenced = helperTypeFromSchemaType(schema.type).toConfluentSchema({ schemaType: schema.type, ...found });
       result.push(...(await loadReferences(referenced, id, seen)), referenced);
@@ -218,9 +210,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
       const loaded = await getSchema(id);
       const payload = value.subarray(HEADER_LENGTH);
       try {
-        return loaded.kind === 'PROTOBUF'
-          ? decodeProtobuf(loaded.messages, payload)
-          : toPlain(loaded.schema.fromBuffer(payload));
+        return loaded.kind === 'PROTOBUF' ? decodeProtobuf(loaded.messages, payload) : toPlain(loaded.schema.fromBuffer(payload));
       } catch (error) {
         throw new InvalidEventError('undecodable', `payload does not decode with ${loaded.kind} schema id ${id}`, {
           cause: error,
@@ -231,13 +221,9 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
 }
 
 function classifyResponseError(error: unknown, what: string): Error {
-  if (!(error instanceof RegistryResponseError))
-    return error instanceof Error ? error : new TransientError(String(error));
+  if (!(error instanceof RegistryResponseError)) return error instanceof Error ? error : new TransientError(String(error));
   const { status, errorCode } = error;
-  if (
-    status === 404 &&
-    (errorCode === SCHEMA_NOT_FOUND || errorCode === SUBJECT_NOT_FOUND || errorCode === VERSION_NOT_FOUND)
-  ) {
+  if (status === 404 && (errorCode === SCHEMA_NOT_FOUND || errorCode === SUBJECT_NOT_FOUND || errorCode === VERSION_NOT_FOUND)) {
     return new InvalidEventError('unknown_schema', `${what}: the registry does not have it (error_code ${errorCode})`, {
       cause: error,
     });
@@ -350,8 +336,7 @@ function toPlain(value: unknown): unknown {
       return Number.isFinite(value) ? value : String(value);
     case 'object': {
       if (value === null) return null;
-      if (value instanceof Uint8Array)
-        return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
       if (Array.isArray(value)) return value.map(toPlain);
       if (isLong(value)) {
         const text = value.toString();
@@ -375,9 +360,7 @@ function toPlain(value: unknown): unknown {
 /** A long.js `Long`, as protobufjs returns for 64-bit fields. */
 function isLong(value: object): value is { toString(): string } {
   const candidate = value as { low?: unknown; high?: unknown; unsigned?: unknown };
-  return (
-    typeof candidate.low === 'number' && typeof candidate.high === 'number' && typeof candidate.unsigned === 'boolean'
-  );
+  return typeof candidate.low === 'number' && typeof candidate.high === 'number' && typeof candidate.unsigned === 'boolean';
 }
 
 function isTimeout(error: unknown): boolean {

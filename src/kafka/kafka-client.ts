@@ -80,7 +80,10 @@ export async function ensureTopics(admin: Admin, names: TopicNames, config: Conf
     // Invalid events are kept whole where the broker allows, oversized ones included.
     {
       ...spec(names.invalid, 14 * DAY),
-      configEntries: [...spec(names.invalid, 14 * DAY).configEntries!.filter((c) => c.name !== 'max.message.bytes'), { name: 'max.message.bytes', value: String(64 * 1024 * 1024) }],
+      configEntries: [
+        ...spec(names.invalid, 14 * DAY).configEntries!.filter((c) => c.name !== 'max.message.bytes'),
+        { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
+      ],
     },
   ];
   for (let attempt = 1; ; attempt++) {

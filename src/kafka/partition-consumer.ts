@@ -204,7 +204,10 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
           this.#settled();
           return;
         }
-        this.#o.logger.error({ err, topic: message.topic, partition: message.partition, offset: message.offset, retryInMs: backoff }, 'message handler failed; retrying');
+        this.#o.logger.error(
+          { err, topic: message.topic, partition: message.partition, offset: message.offset, retryInMs: backoff },
+          'message handler failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 30_000);
       }
@@ -240,12 +243,15 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     clearTimeout(this.#resumeTimers.get(k));
     this.#resumeTimers.set(
       k,
-      setTimeout(() => {
-        this.#resumeTimers.delete(k);
-        if (this.#stopping) return;
-        this.#consumer.resume([{ topic, partitions: [partition] }]);
-        this.emit('resumed', { topic, partition, lateMs: this.#o.now() - dueAtMs });
-      }, Math.max(0, dueAtMs - this.#o.now())),
+      setTimeout(
+        () => {
+          this.#resumeTimers.delete(k);
+          if (this.#stopping) return;
+          this.#consumer.resume([{ topic, partitions: [partition] }]);
+          this.emit('resumed', { topic, partition, lateMs: this.#o.now() - dueAtMs });
+        },
+        Math.max(0, dueAtMs - this.#o.now()),
+      ),
     );
   }
 

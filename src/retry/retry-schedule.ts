@@ -12,9 +12,7 @@ export interface RetryTier {
   label: string;
 }
 
-export type RetryDecision =
-  | { kind: 'retry'; tier: RetryTier; nextAttempt: number; dueAtMs: number }
-  | { kind: 'dead'; reason: string };
+export type RetryDecision = { kind: 'retry'; tier: RetryTier; nextAttempt: number; dueAtMs: number } | { kind: 'dead'; reason: string };
 
 export function tierLabel(delayMs: number): string {
   if (delayMs % 3_600_000 === 0) return `${delayMs / 3_600_000}h`;

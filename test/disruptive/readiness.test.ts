@@ -41,12 +41,19 @@ test('/readyz goes false when Postgres is unreachable and true again when it ret
   await waitFor(async () => (await readyz()).status === 200, { what: 'ready at start' });
   assert.equal((await fetch(`http://127.0.0.1:${service.httpPort}/healthz`)).status, 200);
   proxy.cut();
-  const down = await waitFor(async () => {
-    const r = await readyz();
-    return r.status === 503 ? r : null;
-  }, { what: 'not ready without Postgres' });
+  const down = await waitFor(
+    async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : null;
+    },
+    { what: 'not ready without Postgres' },
+  );
   assert.notEqual(down.body.checks?.postgres, true);
-  assert.equal((await fetch(`http://127.0.0.1:${service.httpPort}/healthz`)).status, 200, 'still alive: a dependency outage is no reason to restart');
+  assert.equal(
+    (await fetch(`http://127.0.0.1:${service.httpPort}/healthz`)).status,
+    200,
+    'still alive: a dependency outage is no reason to restart',
+  );
   proxy.heal();
   await waitFor(async () => (await readyz()).status === 200, { what: 'ready again', timeoutMs: 30_000 });
 });
@@ -57,10 +64,13 @@ test('/readyz goes false when the Kafka broker stops answering and true again wh
   await waitFor(async () => (await readyz()).status === 200, { what: 'ready before' });
   process.kill(pid, 'SIGSTOP');
   try {
-    const down = await waitFor(async () => {
-      const r = await readyz();
-      return r.status === 503 ? r : null;
-    }, { what: 'not ready while the broker is frozen', timeoutMs: 30_000 });
+    const down = await waitFor(
+      async () => {
+        const r = await readyz();
+        return r.status === 503 ? r : null;
+      },
+      { what: 'not ready while the broker is frozen', timeoutMs: 30_000 },
+    );
     assert.notEqual(down.body.checks?.kafka, true);
   } finally {
     process.kill(pid, 'SIGCONT');

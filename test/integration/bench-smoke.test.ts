@@ -25,11 +25,28 @@ test('the bench runs end to end on a tiny load and writes every result field', {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-smoke-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'results.json');
-  const child = spawn(process.execPath, ['bench/run.ts', '--quick', '--events', '300', '--only', 'throughput,retry', '--paced-seconds', '2', '--paced-rate', '500', '--json', file], {
-    cwd: root,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      'bench/run.ts',
+      '--quick',
+      '--events',
+      '300',
+      '--only',
+      'throughput,retry',
+      '--paced-seconds',
+      '2',
+      '--paced-rate',
+      '500',
+      '--json',
+      file,
+    ],
+    {
+      cwd: root,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

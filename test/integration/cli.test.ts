@@ -98,9 +98,15 @@ describe('usage', () => {
       assert.equal(run.code, 0, `${words.join(' ')} --help: ${run.stderr}`);
       assert.equal(run.stderr, '');
       assert.match(run.stdout, new RegExp(`^Usage: dialer-webhooks ${words.join(' ')}`.trimEnd()), words.join(' '));
-      assert.match(run.stdout, /Exit codes:\n {2}0 {2}ok\n {2}1 .*\n {2}2 {2}usage or configuration error\n {2}3 {2}cannot reach the database/);
+      assert.match(
+        run.stdout,
+        /Exit codes:\n {2}0 {2}ok\n {2}1 .*\n {2}2 {2}usage or configuration error\n {2}3 {2}cannot reach the database/,
+      );
     });
-    assert.match((await cli(['help', 'endpoints', 'add'], unreachable)).stdout, /^Usage: dialer-webhooks endpoints add --name NAME --url URL --events TYPES \[options\]/);
+    assert.match(
+      (await cli(['help', 'endpoints', 'add'], unreachable)).stdout,
+      /^Usage: dialer-webhooks endpoints add --name NAME --url URL --events TYPES \[options\]/,
+    );
     assert.match(runs[5]!.stdout, /--show-secrets/);
   });
 
@@ -136,7 +142,12 @@ describe('usage', () => {
     const run = await cli(['endpoints', 'list'], { DATABASE_URL: `postgres://webhooks:topsecret@127.0.0.1:${port}/webhooks` });
     assert.equal(run.code, 3);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, new RegExp(`^dialer-webhooks: cannot reach the database at postgres://webhooks:\\*\\*\\*@127\\.0\\.0\\.1:${port}/webhooks: .*ECONNREFUSED.*\\n$`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^dialer-webhooks: cannot reach the database at postgres://webhooks:\\*\\*\\*@127\\.0\\.0\\.1:${port}/webhooks: .*ECONNREFUSED.*\\n$`,
+      ),
+    );
     assert.doesNotMatch(run.stderr, /topsecret/);
 
     const config = await cli(['endpoints', 'list'], { DATABASE_URL: 'mysql://localhost/x' });
@@ -147,7 +158,10 @@ describe('usage', () => {
 
 describe('endpoints', () => {
   test('add prints a generated secret once in full; list masks it unless --show-secrets', async () => {
-    const add = await cli(['endpoints', 'add', '--name', 'crm-sync', '--url', 'https://crm.example.com/hooks', '--events', 'lead.updated, call.ended'], env);
+    const add = await cli(
+      ['endpoints', 'add', '--name', 'crm-sync', '--url', 'https://crm.example.com/hooks', '--events', 'lead.updated, call.ended'],
+      env,
+    );
     assert.equal(add.code, 0, add.stderr);
     const stored = await db.db.selectFrom('webhooks.endpoints').selectAll().where('name', '=', 'crm-sync').executeTakeFirstOrThrow();
     assert.match(stored.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
@@ -158,7 +172,12 @@ describe('endpoints', () => {
     const list = await cli(['endpoints', 'list'], env);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^NAME +STATUS +EVENTS +URL +SECRET +UPDATED/);
-    assert.match(list.stdout, new RegExp(`crm-sync +enabled +call\\.ended,lead\\.updated +https://crm\\.example\\.com/hooks +${stored.secret.slice(0, 10).replace(/[+/]/g, '\\$&')}… `));
+    assert.match(
+      list.stdout,
+      new RegExp(
+        `crm-sync +enabled +call\\.ended,lead\\.updated +https://crm\\.example\\.com/hooks +${stored.secret.slice(0, 10).replace(/[+/]/g, '\\$&')}… `,
+      ),
+    );
     assert.ok(!list.stdout.includes(stored.secret), 'list does not print the secret');
 
     const listed = json<Array<Record<string, unknown>>>(await cli(['endpoints', 'list', '--json'], env));
@@ -188,13 +207,37 @@ describe('endpoints', () => {
   });
 
   test('add with --secret and --disabled, --json; the given secret is not echoed', async () => {
-    const added = json(await cli(['endpoints', 'add', '--json', '--name', 'audit', '--url', 'http://audit.example.com/in', '--events', '*', '--secret', SECRET, '--disabled', '--description', 'audit log'], env));
+    const added = json(
+      await cli(
+        [
+          'endpoints',
+          'add',
+          '--json',
+          '--name',
+          'audit',
+          '--url',
+          'http://audit.example.com/in',
+          '--events',
+          '*',
+          '--secret',
+          SECRET,
+          '--disabled',
+          '--description',
+          'audit log',
+        ],
+        env,
+      ),
+    );
     assert.equal(added.enabled, false);
     assert.deepEqual(added.event_types, ['*']);
     assert.equal(added.description, 'audit log');
     assert.match(String(added.secret), MASKED);
     assert.match(String(added.id), UUID);
-    const row = await db.db.selectFrom('webhooks.endpoints').select(['secret', 'enabled']).where('name', '=', 'audit').executeTakeFirstOrThrow();
+    const row = await db.db
+      .selectFrom('webhooks.endpoints')
+      .select(['secret', 'enabled'])
+      .where('name', '=', 'audit')
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { secret: SECRET, enabled: false });
   });
 
@@ -206,20 +249,33 @@ describe('endpoints', () => {
       cli(['endpoints', 'update', 'crm-sync', '--events', ','], env),
     ]);
     assert.equal(badType.code, 1);
-    assert.match(badType.stderr, /^dialer-webhooks: webhooks\.endpoints: unknown event type\(s\) call\.endded for endpoint "typo"\nhint: Valid event types: agent\.login, .*call\.ended.*, or \* for all\.\n$/);
+    assert.match(
+      badType.stderr,
+      /^dialer-webhooks: webhooks\.endpoints: unknown event type\(s\) call\.endded for endpoint "typo"\nhint: Valid event types: agent\.login, .*call\.ended.*, or \* for all\.\n$/,
+    );
     assert.equal(badUrl.code, 1);
     assert.match(badUrl.stderr, /url "ftp:\/\/x\.example\.com\/in" is not an http\(s\) URL[\s\S]*\nhint: Use a full URL/);
     assert.equal(duplicate.code, 1);
-    assert.match(duplicate.stderr, /endpoints_name_unique[\s\S]*detail: Key \(name\)=\(crm-sync\) already exists\.\nhint: endpoint names are unique/);
+    assert.match(
+      duplicate.stderr,
+      /endpoints_name_unique[\s\S]*detail: Key \(name\)=\(crm-sync\) already exists\.\nhint: endpoint names are unique/,
+    );
     assert.equal(badUpdate.code, 1);
     assert.match(badUpdate.stderr, /event_types must be a non-empty list[\s\S]*hint: Subscribe to at least one event type/);
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhooks.endpoints where name in ('typo', 'ftp')`.execute(db.db);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhooks.endpoints where name in ('typo', 'ftp')`.execute(
+      db.db,
+    );
     assert.equal(rows[0]!.n, 0);
   });
 
   test('update changes what was given, by name or id; an unknown endpoint is exit 1', async () => {
     const id = (await db.db.selectFrom('webhooks.endpoints').select('id').where('name', '=', 'crm-sync').executeTakeFirstOrThrow()).id;
-    const updated = json(await cli(['endpoints', 'update', id, '--json', '--events', 'call.started,call.ended,call.ended', '--url', 'https://crm.example.com/v2'], env));
+    const updated = json(
+      await cli(
+        ['endpoints', 'update', id, '--json', '--events', 'call.started,call.ended,call.ended', '--url', 'https://crm.example.com/v2'],
+        env,
+      ),
+    );
     assert.deepEqual(updated.event_types, ['call.ended', 'call.started']);
     assert.equal(updated.url, 'https://crm.example.com/v2');
     assert.equal(updated.name, 'crm-sync');
@@ -246,7 +302,11 @@ describe('endpoints', () => {
     const enabled = await cli(['endpoints', 'enable', 'crm-sync'], env);
     assert.equal(enabled.code, 0);
     assert.equal(enabled.stdout, 'Enabled endpoint crm-sync\n');
-    const row = await db.db.selectFrom('webhooks.endpoints').select(['enabled', 'disabled_reason']).where('name', '=', 'crm-sync').executeTakeFirstOrThrow();
+    const row = await db.db
+      .selectFrom('webhooks.endpoints')
+      .select(['enabled', 'disabled_reason'])
+      .where('name', '=', 'crm-sync')
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { enabled: true, disabled_reason: null });
   });
 
@@ -286,7 +346,11 @@ describe('endpoints test', () => {
     assert.equal(req.headers['x-webhook-attempt'], '1');
     assert.equal(req.headers['content-type'], 'application/json');
     assert.match(String(req.headers['user-agent']), /^dialer-webhooks\/\d+\.\d+\.\d+$/);
-    assert.match(String(req.headers['webhook-id']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a fresh random uuid');
+    assert.match(
+      String(req.headers['webhook-id']),
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      'a fresh random uuid',
+    );
     const envelope = validateEnvelope(JSON.parse(req.body.toString('utf8')));
     assert.deepEqual(envelope.data, SAMPLE_DATA['call.ended']);
     assert.match(run.stdout, /^OK: call\.ended to receiver-ok/);
@@ -297,7 +361,18 @@ describe('endpoints test', () => {
 
     // Without --event: the endpoint's first subscribed type; --json result shape.
     const second = json(await cli(['endpoints', 'test', 'receiver-ok', '--json'], env));
-    assert.deepEqual(Object.keys(second), ['endpoint', 'url', 'event_type', 'webhook_id', 'outcome', 'status_code', 'error_kind', 'error', 'duration_ms', 'response_body']);
+    assert.deepEqual(Object.keys(second), [
+      'endpoint',
+      'url',
+      'event_type',
+      'webhook_id',
+      'outcome',
+      'status_code',
+      'error_kind',
+      'error',
+      'duration_ms',
+      'response_body',
+    ]);
     assert.equal(second.event_type, 'call.ended');
     assert.equal(second.status_code, 200);
     assert.equal(second.response_body, 'received 2');
@@ -309,7 +384,10 @@ describe('endpoints test', () => {
     await cli(['endpoints', 'add', '--name', 'receiver-500', '--url', url, '--events', 'agent.login', '--secret', SECRET], env);
     const run = await cli(['endpoints', 'test', 'receiver-500', '--event', 'agent.login'], env);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^FAILED: agent\.login to receiver-500[\s\S]*status: +500\n +error: +HTTP 500\n[\s\S]*response: +database down\n/);
+    assert.match(
+      run.stdout,
+      /^FAILED: agent\.login to receiver-500[\s\S]*status: +500\n +error: +HTTP 500\n[\s\S]*response: +database down\n/,
+    );
     assert.equal(receiver.to('/test-500').length, 1);
     assert.equal(receiver.to('/test-500')[0]!.specSignatureValid, true);
     const parsed = JSON.parse((await cli(['endpoints', 'test', 'receiver-500', '--json'], env)).stdout) as Record<string, unknown>;
@@ -342,11 +420,19 @@ describe('delivery log, redeliver and recover', () => {
     svcDb = await createTestDatabase('cli_log');
     const endpoints = [
       { name: 'hooks-ok', url: receiver.route('/log-ok', SECRET), event_types: ['call.ended'] },
-      { name: 'hooks-broken', url: receiver.route('/log-broken', SECRET, () => ({ status: 500, body: 'boom' })), event_types: ['call.ended'] },
+      {
+        name: 'hooks-broken',
+        url: receiver.route('/log-broken', SECRET, () => ({ status: 500, body: 'boom' })),
+        event_types: ['call.ended'],
+      },
       { name: 'hooks-gone', url: receiver.route('/log-gone', SECRET, 410), event_types: ['lead.updated'] },
     ];
     for (const e of endpoints) {
-      const row = await svcDb.db.insertInto('webhooks.endpoints').values({ ...e, secret: SECRET }).returning('id').executeTakeFirstOrThrow();
+      const row = await svcDb.db
+        .insertInto('webhooks.endpoints')
+        .values({ ...e, secret: SECRET })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       ids[e.name] = row.id;
     }
     const serviceEnv = testEnv(svcDb.url, 'cli', { RETRY_DELAYS: '10m' });
@@ -355,13 +441,24 @@ describe('delivery log, redeliver and recover', () => {
     try {
       const at = new Date().toISOString();
       await kafka.produce(serviceEnv.INPUT_TOPICS!, [
-        { value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }), headers: { 'event-id': 'evt-1' } },
-        { value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }), headers: { 'event-id': 'evt-2' } },
-        { value: JSON.stringify({ event: 'lead.updated', timestamp: at, data: SAMPLE_DATA['lead.updated'] }), headers: { 'event-id': 'evt-3' } },
+        {
+          value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }),
+          headers: { 'event-id': 'evt-1' },
+        },
+        {
+          value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }),
+          headers: { 'event-id': 'evt-2' },
+        },
+        {
+          value: JSON.stringify({ event: 'lead.updated', timestamp: at, data: SAMPLE_DATA['lead.updated'] }),
+          headers: { 'event-id': 'evt-3' },
+        },
       ]);
       await waitFor(
         async () => {
-          const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhooks.deliveries where status in ('succeeded', 'retrying', 'dead')`.execute(svcDb.db);
+          const { rows } = await sql<{
+            n: number;
+          }>`select count(*)::int as n from webhooks.deliveries where status in ('succeeded', 'retrying', 'dead')`.execute(svcDb.db);
           const attempts = await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts`.execute(svcDb.db);
           return rows[0]!.n === 5 && attempts.rows[0]!.n === 5;
         },
@@ -444,12 +541,27 @@ describe('delivery log, redeliver and recover', () => {
 
   test('deliveries show lists every attempt with status, error, duration and response excerpt', async () => {
     const broken = id('evt-1', 'hooks-broken');
-    const shown = json<{ delivery: Record<string, unknown>; attempts: Array<Record<string, unknown>> }>(await cli(['deliveries', 'show', broken, '--json'], svcEnv()));
+    const shown = json<{ delivery: Record<string, unknown>; attempts: Array<Record<string, unknown>> }>(
+      await cli(['deliveries', 'show', broken, '--json'], svcEnv()),
+    );
     assert.equal(shown.delivery.id, broken);
     assert.equal(shown.delivery.status, 'retrying');
     assert.equal(shown.attempts.length, 1);
     const [a] = shown.attempts;
-    assert.deepEqual(Object.keys(a!), ['series', 'attempt', 'attempted_at', 'outcome', 'status_code', 'error_kind', 'error', 'duration_ms', 'delay_ms', 'due_at', 'url', 'response_excerpt']);
+    assert.deepEqual(Object.keys(a!), [
+      'series',
+      'attempt',
+      'attempted_at',
+      'outcome',
+      'status_code',
+      'error_kind',
+      'error',
+      'duration_ms',
+      'delay_ms',
+      'due_at',
+      'url',
+      'response_excerpt',
+    ]);
     assert.equal(a!.status_code, 500);
     assert.equal(a!.outcome, 'failed');
     assert.equal(a!.response_excerpt, 'boom');
@@ -458,8 +570,14 @@ describe('delivery log, redeliver and recover', () => {
 
     const human = await cli(['deliveries', 'show', broken], svcEnv());
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, new RegExp(`^Delivery ${broken}\n +endpoint: +hooks-broken \\(${ids['hooks-broken']}\\)\n +event: +call\\.ended, id evt-1`));
-    assert.match(human.stdout, /SERIES +ATTEMPT +TIME +DELAY +DURATION +RESULT +RESPONSE\n1 +1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +\d+ ms +HTTP 500 +boom\n/);
+    assert.match(
+      human.stdout,
+      new RegExp(`^Delivery ${broken}\n +endpoint: +hooks-broken \\(${ids['hooks-broken']}\\)\n +event: +call\\.ended, id evt-1`),
+    );
+    assert.match(
+      human.stdout,
+      /SERIES +ATTEMPT +TIME +DELAY +DURATION +RESULT +RESPONSE\n1 +1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +\d+ ms +HTTP 500 +boom\n/,
+    );
 
     const gone = await cli(['deliveries', 'show', id('evt-3', 'hooks-gone')], svcEnv());
     assert.match(gone.stdout, /status: +dead \(410 Gone: endpoint disabled\)/);
@@ -478,7 +596,11 @@ describe('delivery log, redeliver and recover', () => {
     const run = await cli(['redeliver', broken], svcEnv());
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`^Redelivery of ${broken} to hooks-broken requested: series 2, status pending\\.`));
-    const row = await svcDb.db.selectFrom('webhooks.deliveries').select(['status', 'series', 'attempts']).where('id', '=', broken).executeTakeFirstOrThrow();
+    const row = await svcDb.db
+      .selectFrom('webhooks.deliveries')
+      .select(['status', 'series', 'attempts'])
+      .where('id', '=', broken)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { status: 'pending', series: 2, attempts: 0 });
 
     // Asking again while it waits is a no-op the database explains with a notice.
@@ -487,13 +609,20 @@ describe('delivery log, redeliver and recover', () => {
 
     const succeeded = await cli(['redeliver', id('evt-1', 'hooks-ok')], svcEnv());
     assert.equal(succeeded.code, 1);
-    assert.match(succeeded.stderr, /^dialer-webhooks: webhooks\.redeliver: delivery \S+ already succeeded[^\n]*\nhint: To send it again anyway/);
+    assert.match(
+      succeeded.stderr,
+      /^dialer-webhooks: webhooks\.redeliver: delivery \S+ already succeeded[^\n]*\nhint: To send it again anyway/,
+    );
   });
 
   test('recover calls webhooks.recover for the failed deliveries of one endpoint', async () => {
     const run = json(await cli(['recover', '--endpoint', 'hooks-broken', '--since', '1h', '--json'], svcEnv()));
     assert.deepEqual(run, { endpoint_id: ids['hooks-broken'], endpoint_name: 'hooks-broken', since: run.since, requested: 1 });
-    const row = await svcDb.db.selectFrom('webhooks.deliveries').select(['status', 'series']).where('id', '=', id('evt-2', 'hooks-broken')).executeTakeFirstOrThrow();
+    const row = await svcDb.db
+      .selectFrom('webhooks.deliveries')
+      .select(['status', 'series'])
+      .where('id', '=', id('evt-2', 'hooks-broken'))
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { status: 'pending', series: 2 });
 
     const none = await cli(['recover', '--endpoint', 'hooks-broken', '--since', '1h'], svcEnv());
@@ -525,12 +654,19 @@ describe('migrate', () => {
       assert.match(first.stdout, /\nadmin {4}0001_crm_endpoints\.sql {2}applied\n/);
       assert.match(first.stdout, /Applied \d+ migrations\.\n$/);
 
-      const second = json<{ service: Array<{ status: string }>; admin: Array<{ version: number; name: string; status: string }> }>(await cli(['migrate', '--json'], migrateEnv));
+      const second = json<{ service: Array<{ status: string }>; admin: Array<{ version: number; name: string; status: string }> }>(
+        await cli(['migrate', '--json'], migrateEnv),
+      );
       assert.ok(second.service.length >= 1 && second.service.every((r) => r.status === 'skipped'));
       assert.deepEqual(second.admin, [{ version: 1, name: '0001_crm_endpoints.sql', status: 'skipped' }]);
 
-      const list = json<Array<{ name: string; secret: string }>>(await cli(['endpoints', 'list', '--json', '--show-secrets'], { DATABASE_URL: empty.url }));
-      assert.deepEqual(list.map((e) => [e.name, e.secret]), [['crm', SECRET]]);
+      const list = json<Array<{ name: string; secret: string }>>(
+        await cli(['endpoints', 'list', '--json', '--show-secrets'], { DATABASE_URL: empty.url }),
+      );
+      assert.deepEqual(
+        list.map((e) => [e.name, e.secret]),
+        [['crm', SECRET]],
+      );
 
       const unset = await cli(['migrate'], { DATABASE_URL: empty.url, ADMIN_MIGRATIONS_DIR: dir });
       assert.equal(unset.code, 0, 'an applied file is not read for variables again');

@@ -18,7 +18,8 @@ let input: string;
 const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
 
 function sampleData(type: string, n: number): Record<string, unknown> {
-  if (type.startsWith('call.')) return { call_id: `c${n}`, agent: 'jsmith', phone_number: '5551234567', duration: 180, disposition: 'SALE', campaign: 'Q1-Sales' };
+  if (type.startsWith('call.'))
+    return { call_id: `c${n}`, agent: 'jsmith', phone_number: '5551234567', duration: 180, disposition: 'SALE', campaign: 'Q1-Sales' };
   if (type.startsWith('agent.')) return { agent: 'jsmith', state: type.split('.')[1] };
   if (type === 'lead.updated') return { lead_id: `l${n}`, changes: { status: 'won' } };
   if (type === 'recording.ready') return { recording_id: `r${n}`, call_id: `c${n}`, url: 'https://rec.example/r.mp3' };
@@ -79,9 +80,24 @@ test('events of all nine types reach exactly the endpoints subscribed to them, s
   await receiver.waitFor((r) => r.filter((x) => x.path === '/audit').length >= 9, 30_000, 'nine events at /audit');
   await receiver.waitFor((r) => r.filter((x) => x.path === '/crm').length >= 1 && r.filter((x) => x.path === '/staffing').length >= 2);
 
-  assert.deepEqual(receiver.to('/audit').map((r) => r.json.event).sort(), [...EVENT_TYPES].sort());
-  assert.deepEqual(receiver.to('/crm').map((r) => r.json.event), ['call.ended']);
-  assert.deepEqual(receiver.to('/staffing').map((r) => r.json.event).sort(), ['agent.login', 'agent.logout']);
+  assert.deepEqual(
+    receiver
+      .to('/audit')
+      .map((r) => r.json.event)
+      .sort(),
+    [...EVENT_TYPES].sort(),
+  );
+  assert.deepEqual(
+    receiver.to('/crm').map((r) => r.json.event),
+    ['call.ended'],
+  );
+  assert.deepEqual(
+    receiver
+      .to('/staffing')
+      .map((r) => r.json.event)
+      .sort(),
+    ['agent.login', 'agent.logout'],
+  );
   assert.equal(receiver.to('/later').length, 0, 'a disabled endpoint receives nothing');
 
   for (const r of receiver.requests.filter((x) => ['/audit', '/crm', '/staffing'].includes(x.path))) {
@@ -98,10 +114,15 @@ test('events of all nine types reach exactly the endpoints subscribed to them, s
   assert.deepEqual(callEnded.json.data, sampleData('call.ended', EVENT_TYPES.indexOf('call.ended')));
 
   // The delivery log: one succeeded delivery and one attempt row per request.
-  await waitFor(async () => {
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhooks.deliveries where status = 'succeeded'`.execute(db.db);
-    return rows[0]!.n >= 12;
-  }, { what: 'succeeded deliveries recorded' });
+  await waitFor(
+    async () => {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhooks.deliveries where status = 'succeeded'`.execute(
+        db.db,
+      );
+      return rows[0]!.n >= 12;
+    },
+    { what: 'succeeded deliveries recorded' },
+  );
   const attempts = await db.db
     .selectFrom('webhooks.attempts as a')
     .innerJoin('webhooks.deliveries as d', 'd.id', 'a.delivery_id')

@@ -33,10 +33,9 @@ after(async () => {
   try {
     await Promise.all([...caches].map((c) => c.stop()));
     // Every cache was stopped: none of their LISTEN connections may remain.
-    const { rows } = await tdb.pool.query<{ n: number }>(
-      'select count(*)::int as n from pg_stat_activity where application_name like $1',
-      [`${LISTEN_APP_PREFIX}%`],
-    );
+    const { rows } = await tdb.pool.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name like $1', [
+      `${LISTEN_APP_PREFIX}%`,
+    ]);
     assert.equal(rows[0]?.n, 0, 'a LISTEN connection was left open');
   } finally {
     await tdb.drop();
@@ -108,10 +107,11 @@ async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string
 }
 
 async function insertRaw(name: string, eventTypes: string[], url = `https://example.com/hooks/${name}`): Promise<string> {
-  const rows = await sql<{ id: string }>(
-    'insert into webhooks.endpoints (name, url, event_types) values ($1, $2, $3) returning id',
-    [name, url, eventTypes],
-  );
+  const rows = await sql<{ id: string }>('insert into webhooks.endpoints (name, url, event_types) values ($1, $2, $3) returning id', [
+    name,
+    url,
+    eventTypes,
+  ]);
   return rows[0]!.id;
 }
 
@@ -218,7 +218,8 @@ describe('EndpointCache over plain SQL changes', () => {
     const seen = waitForEvent(burst, 'reloaded', () => burst.current().size === 20, 3000);
     const statements = Array.from(
       { length: 20 },
-      (_v, i) => `begin; insert into webhooks.endpoints (name, url, event_types) values ('burst-${i}', 'https://example.com/b${i}', array['lead.updated']); commit;`,
+      (_v, i) =>
+        `begin; insert into webhooks.endpoints (name, url, event_types) values ('burst-${i}', 'https://example.com/b${i}', array['lead.updated']); commit;`,
     );
     await tdb.pool.query(statements.join('\n'));
     await seen;
@@ -468,7 +469,9 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('a short secret and an empty name are rejected', async () => {
-    let err = await dbError(insertEndpoint(tdb.db, { name: 'short', url: 'https://example.com/x', eventTypes: ['*'], secret: 'too-short' }));
+    let err = await dbError(
+      insertEndpoint(tdb.db, { name: 'short', url: 'https://example.com/x', eventTypes: ['*'], secret: 'too-short' }),
+    );
     assert.equal(err.code, '23514');
     assert.match(err.message, /secret must be at least 16 characters/);
     err = await dbError(insertEndpoint(tdb.db, { name: '   ', url: 'https://example.com/x', eventTypes: ['*'] }));
@@ -547,30 +550,28 @@ describe('endpoint queries and the validation trigger', () => {
     assert.deepEqual(signingSecrets(rotated, rotated.previousSecretExpiresAt!), [rotated.secret]);
   });
 
-  test(
-    'disableEndpoint works on a plain-http endpoint after require_https was turned on',
-    async () => {
-      const e = await insertEndpoint(tdb.db, { name: 'legacy-http', url: 'http://example.com/legacy', eventTypes: ['*'] });
-      await writeSettings(tdb.db, { requireHttps: true });
-      try {
-        assert.equal(await disableEndpoint(tdb.db, e.id, 'HTTP 410 Gone'), true);
-      } finally {
-        await writeSettings(tdb.db, { requireHttps: false });
-      }
-    },
-  );
+  test('disableEndpoint works on a plain-http endpoint after require_https was turned on', async () => {
+    const e = await insertEndpoint(tdb.db, { name: 'legacy-http', url: 'http://example.com/legacy', eventTypes: ['*'] });
+    await writeSettings(tdb.db, { requireHttps: true });
+    try {
+      assert.equal(await disableEndpoint(tdb.db, e.id, 'HTTP 410 Gone'), true);
+    } finally {
+      await writeSettings(tdb.db, { requireHttps: false });
+    }
+  });
 });
 
 test('null entries, urls with spaces and malformed whsec_ secrets are rejected', async () => {
   await using tdb2 = await createTestDatabase('validation2');
   const insert = (values: Record<string, unknown>) =>
-    tdb2.pool.query('insert into webhooks.endpoints (name, url, event_types, secret) values ($1, $2, $3, coalesce($4, webhooks.generate_secret()))', [
-      values.name,
-      values.url,
-      values.types,
-      values.secret ?? null,
-    ]);
+    tdb2.pool.query(
+      'insert into webhooks.endpoints (name, url, event_types, secret) values ($1, $2, $3, coalesce($4, webhooks.generate_secret()))',
+      [values.name, values.url, values.types, values.secret ?? null],
+    );
   await assert.rejects(insert({ name: 'n1', url: 'https://a.example/x', types: ['call.ended', null] }), /without nulls/);
   await assert.rejects(insert({ name: 'n2', url: 'https://a.example/x y', types: ['*'] }), /is not an http\(s\) URL/);
-  await assert.rejects(insert({ name: 'n3', url: 'https://a.example/x', types: ['*'], secret: 'whsec_not base64 at all!!' }), /must be base64/);
+  await assert.rejects(
+    insert({ name: 'n3', url: 'https://a.example/x', types: ['*'], secret: 'whsec_not base64 at all!!' }),
+    /must be base64/,
+  );
 });

@@ -20,7 +20,10 @@ let receiver: TestReceiver;
 let service: Service;
 let proxy: TcpProxy;
 let input: string;
-const registry = new SchemaRegistry({ host: registryUrl.toString().replace(/\/$/, '') }, { [SchemaType.JSON]: { strict: false, logger: false } });
+const registry = new SchemaRegistry(
+  { host: registryUrl.toString().replace(/\/$/, '') },
+  { [SchemaType.JSON]: { strict: false, logger: false } },
+);
 
 before(async () => {
   db = await createTestDatabase('formats');
@@ -28,12 +31,22 @@ before(async () => {
   receiver = await TestReceiver.start();
   proxy = new TcpProxy({ host: registryUrl.hostname, port: Number(registryUrl.port) });
   await proxy.start();
-  await db.db.insertInto('webhooks.endpoints').values({ name: 'all', url: receiver.route('/all', SECRET), secret: SECRET, event_types: ['*'] }).execute();
+  await db.db
+    .insertInto('webhooks.endpoints')
+    .values({ name: 'all', url: receiver.route('/all', SECRET), secret: SECRET, event_types: ['*'] })
+    .execute();
   const env = testEnv(db.url, 'formats', { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${proxy.port}${registryUrl.pathname}` });
   input = env.INPUT_TOPICS!;
   // A 5 MiB value must reach the dispatcher to be judged too large, so the topic accepts it.
   await kafka.admin.createTopics({
-    topics: [{ topic: input, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] }],
+    topics: [
+      {
+        topic: input,
+        numPartitions: 3,
+        replicationFactor: 1,
+        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+      },
+    ],
     waitForLeaders: true,
   });
   service = await startTestService(env);
@@ -48,9 +61,18 @@ after(async () => {
 });
 
 async function registerAll(suffix: string): Promise<{ avro: number; json: number; protobuf: number }> {
-  const avro = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify({ ...avroSchema, doc: `CallEnded ${suffix}` }) }, { subject: `fmt-avro-${run}-${suffix}` });
-  const json = await registry.register({ type: SchemaType.JSON, schema: JSON.stringify({ ...jsonSchema, title: `CallEnded${suffix}` }) }, { subject: `fmt-json-${run}-${suffix}` });
-  const protobuf = await registry.register({ type: SchemaType.PROTOBUF, schema: protoSchema.replace('package dialer.events;', `package dialer.events.s${suffix};`) }, { subject: `fmt-proto-${run}-${suffix}` });
+  const avro = await registry.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify({ ...avroSchema, doc: `CallEnded ${suffix}` }) },
+    { subject: `fmt-avro-${run}-${suffix}` },
+  );
+  const json = await registry.register(
+    { type: SchemaType.JSON, schema: JSON.stringify({ ...jsonSchema, title: `CallEnded${suffix}` }) },
+    { subject: `fmt-json-${run}-${suffix}` },
+  );
+  const protobuf = await registry.register(
+    { type: SchemaType.PROTOBUF, schema: protoSchema.replace('package dialer.events;', `package dialer.events.s${suffix};`) },
+    { subject: `fmt-proto-${run}-${suffix}` },
+  );
   return { avro: avro.id, json: json.id, protobuf: protobuf.id };
 }
 
@@ -62,7 +84,10 @@ test('Avro, JSON Schema, Protobuf and plain JSON each reach the endpoint as the 
     ['protobuf', await registry.encode(ids.protobuf, callEndedForProtobuf)],
     ['plain', Buffer.from(JSON.stringify(callEnded))],
   ];
-  await kafka.produce(input, values.map(([format, value]) => ({ value, headers: { 'event-id': `fmt-${format}` } })));
+  await kafka.produce(
+    input,
+    values.map(([format, value]) => ({ value, headers: { 'event-id': `fmt-${format}` } })),
+  );
   await receiver.waitFor((r) => r.length >= 4, 30_000, 'four deliveries');
   const bodies = receiver.requests.map((r) => r.body.toString());
   assert.equal(new Set(bodies).size, 1, `the four bodies are byte-identical:\n${bodies.join('\n')}`);
@@ -86,9 +111,16 @@ test('with the registry unreachable, consumption waits and resumes when it retur
   assert.equal(receiver.requests.length, before, 'nothing delivered while the registry is down');
   proxy.heal();
   await receiver.waitFor((r) => r.length >= before + 3, 30_000, 'the three events after the registry returns');
-  const got = receiver.requests.slice(before).map((r) => r.json.data.call_id).sort();
+  const got = receiver.requests
+    .slice(before)
+    .map((r) => r.json.data.call_id)
+    .sort();
   assert.deepEqual(got, ['outage-1', 'outage-2', 'outage-3']);
-  assert.equal(await service.metrics.registry.getSingleMetricAsString('webhooks_events_invalid_total'), invalidBefore, 'nothing went to the invalid topic');
+  assert.equal(
+    await service.metrics.registry.getSingleMetricAsString('webhooks_events_invalid_total'),
+    invalidBefore,
+    'nothing went to the invalid topic',
+  );
 });
 
 test('poison of every kind goes to the invalid topic with its reason, interleaved good events are all delivered', async () => {
@@ -106,7 +138,11 @@ test('poison of every kind goes to the invalid topic with its reason, interleave
     ['unknown event type', Buffer.from(JSON.stringify({ ...callEnded, event: 'call.exploded' })), 'unknown_type'],
     ['empty value', Buffer.alloc(0), 'empty_value'],
     ['null value', null, 'null_value'],
-    ['5 MiB value', Buffer.from(JSON.stringify({ ...callEnded, data: { ...callEnded.data, blob: 'x'.repeat(5 * 1024 * 1024) } })), 'too_large'],
+    [
+      '5 MiB value',
+      Buffer.from(JSON.stringify({ ...callEnded, data: { ...callEnded.data, blob: 'x'.repeat(5 * 1024 * 1024) } })),
+      'too_large',
+    ],
     ['wrong magic byte', Buffer.concat([Buffer.from([1]), avroGood.subarray(1)]), 'invalid_json'],
     ['unknown schema id', wire(999_999_999, Buffer.from([2, 4, 6])), 'unknown_schema'],
     ['undecodable bytes for a known schema', wire(ids.avro, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'undecodable'],
@@ -116,7 +152,11 @@ test('poison of every kind goes to the invalid topic with its reason, interleave
     ['missing data', Buffer.from(JSON.stringify({ event: 'call.ended', timestamp: callEnded.timestamp })), 'missing_field'],
     ['missing required data field', Buffer.from(JSON.stringify({ ...callEnded, data: { agent: 'jsmith' } })), 'missing_field'],
     ['bad timestamp', Buffer.from(JSON.stringify({ ...callEnded, timestamp: 'last tuesday' })), 'invalid_timestamp'],
-    ['data field of the wrong type', Buffer.from(JSON.stringify({ ...callEnded, data: { ...callEnded.data, duration: 'long' } })), 'invalid_data'],
+    [
+      'data field of the wrong type',
+      Buffer.from(JSON.stringify({ ...callEnded, data: { ...callEnded.data, duration: 'long' } })),
+      'invalid_data',
+    ],
     ['binary garbage', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]), 'invalid_json'],
     ['text that is not JSON', Buffer.from('call ended, agent jsmith'), 'invalid_json'],
   ];
@@ -129,7 +169,10 @@ test('poison of every kind goes to the invalid topic with its reason, interleave
   for (const m of messages) await kafka.produce(input, [m]); // one by one: the 5 MiB value travels alone
 
   await receiver.waitFor((r) => r.length >= before + corpus.length, 60_000, 'every good event');
-  const delivered = receiver.requests.slice(before).map((r) => r.json.data.call_id).sort();
+  const delivered = receiver.requests
+    .slice(before)
+    .map((r) => r.json.data.call_id)
+    .sort();
   assert.deepEqual(delivered, corpus.map((_, i) => `good-${i}`).sort());
 
   const invalid = await waitFor(
@@ -160,5 +203,7 @@ test('poison of every kind goes to the invalid topic with its reason, interleave
   }
   // Everything handled, so everything is committed: the consumer never stopped.
   const total = (await kafka.admin.fetchTopicOffsets(input)).reduce((s, p) => s + Number(p.high), 0);
-  await waitFor(async () => (await kafka.committedTotal(service.config.kafka.groupId, input)) === total, { what: 'the input fully committed' });
+  await waitFor(async () => (await kafka.committedTotal(service.config.kafka.groupId, input)) === total, {
+    what: 'the input fully committed',
+  });
 });

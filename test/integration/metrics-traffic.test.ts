@@ -25,8 +25,15 @@ before(async () => {
     seen.set(id, (seen.get(id) ?? 0) + 1);
     return { status: seen.get(id) === 1 ? 503 : 200 };
   };
-  for (const [name, behaviour] of [['ok', 200], ['flaky', failOnce], ['dead', 500]] as const) {
-    await db.db.insertInto('webhooks.endpoints').values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] }).execute();
+  for (const [name, behaviour] of [
+    ['ok', 200],
+    ['flaky', failOnce],
+    ['dead', 500],
+  ] as const) {
+    await db.db
+      .insertInto('webhooks.endpoints')
+      .values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] })
+      .execute();
   }
   const env = testEnv(db.url, 'metrics', { RETRY_DELAYS: '300ms,300ms,300ms' });
   input = env.INPUT_TOPICS!;
@@ -55,13 +62,20 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 test('scraped counters and histograms match known traffic: successes, failures, retries, dead letters, an invalid event', async () => {
   await kafka.produce(input, [
-    ...[1, 2, 3].map((n) => ({ value: JSON.stringify({ event: 'call.ended', timestamp: new Date().toISOString(), data: { call_id: `m${n}` } }) })),
+    ...[1, 2, 3].map((n) => ({
+      value: JSON.stringify({ event: 'call.ended', timestamp: new Date().toISOString(), data: { call_id: `m${n}` } }),
+    })),
     { value: '{"event": "call.ended", "timest' },
   ]);
-  await waitFor(async () => {
-    const r = await sql<{ n: number }>`select count(*)::int as n from webhooks.deliveries where status in ('succeeded', 'dead')`.execute(db.db);
-    return r.rows[0]!.n === 9;
-  }, { what: 'nine deliveries settled', timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      const r = await sql<{ n: number }>`select count(*)::int as n from webhooks.deliveries where status in ('succeeded', 'dead')`.execute(
+        db.db,
+      );
+      return r.rows[0]!.n === 9;
+    },
+    { what: 'nine deliveries settled', timeoutMs: 30_000 },
+  );
 
   const res = await fetch(`http://127.0.0.1:${service.httpPort}/metrics`);
   assert.equal(res.status, 200);
@@ -94,8 +108,11 @@ test('scraped counters and histograms match known traffic: successes, failures, 
 });
 
 test('consumer lag per input topic is polled from the broker and falls to 0 once everything is committed', async () => {
-  await waitFor(async () => {
-    const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
-    return text.includes(`webhooks_consumer_lag_messages{group="${service.config.kafka.groupId}",topic="${input}"} 0`);
-  }, { what: 'input lag 0 after draining', timeoutMs: 20_000 });
+  await waitFor(
+    async () => {
+      const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+      return text.includes(`webhooks_consumer_lag_messages{group="${service.config.kafka.groupId}",topic="${input}"} 0`);
+    },
+    { what: 'input lag 0 after draining', timeoutMs: 20_000 },
+  );
 });

@@ -27,14 +27,21 @@ test('migrations apply to an empty database and a second run applies nothing', a
   const c = await client(empty.url);
   try {
     const first = await migrate(c, files);
-    assert.deepEqual(first.map((r) => r.status), files.map(() => 'applied'));
+    assert.deepEqual(
+      first.map((r) => r.status),
+      files.map(() => 'applied'),
+    );
     const second = await migrate(c, files);
-    assert.deepEqual(second.map((r) => r.status), files.map(() => 'skipped'));
+    assert.deepEqual(
+      second.map((r) => r.status),
+      files.map(() => 'skipped'),
+    );
     const { rows } = await c.query('select count(*)::int as n from webhooks.schema_migrations');
     assert.equal(rows[0].n, files.length);
     const tables = await c.query(`select table_name from information_schema.tables where table_schema = 'webhooks' order by 1`);
     const names = tables.rows.map((r: { table_name: string }) => r.table_name);
-    for (const t of ['endpoints', 'deliveries', 'attempts', 'settings', 'event_types', 'schema_migrations']) assert.ok(names.includes(t), `table ${t}`);
+    for (const t of ['endpoints', 'deliveries', 'attempts', 'settings', 'event_types', 'schema_migrations'])
+      assert.ok(names.includes(t), `table ${t}`);
   } finally {
     await c.end();
   }
@@ -76,7 +83,10 @@ test('a landed migration whose text changed is refused, and a failing one leaves
     const two = await c.query(`select to_regclass('webhooks.two') as t`);
     assert.equal(two.rows[0].t, null, 'the failed file was rolled back whole');
     const ledger = await c.query(`select version from webhooks.schema_migrations where migration_set = 'admin' order by 1`);
-    assert.deepEqual(ledger.rows.map((r: { version: number }) => r.version), [1]);
+    assert.deepEqual(
+      ledger.rows.map((r: { version: number }) => r.version),
+      [1],
+    );
   } finally {
     await c.end();
   }

@@ -79,7 +79,11 @@ before(async () => {
   await using kafka = await openTestKafka('receiving-docs');
   const service = await startTestService(env);
   try {
-    const event = { event: 'call.ended', timestamp: new Date().toISOString(), data: { ...SAMPLE_DATA['call.ended'], note: 'café ☎ "quoted"' } };
+    const event = {
+      event: 'call.ended',
+      timestamp: new Date().toISOString(),
+      data: { ...SAMPLE_DATA['call.ended'], note: 'café ☎ "quoted"' },
+    };
     await kafka.produce(env.INPUT_TOPICS!, [{ value: JSON.stringify(event), headers: { 'event-id': 'docs-1' } }]);
     await receiver.waitFor((r) => r.some((x) => x.path === '/hook'), 30_000, 'the delivery');
   } finally {
@@ -125,7 +129,10 @@ for (const example of EXAMPLES) {
 
     // Header names in any case, and a replayed request with a new timestamp (the signature no longer matches it).
     const upper = Object.fromEntries(Object.entries(delivered.headers).map(([k, v]) => [k.toUpperCase(), v]));
-    assert.equal((await verify(example, await headersFile(`${example.split('.').pop()}-upper.json`, upper), delivered.body, secret)).code, 0);
+    assert.equal(
+      (await verify(example, await headersFile(`${example.split('.').pop()}-upper.json`, upper), delivered.body, secret)).code,
+      0,
+    );
     const replayed = { ...delivered.headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 1) };
     const replay = await verify(example, await headersFile(`${example.split('.').pop()}-replay.json`, replayed), delivered.body, secret);
     assert.equal(replay.code, 1);
@@ -146,7 +153,11 @@ test('each verifier accepts either secret during a rotation and rejects a stale 
     'webhook-timestamp': String(now),
     'webhook-signature': standardSignatureHeader(id, now, delivered.body, [newSecret, oldSecret]),
   };
-  const stale = { ...rotating, 'webhook-timestamp': String(now - 301), 'webhook-signature': standardSignatureHeader(id, now - 301, delivered.body, [newSecret]) };
+  const stale = {
+    ...rotating,
+    'webhook-timestamp': String(now - 301),
+    'webhook-signature': standardSignatureHeader(id, now - 301, delivered.body, [newSecret]),
+  };
   const rotatingFile = await headersFile('rotating.json', rotating);
   const staleFile = await headersFile('stale.json', stale);
   for (const example of EXAMPLES) {
@@ -154,10 +165,18 @@ test('each verifier accepts either secret during a rotation and rejects a stale 
     assert.equal(withNew.code, 0, `${example}, new secret: ${withNew.stdout}${withNew.stderr}`);
     const withOld = await verify(example, rotatingFile, delivered.body, oldSecret);
     assert.equal(withOld.code, 1, `${example}, old secret: X-Webhook-Signature is made with the new secret only`);
-    assert.match(withOld.stdout, /^FAIL X-Webhook-Signature\nok {3}webhook-signature\n/, `${example}: the old secret verifies webhook-signature`);
+    assert.match(
+      withOld.stdout,
+      /^FAIL X-Webhook-Signature\nok {3}webhook-signature\n/,
+      `${example}: the old secret verifies webhook-signature`,
+    );
     const old = await verify(example, staleFile, delivered.body, newSecret);
     assert.equal(old.code, 1);
-    assert.match(old.stdout, /ok {3}webhook-signature\nFAIL webhook-timestamp within 5 minutes\n$/, `${example}: a timestamp over 5 minutes old is rejected`);
+    assert.match(
+      old.stdout,
+      /ok {3}webhook-signature\nFAIL webhook-timestamp within 5 minutes\n$/,
+      `${example}: a timestamp over 5 minutes old is rejected`,
+    );
   }
 });
 
@@ -201,7 +220,9 @@ test('the headers table names exactly the headers a real delivery carries, in th
   const section = markdown.slice(markdown.indexOf('\n## Headers\n'), markdown.indexOf('\n## ', markdown.indexOf('\n## Headers\n') + 5));
   const documented = [...section.matchAll(/^\| `([A-Za-z-]+)` +\|/gm)].map((m) => m[1]!.toLowerCase()).sort();
   const transport = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive']);
-  const received = Object.keys(delivered.headers).filter((h) => !transport.has(h)).sort();
+  const received = Object.keys(delivered.headers)
+    .filter((h) => !transport.has(h))
+    .sort();
   assert.deepEqual(documented, received);
 
   const h = delivered.headers;

@@ -12,7 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { createRegistryDecoder, type RegistryDecoder } from '../../src/events/registry-decoder.ts';
 import { InvalidEventError, TransientError } from '../../src/errors.ts';
-import { avroSchema, callEnded, callEndedForProtobuf, jsonSchema, protoSchema, protoSchemaEnvelopeSecond } from '../support/call-ended-schemas.ts';
+import {
+  avroSchema,
+  callEnded,
+  callEndedForProtobuf,
+  jsonSchema,
+  protoSchema,
+  protoSchemaEnvelopeSecond,
+} from '../support/call-ended-schemas.ts';
 
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const TIMEOUT_MS = 5_000;
@@ -27,31 +34,19 @@ before(async () => {
     const probe = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(5_000) });
     if (!probe.ok) throw new Error(`HTTP ${probe.status}`);
   } catch (error) {
-    throw new Error(
-      `no schema registry at ${registryUrl}: start one with scripts/registry-up.sh or set SCHEMA_REGISTRY_URL`,
-      { cause: error },
-    );
+    throw new Error(`no schema registry at ${registryUrl}: start one with scripts/registry-up.sh or set SCHEMA_REGISTRY_URL`, {
+      cause: error,
+    });
   }
   ids.avro = (
-    await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(avroSchema) },
-      { subject: `call.ended-avro-${run}` },
-    )
+    await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(avroSchema) }, { subject: `call.ended-avro-${run}` })
   ).id;
   ids.json = (
-    await registry.register(
-      { type: SchemaType.JSON, schema: JSON.stringify(jsonSchema) },
-      { subject: `call.ended-json-${run}` },
-    )
+    await registry.register({ type: SchemaType.JSON, schema: JSON.stringify(jsonSchema) }, { subject: `call.ended-json-${run}` })
   ).id;
-  ids.protobuf = (
-    await registry.register({ type: SchemaType.PROTOBUF, schema: protoSchema }, { subject: `call.ended-proto-${run}` })
-  ).id;
+  ids.protobuf = (await registry.register({ type: SchemaType.PROTOBUF, schema: protoSchema }, { subject: `call.ended-proto-${run}` })).id;
   ids.protobufEnvelopeSecond = (
-    await registry.register(
-      { type: SchemaType.PROTOBUF, schema: protoSchemaEnvelopeSecond },
-      { subject: `call.ended-proto-v2-${run}` },
-    )
+    await registry.register({ type: SchemaType.PROTOBUF, schema: protoSchemaEnvelopeSecond }, { subject: `call.ended-proto-v2-${run}` })
   ).id;
   decoder = createRegistryDecoder({ url: registryUrl, timeoutMs: TIMEOUT_MS });
 });
@@ -96,9 +91,7 @@ test('resolves schema references through the registry', async () => {
   const envelopeSchema = {
     ...avroSchema,
     name: 'CallEndedWithReference',
-    fields: avroSchema.fields.map((field) =>
-      field.name === 'data' ? { name: 'data', type: 'dialer.events.CallEndedData' } : field,
-    ),
+    fields: avroSchema.fields.map((field) => (field.name === 'data' ? { name: 'data', type: 'dialer.events.CallEndedData' } : field)),
   };
   const { id } = await registry.register(
     {
@@ -112,10 +105,7 @@ test('resolves schema references through the registry', async () => {
 });
 
 test('reports an unknown schema id as unknown_schema', async () => {
-  await assert.rejects(
-    decoder.decode(Buffer.concat([header(2 ** 31 - 1), Buffer.from('{}')])),
-    invalid('unknown_schema'),
-  );
+  await assert.rejects(decoder.decode(Buffer.concat([header(2 ** 31 - 1), Buffer.from('{}')])), invalid('unknown_schema'));
   await assert.rejects(decoder.decode(Buffer.concat([header(0), Buffer.from('{}')])), invalid('unknown_schema'));
 });
 
@@ -126,11 +116,7 @@ test('reports bytes that do not decode with their schema as undecodable', async 
   }
   const avro = await registry.encode(ids.avro, callEnded);
   await assert.rejects(decoder.decode(avro.subarray(0, avro.length - 3)), invalid('undecodable'), 'truncated avro');
-  await assert.rejects(
-    decoder.decode(Buffer.concat([avro, Uint8Array.of(1)])),
-    invalid('undecodable'),
-    'trailing avro',
-  );
+  await assert.rejects(decoder.decode(Buffer.concat([avro, Uint8Array.of(1)])), invalid('undecodable'), 'trailing avro');
   const json = Buffer.concat([header(ids.json), Buffer.from(JSON.stringify({ ...callEnded, data: {} }))]);
   await assert.rejects(decoder.decode(json), invalid('undecodable'), 'json not matching its schema');
 });
@@ -203,18 +189,14 @@ test('fetches a schema once per id, also for concurrent cache misses, and sends 
   const value = (n: number) => Buffer.concat([header(42), Buffer.from(JSON.stringify({ n }))]);
   assert.deepStrictEqual(await Promise.all([cached.decode(value(1)), cached.decode(value(2))]), [{ n: 1 }, { n: 2 }]);
   assert.deepStrictEqual(await cached.decode(value(3)), { n: 3 });
-  assert.deepStrictEqual(requests, [
-    { url: '/schemas/ids/42', authorization: `Basic ${Buffer.from('dialer:s3cret').toString('base64')}` },
-  ]);
+  assert.deepStrictEqual(requests, [{ url: '/schemas/ids/42', authorization: `Basic ${Buffer.from('dialer:s3cret').toString('base64')}` }]);
 });
 
 test('returns 64-bit integers beyond 2^53 as decimal strings and bytes as base64', async () => {
   const schema = `syntax = "proto3";
 message Big { int64 small = 1; uint64 big = 2; bytes blob = 3; }`;
   await using stub = await startStub((_request, response) => {
-    response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ schema, schemaType: 'PROTOBUF' }));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ schema, schemaType: 'PROTOBUF' }));
   });
   const stubbed = createRegistryDecoder({ url: stub.url, timeoutMs: TIMEOUT_MS });
   const payload = Buffer.concat([
@@ -242,9 +224,7 @@ test('decodes Protobuf schemas that import well-known types', async () => {
 import "google/protobuf/timestamp.proto";
 message Stamped { google.protobuf.Timestamp at = 1; }`;
   await using stub = await startStub((_request, response) => {
-    response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ schema, schemaType: 'PROTOBUF' }));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ schema, schemaType: 'PROTOBUF' }));
   });
   const stubbed = createRegistryDecoder({ url: stub.url, timeoutMs: TIMEOUT_MS });
   const timestamp = Buffer.concat([Uint8Array.of(0x08), varint(1_772_897_400n), Uint8Array.of(0x10), varint(5n)]);

@@ -118,4 +118,3 @@ export const callEndedForProtobuf = {
     campaign: callEnded.data.campaign,
   },
 };
-

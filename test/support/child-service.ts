@@ -32,7 +32,13 @@ export class ChildService {
     const port = await freePort();
     const child = spawn(process.execPath, ['src/main.ts'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        HTTP_PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const svc = new ChildService(child, port);

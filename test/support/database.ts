@@ -72,7 +72,10 @@ export interface TestDatabase extends DatabaseHandle {
  */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const template = await templateDatabase();
-  const name = `wh_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `wh_${label
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   await withAdmin(async (admin) => {
     // Cloning needs the template to have no other connections; the lock serialises clones.
     await admin.query('select pg_advisory_lock(4242001)');

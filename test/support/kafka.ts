@@ -18,11 +18,16 @@ export interface TestKafka {
   admin: Admin;
   producer: Producer;
   createTopic(topic: string, partitions?: number): Promise<void>;
-  produce(topic: string, messages: Array<{ key?: string | null; value: string | Buffer | null; headers?: IHeaders; partition?: number }>): Promise<void>;
+  produce(
+    topic: string,
+    messages: Array<{ key?: string | null; value: string | Buffer | null; headers?: IHeaders; partition?: number }>,
+  ): Promise<void>;
   /** Committed offsets of a group, summed over partitions (−1 counts as 0). */
   committedTotal(groupId: string, topic: string): Promise<number>;
   /** All messages currently in a topic (reads from the start up to the high watermark). */
-  readAll(topic: string): Promise<Array<{ partition: number; offset: string; key: string | null; value: Buffer | null; headers: IHeaders }>>;
+  readAll(
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: string; key: string | null; value: Buffer | null; headers: IHeaders }>>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -70,7 +75,13 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
         const timer = setTimeout(() => reject(new Error(`readAll(${topic}): got ${out.length} of ${total} messages in 30 s`)), 30_000);
         void consumer.run({
           eachMessage: async ({ partition, message }) => {
-            out.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers: message.headers ?? {} });
+            out.push({
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value,
+              headers: message.headers ?? {},
+            });
             if (out.length >= total) {
               clearTimeout(timer);
               resolve();
@@ -87,7 +98,10 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. */
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

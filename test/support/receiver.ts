@@ -17,7 +17,11 @@ export interface ReceivedRequest {
 }
 
 /** How a path answers: a status, or hang (never answer), or a function of the request count. */
-export type Behaviour = number | 'hang' | { redirect: string } | ((n: number, req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: string } | 'hang');
+export type Behaviour =
+  | number
+  | 'hang'
+  | { redirect: string }
+  | ((n: number, req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: string } | 'hang');
 
 /** The spec's verification snippet, verbatim in logic (an independent implementation). */
 function verifyWebhook(body: Buffer, signature: string, secret: string): boolean {

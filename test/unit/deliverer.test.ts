@@ -76,7 +76,11 @@ function deliverer(t: TestContext, overrides: Partial<DelivererOptions> = {}): D
 
 const whsec = (): string => `whsec_${crypto.randomBytes(32).toString('base64')}`;
 const envelope = Buffer.from(
-  JSON.stringify({ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { call_id: '12345', agent: 'jsmith', note: 'ça marche ☎' } }),
+  JSON.stringify({
+    event: 'call.ended',
+    timestamp: '2026-03-07T15:30:00Z',
+    data: { call_id: '12345', agent: 'jsmith', note: 'ça marche ☎' },
+  }),
 );
 
 function request(url: string, overrides: Partial<AttemptRequest> = {}): AttemptRequest {
@@ -200,7 +204,10 @@ test('a 302 is a redirect failure and the Location is not followed', async (t) =
   assert.equal(result.errorKind, 'redirect');
   assert.equal(result.error, `redirect to http://127.0.0.1:${rx.port}/moved not followed`);
   assert.equal(movedHits, 0);
-  assert.deepEqual(rx.received.map((r) => r.url), ['/hook']);
+  assert.deepEqual(
+    rx.received.map((r) => r.url),
+    ['/hook'],
+  );
 });
 
 test('a receiver that never answers times out after timeoutMs', async (t) => {

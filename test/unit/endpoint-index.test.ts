@@ -21,11 +21,7 @@ const ids = (list: readonly Endpoint[]): string[] => list.map((e) => e.id);
 
 describe('EndpointIndex', () => {
   test('matches the endpoints subscribed to one type, in build order', () => {
-    const index = new EndpointIndex([
-      endpoint('a', ['call.ended']),
-      endpoint('b', ['call.started']),
-      endpoint('c', ['call.ended']),
-    ]);
+    const index = new EndpointIndex([endpoint('a', ['call.ended']), endpoint('b', ['call.started']), endpoint('c', ['call.ended'])]);
     assert.deepEqual(ids(index.match('call.ended')), ['a', 'c']);
     assert.deepEqual(ids(index.match('call.started')), ['b']);
   });

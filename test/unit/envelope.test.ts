@@ -13,7 +13,15 @@ const specExample = {
 
 test('the catalog has the nine types of the spec', () => {
   assert.deepEqual([...EVENT_TYPES].sort(), [
-    'agent.login', 'agent.logout', 'agent.pause', 'agent.resume', 'alert.triggered', 'call.ended', 'call.started', 'lead.updated', 'recording.ready',
+    'agent.login',
+    'agent.logout',
+    'agent.pause',
+    'agent.resume',
+    'alert.triggered',
+    'call.ended',
+    'call.started',
+    'lead.updated',
+    'recording.ready',
   ]);
 });
 

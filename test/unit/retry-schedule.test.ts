@@ -7,7 +7,10 @@ const tiers = retryTiers([5000, 30_000, 120_000]);
 const t0 = 1_700_000_000_000;
 
 test('the spec schedule: retries after 5 s, 30 s and 120 s, then dead', () => {
-  assert.deepEqual(tiers.map((t) => t.label), ['5s', '30s', '120s']);
+  assert.deepEqual(
+    tiers.map((t) => t.label),
+    ['5s', '30s', '120s'],
+  );
   let now = t0;
   const dues: number[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {

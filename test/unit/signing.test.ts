@@ -14,7 +14,9 @@ function whsec(): string {
   return `whsec_${crypto.randomBytes(32).toString('base64')}`;
 }
 
-const body = Buffer.from(JSON.stringify({ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { call_id: '12345', agent: 'jsmith', note: 'café ☎' } }));
+const body = Buffer.from(
+  JSON.stringify({ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { call_id: '12345', agent: 'jsmith', note: 'café ☎' } }),
+);
 
 test('signatureHeader matches the RFC 4231 HMAC-SHA256 known answer', () => {
   // RFC 4231 test case 2.
@@ -53,7 +55,9 @@ test('standardKey base64-decodes a whsec_ secret and uses the UTF-8 bytes of any
 test('standardSignatureHeader matches the Standard Webhooks example vector', () => {
   // The example from the Standard Webhooks specification and its reference libraries.
   assert.equal(
-    standardSignatureHeader('msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, Buffer.from('{"test": 2432232314}'), ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']),
+    standardSignatureHeader('msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, Buffer.from('{"test": 2432232314}'), [
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    ]),
     'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
   );
 });
@@ -61,12 +65,21 @@ test('standardSignatureHeader matches the Standard Webhooks example vector', () 
 test('standardSignatureHeader signs "id.timestamp.body" with the decoded key', () => {
   const raw = crypto.randomBytes(32);
   const secret = `whsec_${raw.toString('base64')}`;
-  const expected = crypto.createHmac('sha256', raw).update(`msg_42.1700000000.${body.toString('utf8')}`).digest('base64');
+  const expected = crypto
+    .createHmac('sha256', raw)
+    .update(`msg_42.1700000000.${body.toString('utf8')}`)
+    .digest('base64');
   assert.equal(standardSignatureHeader('msg_42', 1700000000, body, [secret]), `v1,${expected}`);
   // The reference library's signer agrees.
-  assert.equal(standardSignatureHeader('msg_42', 1700000000, body, [secret]), new Webhook(secret).sign('msg_42', new Date(1700000000 * 1000), body));
+  assert.equal(
+    standardSignatureHeader('msg_42', 1700000000, body, [secret]),
+    new Webhook(secret).sign('msg_42', new Date(1700000000 * 1000), body),
+  );
   // A non-whsec secret is keyed by its UTF-8 bytes.
-  const plain = crypto.createHmac('sha256', Buffer.from('plain', 'utf8')).update(`msg_42.1700000000.${body.toString('utf8')}`).digest('base64');
+  const plain = crypto
+    .createHmac('sha256', Buffer.from('plain', 'utf8'))
+    .update(`msg_42.1700000000.${body.toString('utf8')}`)
+    .digest('base64');
   assert.equal(standardSignatureHeader('msg_42', 1700000000, body, ['plain']), `v1,${plain}`);
   // id and timestamp are signed: changing either changes the signature.
   assert.notEqual(standardSignatureHeader('msg_43', 1700000000, body, [secret]), `v1,${expected}`);
@@ -77,10 +90,17 @@ test('the standardwebhooks package verifies our headers for a whsec_ secret', ()
   const secret = whsec();
   const id = crypto.randomUUID();
   const ts = Math.floor(Date.now() / 1000);
-  const headers = { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': standardSignatureHeader(id, ts, body, [secret]) };
+  const headers = {
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': standardSignatureHeader(id, ts, body, [secret]),
+  };
   assert.deepEqual(new Webhook(secret).verify(body, headers), JSON.parse(body.toString('utf8')));
   assert.throws(() => new Webhook(whsec()).verify(body, headers), /No matching signature/);
-  assert.throws(() => new Webhook(secret).verify(Buffer.from(body.toString('utf8').replace('jsmith', 'jsmitH')), headers), /No matching signature/);
+  assert.throws(
+    () => new Webhook(secret).verify(Buffer.from(body.toString('utf8').replace('jsmith', 'jsmitH')), headers),
+    /No matching signature/,
+  );
 });
 
 test('a rotation header carries one signature per secret, newest first, each verifiable alone', () => {
