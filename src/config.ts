@@ -59,7 +59,7 @@ export interface Config {
     partitionConcurrency: number;
     /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once. Default 64. */
     endpointConcurrency: number;
-    /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its new deliveries are deferred to the first retry topic without spending an attempt, ms. Default 1000. */
+    /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its further attempts fail at once, unsent, and follow the retry schedule, ms. Default 1000. */
     endpointStallMs: number;
     /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
     maxEventBytes: number;

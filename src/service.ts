@@ -140,7 +140,8 @@ async function start(
     responseReadBytes: config.delivery.responseReadBytes,
     responseStoreBytes: config.delivery.responseStoreBytes,
     userAgent: `dialer-webhooks/${VERSION}`,
-    connectionsPerOrigin: config.delivery.endpointConcurrency,
+    // No cap per origin: EndpointLimiter bounds each endpoint, whatever host it shares.
+    connectionsPerOrigin: null,
   });
   cleanups.push(() => deliverer.close());
 

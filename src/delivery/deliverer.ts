@@ -12,9 +12,10 @@ import { signatureHeader, standardSignatureHeader } from './signing.ts';
 /**
  * Why an attempt failed: the receiver answered with a non-2xx status (`http_status`) or a 3xx
  * (`redirect`, never followed); the attempt ran out of time (`timeout`); the connection failed
- * (`network`); or we aborted it for shutdown (`aborted`).
+ * (`network`); or we aborted it for shutdown (`aborted`). `stalled` is the dispatcher's own: the
+ * request was not sent because the endpoint had stopped answering the requests already in flight.
  */
-export type ErrorKind = 'http_status' | 'redirect' | 'timeout' | 'network' | 'aborted';
+export type ErrorKind = 'http_status' | 'redirect' | 'timeout' | 'network' | 'aborted' | 'stalled';
 
 export interface AttemptRequest {
   /** The endpoint URL (http or https). */
@@ -60,8 +61,12 @@ export interface DelivererOptions {
   responseStoreBytes: number;
   /** The `User-Agent` header, e.g. `dialer-webhooks/0.1.0`. */
   userAgent: string;
-  /** Connections kept per origin (undici pool size). Default 64. */
-  connectionsPerOrigin?: number;
+  /**
+   * Cap on connections per origin (undici pool size); null for none. Default null: endpoints that
+   * share a host (one SaaS, several paths) must not share a cap, or one hung endpoint would take
+   * every connection from the others. The dispatcher bounds requests per endpoint instead.
+   */
+  connectionsPerOrigin?: number | null;
   /** Wall clock in ms, for `webhook-timestamp`, `startedAt` and HTTP-date `Retry-After` (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -82,6 +87,30 @@ const TARGET_CACHE_MAX = 4096;
 // attempt and must fire first, so the kind, message and duration of a timeout are always ours.
 const UNDICI_TIMEOUT_MARGIN_MS = 1000;
 
+// One 'abort' listener per shutdown signal, however many attempts are in flight: EventTarget's
+// addEventListener/removeEventListener walk the signal's listener list, so a listener per attempt
+// on the one shared signal makes every attempt O(attempts in flight).
+const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+function watchAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = abortWatchers.get(signal);
+  if (set === undefined) {
+    const fns = new Set<() => void>();
+    abortWatchers.set(signal, fns);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of fns) f();
+        fns.clear();
+      },
+      { once: true },
+    );
+    set = fns;
+  }
+  const watchers = set;
+  watchers.add(fn);
+  return () => void watchers.delete(fn);
+}
+
 interface Target {
   origin: string;
   path: string;
@@ -92,11 +121,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const { timeoutMs, responseReadBytes, userAgent } = options;
   const storeBytes = Math.min(options.responseStoreBytes, responseReadBytes);
   const now = options.now ?? Date.now;
-  const connections = options.connectionsPerOrigin ?? 64;
+  const connections = options.connectionsPerOrigin ?? null;
   requireInteger('timeoutMs', timeoutMs, 1);
   requireInteger('responseReadBytes', responseReadBytes, 0);
   requireInteger('responseStoreBytes', options.responseStoreBytes, 0);
-  requireInteger('connectionsPerOrigin', connections, 1);
+  if (connections !== null) requireInteger('connectionsPerOrigin', connections, 1);
 
   const agent = new Agent({
     connections,
@@ -171,7 +200,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       abortedBy ??= 'aborted';
       controller.abort();
     };
-    req.signal?.addEventListener('abort', onShutdown, { once: true });
+    const unwatch = req.signal ? watchAbort(req.signal, onShutdown) : null;
 
     try {
       let res: Dispatcher.ResponseData;
@@ -224,7 +253,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       );
     } finally {
       clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onShutdown);
+      unwatch?.();
     }
   }
 

@@ -185,22 +185,39 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async #attempt(ctx: AttemptContext, signal: AbortSignal): Promise<void> {
     const { metrics, logger, limiter, deliverer } = this.#o;
     const release = await limiter.acquire(ctx.endpoint.id);
-    if (!release) return this.#defer(ctx, signal);
-    let result;
-    metrics.deliveriesInFlight.inc();
-    try {
-      result = await deliverer.deliver({
-        url: ctx.endpoint.url,
-        deliveryId: ctx.deliveryId,
-        eventType: ctx.eventType,
-        attempt: ctx.attempt,
-        body: ctx.body,
-        secrets: signingSecrets(ctx.endpoint, this.#now()),
-        signal,
-      });
-    } finally {
-      metrics.deliveriesInFlight.dec();
-      release();
+    let result: AttemptResult;
+    if (!release) {
+      // The endpoint has stalled: its request slots are full and none has freed for
+      // ENDPOINT_STALL_MS. Waiting for a slot would hold this Kafka message (and with it the
+      // partition's commit) hostage, so the attempt fails at once, unsent, and follows the retry
+      // schedule like any failure: a circuit breaker that closes as soon as the endpoint answers.
+      result = {
+        outcome: 'failed',
+        statusCode: null,
+        errorKind: 'stalled',
+        error: `not sent: the endpoint has ${limiter.active(ctx.endpoint.id)} requests in flight and answered none recently`,
+        responseBody: null,
+        durationMs: 0,
+        startedAt: new Date(this.#now()),
+        retryAfterMs: null,
+        permanent: false,
+      };
+    } else {
+      metrics.deliveriesInFlight.inc();
+      try {
+        result = await deliverer.deliver({
+          url: ctx.endpoint.url,
+          deliveryId: ctx.deliveryId,
+          eventType: ctx.eventType,
+          attempt: ctx.attempt,
+          body: ctx.body,
+          secrets: signingSecrets(ctx.endpoint, this.#now()),
+          signal,
+        });
+      } finally {
+        metrics.deliveriesInFlight.dec();
+        release();
+      }
     }
     if (result.errorKind === 'aborted') throw signal.reason ?? new Error('aborted');
     const rc = resultClass(result.statusCode, result.errorKind);
@@ -284,32 +301,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     );
     await this.#record(done, 'dead', reason, ctx.attempt, attemptRow, null, signal);
     metrics.deliveryReached('dead', ctx.eventType, ctx.endpoint.name);
-  }
-
-  /**
-   * The endpoint has stalled (its request slots are full and none freed for a while): hand the
-   * delivery to the first delay topic without spending an attempt, so this Kafka message settles
-   * and the other endpoints keep their pace.
-   */
-  async #defer(ctx: AttemptContext, signal: AbortSignal): Promise<void> {
-    const tier = this.#o.tiers[0]!;
-    const dueAt = this.#now() + tier.delayMs;
-    const task = this.#task(ctx, ctx.attempt, dueAt, tier.delayMs);
-    await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[0]!, encodeTask(task)), {
-      signal,
-      logger: this.#o.logger,
-      what: 'deferring a delivery',
-    });
-    this.#o.metrics.retriesScheduled.inc({ tier: tier.label });
-    await this.#record(
-      ctx,
-      'retrying',
-      'deferred: endpoint saturated (requests in flight did not complete)',
-      ctx.attempt - 1,
-      null,
-      dueAt,
-      signal,
-    );
   }
 
   #task(ctx: AttemptContext, attempt: number, dueAtMs: number, delayMs: number): DeliveryTask {

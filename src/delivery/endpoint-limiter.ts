@@ -1,9 +1,9 @@
 /**
  * Bounds the requests in flight to each endpoint, so one endpoint cannot take every connection and
- * every slot of a partition. A caller that cannot get a slot waits, unless the endpoint has
- * stalled (its slots are full and none has freed for `stallMs`): then, and when a wait itself
- * outlasts `stallMs`, `acquire` answers `null` and the caller defers the delivery to the retry
- * topic instead of holding its Kafka message hostage to one slow receiver.
+ * every slot of a partition. A caller that cannot get a slot waits while the endpoint keeps
+ * answering; once the endpoint has stalled (its slots are full and none has freed for `stallMs`),
+ * `acquire` answers `null` and the caller fails the attempt unsent instead of holding its Kafka
+ * message hostage to one slow receiver.
  */
 export class EndpointLimiter {
   readonly #limit: number;
@@ -17,7 +17,7 @@ export class EndpointLimiter {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A release function, or null when the caller should defer. */
+  /** A release function, or null when the endpoint has stalled (the caller fails the attempt unsent). */
   async acquire(endpointId: string): Promise<(() => void) | null> {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
@@ -32,11 +32,19 @@ export class EndpointLimiter {
     if (this.#now() - e.lastRelease >= this.#stallMs) return null;
     const entry = e;
     const ok = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
+      // Give up only when the endpoint itself stalls (no slot freed for stallMs), not when this
+      // caller merely waited that long behind others on an endpoint that keeps answering.
+      const check = (): void => {
+        const quietMs = this.#now() - entry.lastRelease;
+        if (quietMs < this.#stallMs) {
+          timer = setTimeout(check, this.#stallMs - quietMs);
+          return;
+        }
         const i = entry.waiters.indexOf(wake);
         if (i >= 0) entry.waiters.splice(i, 1);
         resolve(false);
-      }, this.#stallMs);
+      };
+      let timer = setTimeout(check, this.#stallMs);
       const wake = (granted: boolean): void => {
         clearTimeout(timer);
         resolve(granted);

@@ -21,8 +21,15 @@ export async function withBackoff<T>(fn: () => Promise<T>, options: { signal: Ab
       if (failures === 1 || failures % 10 === 0)
         options.logger.warn({ err, failures, retryInMs: delay }, `${options.what} failed; backing off`);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        options.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        const onAbort = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(() => {
+          options.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, delay);
+        options.signal.addEventListener('abort', onAbort, { once: true });
       });
       if (options.signal.aborted) throw options.signal.reason;
       delay = Math.min(delay * 2, 10_000);

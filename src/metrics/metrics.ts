@@ -112,7 +112,8 @@ export interface Metrics {
  * refused, reset, TLS, protocol) is `network`.
  */
 export function resultClass(statusCode: number | null, errorKind: string | null): AttemptResult {
-  if (errorKind === 'timeout') return 'timeout';
+  // A stalled endpoint (requests not sent because earlier ones hang) counts with the timeouts.
+  if (errorKind === 'timeout' || errorKind === 'stalled') return 'timeout';
   if (errorKind === 'aborted' || errorKind === 'cancelled') return 'aborted';
   if (statusCode !== null) {
     if (statusCode >= 200 && statusCode < 300) return '2xx';

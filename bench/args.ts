@@ -1,0 +1,118 @@
+/** Command-line flags of `npm run bench`. */
+
+export const SCENARIOS = ['throughput', 'raw', 'isolation', 'retry', 'backlog'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchArgs {
+  /** Events per run of the throughput, raw and backlog scenarios. */
+  events: number;
+  quick: boolean;
+  /** Retry timing with the real 5 s / 30 s / 120 s schedule instead of 1 s / 2 s / 3 s. */
+  full: boolean;
+  only: ScenarioName[];
+  json: string | null;
+  cpuProfDir: string | null;
+  /** Length of the paced (1,000 events/s) latency run, s; 0 skips it. */
+  pacedSeconds: number;
+  /** Rate of the paced run, events/s. */
+  pacedRate: number;
+  /** Extra Node flags for every dispatcher process (e.g. `--max-old-space-size=128`). */
+  nodeArgs: string[];
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --quick            small run (5,000 events, short scenarios; about 2-3 minutes)
+  --events N         events per run (default 100,000; --quick 5,000)
+  --only a,b         scenarios to run: ${SCENARIOS.join(', ')} (default all)
+  --json FILE        write every result to FILE
+  --full             retry timing with the real 5s/30s/120s schedule (default 1s/2s/3s)
+  --cpu-prof DIR     profile the dispatcher during the throughput scenario; print the top functions
+  --paced-seconds S  length of the paced latency run (default 20; --quick 8; 0 skips it)
+  --paced-rate R     events/s of the paced latency run (default 1000)
+  --node-arg FLAG    a Node flag for every dispatcher process (repeatable), e.g. --node-arg=--max-semi-space-size=4
+  --help`;
+
+export class UsageError extends Error {}
+
+function positiveInt(flag: string, raw: string | undefined, min: number): number {
+  const digits = raw?.replaceAll('_', '').replaceAll(',', '');
+  if (digits === undefined || !/^\d+$/.test(digits)) throw new UsageError(`${flag} needs a whole number`);
+  const n = Number(digits);
+  if (n < min) throw new UsageError(`${flag} must be at least ${min}`);
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
+  let events: number | null = null;
+  let pacedSeconds: number | null = null;
+  let pacedRate = 1000;
+  let quick = false;
+  let full = false;
+  let only: ScenarioName[] = [...SCENARIOS];
+  let json: string | null = null;
+  let cpuProfDir: string | null = null;
+  const nodeArgs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--quick':
+        quick = true;
+        break;
+      case '--full':
+        full = true;
+        break;
+      case '--events':
+        events = positiveInt('--events', value(), 10);
+        break;
+      case '--paced-seconds':
+        pacedSeconds = positiveInt('--paced-seconds', value(), 0);
+        break;
+      case '--paced-rate':
+        pacedRate = positiveInt('--paced-rate', value(), 1);
+        break;
+      case '--json':
+        json = value();
+        break;
+      case '--cpu-prof':
+        cpuProfDir = value();
+        break;
+      case '--node-arg':
+        nodeArgs.push(value());
+        break;
+      case '--only': {
+        const names = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        for (const n of names)
+          if (!(SCENARIOS as readonly string[]).includes(n))
+            throw new UsageError(`unknown scenario ${JSON.stringify(n)} (known: ${SCENARIOS.join(', ')})`);
+        only = SCENARIOS.filter((s) => names.includes(s));
+        break;
+      }
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(a)}`);
+    }
+  }
+  return {
+    events: events ?? (quick ? 5000 : 100_000),
+    quick,
+    full,
+    only,
+    json,
+    cpuProfDir,
+    pacedSeconds: pacedSeconds ?? (quick ? 8 : 20),
+    pacedRate,
+    nodeArgs,
+  };
+}

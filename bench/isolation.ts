@@ -1,0 +1,83 @@
+/**
+ * Scenario 3, isolation: nine healthy endpoints alone, then the same nine with a tenth that never
+ * answers (the dispatcher's DELIVERY_TIMEOUT_MS stays at its 10 s default). The nine's deliveries
+ * per second with the hung neighbour, as a ratio of without, says whether one bad endpoint slows
+ * the others. Each endpoint has its own origin (port), as distinct customers do.
+ */
+import { sql } from 'kysely';
+import { DispatcherRun, watchDeliveries, type BenchContext, type EndpointSpec } from './harness.ts';
+import { produceBurst } from './producer.ts';
+import { round, type Summary } from './stats.ts';
+
+export interface IsolationRun {
+  label: string;
+  events: number;
+  /** 2xx answers to the nine healthy endpoints. */
+  deliveries: number;
+  duplicates: number;
+  seconds: number;
+  deliveriesPerS: number;
+  latencyMs: Summary | null;
+  /** Attempts to the nine made only after a deferral to the first delay topic. */
+  deferred: number;
+  /** Requests the hung endpoint received (attempts that then timed out or were cut). */
+  hungRequests: number;
+  cpuS: number;
+  peakRssMb: number;
+}
+
+export interface IsolationResult {
+  baseline: IsolationRun;
+  withHung: IsolationRun;
+  /** withHung.deliveriesPerS / baseline.deliveriesPerS. */
+  ratio: number;
+}
+
+async function runOnce(ctx: BenchContext, label: string, events: number, hung: boolean): Promise<IsolationRun> {
+  const healthy: EndpointSpec[] = Array.from({ length: 9 }, (_, i) => ({ path: `/h${i}`, behaviour: { kind: 'ok' } }));
+  const endpoints = hung ? [...healthy, { path: '/hung', behaviour: { kind: 'hang' as const } }] : healthy;
+  const run = await DispatcherRun.setup(ctx, label.replace(/[^a-z0-9]+/gi, '_'), endpoints);
+  try {
+    await run.start();
+    const snap0 = run.snapshot();
+    let produced = 0;
+    const producing = produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
+    producing.catch(() => {});
+    const paths = healthy.map((e) => e.path);
+    await watchDeliveries(ctx, run, { label, paths, expected: events * 9, produced: () => produced, producedOf: events });
+    await producing;
+    const snap1 = run.snapshot();
+    const { groups } = await ctx.receiver.stats({ nine: paths, hung: ['/hung'] });
+    const g = groups.nine!;
+    const seconds = (g.lastAt! - g.firstAt!) / 1000;
+    const nine = endpoints.slice(0, 9).map((e) => run.endpointUrl(e.path));
+    const deferred = (
+      await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where due_at is not null and url = any(${nine})`.execute(
+        run.db.db,
+      )
+    ).rows[0]!.n;
+    return {
+      label,
+      events,
+      deliveries: g.ok,
+      duplicates: g.ok - g.unique,
+      seconds: round(seconds, 3),
+      deliveriesPerS: round(g.ok / seconds, 0),
+      latencyMs: g.latencyMs,
+      deferred,
+      hungRequests: groups.hung?.requests ?? 0,
+      cpuS: round(snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN, 2),
+      peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
+    };
+  } finally {
+    // Cut the hung requests first, so the dispatcher is not holding them when it is killed.
+    await ctx.receiver.reset();
+    await run.cleanup();
+  }
+}
+
+export async function runIsolation(ctx: BenchContext, events: number): Promise<IsolationResult> {
+  const baseline = await runOnce(ctx, 'isolation: 9 healthy', events, false);
+  const withHung = await runOnce(ctx, 'isolation: 9 healthy + 1 hung', events, true);
+  return { baseline, withHung, ratio: round(withHung.deliveriesPerS / baseline.deliveriesPerS, 3) };
+}

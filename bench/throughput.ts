@@ -1,0 +1,124 @@
+/**
+ * Scenario 1, throughput: N events to M endpoints on the fast receiver, produced while the
+ * dispatcher runs; and a paced run (1,000 events/s by default) for the latency at a steady rate.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { analyzeProfile, type ProfileSummary } from './cpu-profile.ts';
+import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
+import { produceBurst, producePaced } from './producer.ts';
+import { round, type Summary } from './stats.ts';
+
+export interface ThroughputResult {
+  label: string;
+  endpoints: number;
+  events: number;
+  /** 2xx answers the receiver counted (should be events × endpoints). */
+  deliveries: number;
+  /** Deliveries received more than once (2xx answers − distinct delivery ids); at least once allows it, but nothing crashed here. */
+  duplicates: number;
+  /** Deliveries recorded as succeeded in webhooks.deliveries. */
+  recorded: number;
+  /** Attempts made only after a deferral to the first delay topic (the endpoint looked stalled). */
+  deferred: number;
+  /** First to last delivery received, s. */
+  seconds: number;
+  deliveriesPerS: number;
+  eventsPerS: number;
+  /** Event produced → request received, ms. */
+  latencyMs: Summary | null;
+  /** Dispatcher CPU (user + system) from ready to the last delivery, s. */
+  cpuS: number;
+  /** Dispatcher CPU per delivery, µs. */
+  cpuUsPerDelivery: number;
+  /** Dispatcher cores busy on average over the run (cpuS / wall time). */
+  cores: number;
+  /** VmHWM of the dispatcher at the end, MB. */
+  peakRssMb: number;
+  /** Receiver CPU over the run, s (if near the wall time, the receiver was the limit). */
+  receiverCpuS: number;
+  /** Time to produce the events, s. */
+  produceSeconds: number;
+  /** Exit code after SIGTERM (0 = clean shutdown). */
+  exitCode: number | null;
+  /** Paced runs: the rate asked for, events/s. */
+  pacedRate?: number;
+  profile?: ProfileSummary & { file: string };
+}
+
+interface Options {
+  label: string;
+  endpoints: number;
+  /** Burst: this many events as fast as possible. */
+  events?: number;
+  /** Paced: this rate for this long. */
+  paced?: { rate: number; seconds: number };
+  cpuProfDir?: string | null;
+}
+
+export async function runThroughput(ctx: BenchContext, o: Options): Promise<ThroughputResult> {
+  const endpoints = Array.from({ length: o.endpoints }, (_, i) => ({ path: `/e${i}`, behaviour: { kind: 'ok' as const } }));
+  const run = await DispatcherRun.setup(ctx, o.label.replace(/[^a-z0-9]+/gi, '_'), endpoints);
+  try {
+    let profileDir: string | null = null;
+    let before = new Set<string>();
+    if (o.cpuProfDir) {
+      profileDir = path.resolve(o.cpuProfDir);
+      await mkdir(profileDir, { recursive: true });
+      before = new Set(await readdir(profileDir));
+    }
+    await run.start(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+    const snap0 = run.snapshot();
+    const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
+    const expected = events * o.endpoints;
+    let produced = 0;
+    const producing = o.paced
+      ? producePaced(ctx.kafka.producer, run.topic, run.label, o.paced.rate, o.paced.seconds, (n) => (produced = n))
+      : produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
+    producing.catch(() => {}); // awaited below; a failure meanwhile shows as a stall
+    await watchDeliveries(ctx, run, { label: o.label, paths: run.paths, expected, produced: () => produced, producedOf: events });
+    const producedResult = await producing;
+    const snap1 = run.snapshot();
+    const { groups, cpuS: receiverCpuS } = await ctx.receiver.stats({ all: run.paths });
+    const g = groups.all!;
+    const recorded = await run.waitRecorded(expected);
+    const deferred = await run.deferredAttempts();
+    const exitCode = await run.stop();
+    const seconds = g.firstAt !== null && g.lastAt !== null ? (g.lastAt - g.firstAt) / 1000 : NaN;
+    const cpuS = snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN;
+    const wall = seconds > 0 ? seconds : producedResult.seconds;
+    const result: ThroughputResult = {
+      label: o.label,
+      endpoints: o.endpoints,
+      events,
+      deliveries: g.ok,
+      duplicates: g.ok - g.unique,
+      recorded,
+      deferred,
+      seconds: round(seconds, 3),
+      deliveriesPerS: round(g.ok / seconds, 0),
+      eventsPerS: round(events / seconds, 0),
+      latencyMs: g.latencyMs,
+      cpuS: round(cpuS, 2),
+      cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
+      cores: round(cpuS / wall, 2),
+      peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
+      receiverCpuS: round(receiverCpuS, 2),
+      produceSeconds: round(producedResult.seconds, 2),
+      exitCode,
+      ...(o.paced ? { pacedRate: o.paced.rate } : {}),
+    };
+    if (profileDir) {
+      const fresh = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+      if (fresh.length > 0) {
+        const file = path.join(profileDir, fresh.sort().at(-1)!);
+        result.profile = { file, ...(await analyzeProfile(file)) };
+      } else {
+        ctx.progress(`[${o.label}] no .cpuprofile written (exit code ${exitCode})`);
+      }
+    }
+    return result;
+  } finally {
+    await run.cleanup();
+  }
+}

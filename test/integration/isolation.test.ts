@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import type { Service } from '../../src/service.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
+import { TestReceiver } from '../support/receiver.ts';
+import { startTestService, testEnv } from '../support/service.ts';
+
+const SECRET = 'whsec_' + Buffer.alloc(32, 13).toString('base64');
+const TIMEOUT_MS = 8000;
+let db: TestDatabase;
+let kafka: TestKafka;
+let receiver: TestReceiver;
+let service: Service;
+let input: string;
+
+before(async () => {
+  db = await createTestDatabase('isolation');
+  kafka = await openTestKafka('isolation');
+  receiver = await TestReceiver.start();
+  for (const [name, behaviour] of [
+    ['healthy', 200],
+    ['hung', 'hang'],
+  ] as const) {
+    await db.db
+      .insertInto('webhooks.endpoints')
+      .values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] })
+      .execute();
+  }
+  const env = testEnv(db.url, 'isolation', {
+    DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
+    ENDPOINT_CONCURRENCY: '4',
+    ENDPOINT_STALL_MS: '300',
+    RETRY_DELAYS: '10m',
+  });
+  input = env.INPUT_TOPICS!;
+  service = await startTestService(env);
+});
+
+after(async () => {
+  await service?.stop();
+  await receiver?.close();
+  await kafka?.close();
+  await db?.drop();
+});
+
+test('a healthy endpoint gets every event while another hangs on every request, before the first of those times out', async () => {
+  const EVENTS = 300;
+  await kafka.produce(
+    input,
+    Array.from({ length: EVENTS }, (_, i) => ({
+      value: JSON.stringify({ event: 'call.ended', timestamp: new Date().toISOString(), data: { call_id: `i${i}` } }),
+    })),
+  );
+  await receiver.waitFor((r) => r.filter((x) => x.path === '/healthy').length >= EVENTS, 30_000, 'every event at the healthy endpoint');
+  // Not one hanging request has timed out yet: the healthy endpoint did not wait for any of them.
+  const timedOut = await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where error_kind = 'timeout'`.execute(db.db);
+  assert.equal(timedOut.rows[0]!.n, 0, 'all healthy deliveries arrived before the hung endpoint timed out once');
+  assert.ok(receiver.to('/hung').length <= 4, `at most ENDPOINT_CONCURRENCY requests hang at once, got ${receiver.to('/hung').length}`);
+
+  // The rest of the hung endpoint's deliveries failed at once, unsent, and wait for their retry;
+  // the input offsets are committed meanwhile.
+  const stalled = await waitFor(
+    async () => {
+      const r = await sql<{ n: number }>`
+      select count(*)::int as n from webhooks.attempts a join webhooks.deliveries d on d.id = a.delivery_id
+       where a.error_kind = 'stalled' and a.status_code is null and d.status = 'retrying'`.execute(db.db);
+      return r.rows[0]!.n >= EVENTS - 4 ? r.rows[0]!.n : null;
+    },
+    { what: 'stalled attempts recorded', timeoutMs: 20_000 },
+  );
+  assert.ok(stalled >= EVENTS - 4);
+  const total = (await kafka.admin.fetchTopicOffsets(input)).reduce((s, p) => s + Number(p.high), 0);
+  await waitFor(async () => (await kafka.committedTotal(service.config.kafka.groupId, input)) >= total - 4, {
+    what: 'input committed up to the few messages still waiting on hung requests',
+    timeoutMs: 20_000,
+  });
+  // The hanging requests end as timeouts after DELIVERY_TIMEOUT_MS and everything is committed.
+  await waitFor(async () => (await kafka.committedTotal(service.config.kafka.groupId, input)) === total, {
+    what: 'everything committed',
+    timeoutMs: TIMEOUT_MS + 20_000,
+  });
+  const t = await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where error_kind = 'timeout'`.execute(db.db);
+  assert.ok(t.rows[0]!.n >= 1 && t.rows[0]!.n <= 4);
+});
