@@ -417,6 +417,9 @@ CREATE TABLE webhooks.deliveries (
     payload bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    source_topic text,
+    source_partition integer,
+    source_offset bigint,
     CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text])))
 );
 
@@ -644,6 +647,12 @@ CREATE INDEX deliveries_endpoint_time ON webhooks.deliveries USING btree (endpoi
 --
 
 CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (status) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text]));
+
+--
+-- Name: deliveries_source; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX deliveries_source ON webhooks.deliveries USING btree (source_topic, source_partition, source_offset DESC) WHERE (source_offset IS NOT NULL);
 
 --
 -- Name: attempts_default_delivery_id_series_attempt_idx; Type: INDEX ATTACH; Schema: webhooks; Owner: -

@@ -56,16 +56,17 @@ export async function runRetryTiming(ctx: BenchContext, o: { events: number; del
     await producing;
     const attemptsExpected = o.events * (o.delaysMs.length + 1);
     const deadline = Date.now() + 30_000;
-    let rows: Array<{ attempt: number; late_ms: number }> = [];
     while (Date.now() < deadline) {
-      const r = await sql<{ attempt: number; late_ms: number }>`
-        select attempt, (extract(epoch from (started_at - due_at)) * 1000)::float8 as late_ms
-          from webhooks.attempts where attempt > 1 and due_at is not null`.execute(run.db.db);
-      rows = r.rows;
       const total = await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts`.execute(run.db.db);
       if (total.rows[0]!.n >= attemptsExpected) break;
       await new Promise((res) => setTimeout(res, 200));
     }
+    // Read after the wait, so the rows are as complete as the count that ended it.
+    const rows = (
+      await sql<{ attempt: number; late_ms: number }>`
+        select attempt, (extract(epoch from (started_at - due_at)) * 1000)::float8 as late_ms
+          from webhooks.attempts where attempt > 1 and due_at is not null`.execute(run.db.db)
+    ).rows;
     const arrivals = await ctx.receiver.arrivals('/flaky');
     const attemptsLogged = (await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts`.execute(run.db.db)).rows[0]!.n;
 

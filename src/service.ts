@@ -18,6 +18,7 @@ import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/red
 import { TopicProducer } from './kafka/topic-producer.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
 import { DeliveryStatusLookup } from './log/delivery-status-lookup.ts';
+import { ReplayHorizon } from './log/replay-horizon.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { retryTiers } from './retry/retry-schedule.ts';
@@ -168,12 +169,14 @@ async function start(
       })
     : null;
 
+  const replayHorizon = new ReplayHorizon(database.pool);
   const dispatcher = new Dispatcher({
     db: database.db,
     endpoints,
     deliverer,
     logWriter,
     statusLookup: new DeliveryStatusLookup(database.pool),
+    replayHorizon,
     producer,
     decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
     topics,
@@ -204,6 +207,8 @@ async function start(
   });
   let crash: (e: Error) => void = () => {};
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
+  // A new assignment may bring partitions another member was handling: read their horizons anew.
+  input.on('joined', () => replayHorizon.reset());
   for (const [name, c] of [
     ['input', input],
     ['retry', retry],

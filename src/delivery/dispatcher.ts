@@ -12,6 +12,7 @@ import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import { isMessageTooLarge, type TopicProducer } from '../kafka/topic-producer.ts';
 import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
 import type { DeliveryStatusLookup, StoredDelivery } from '../log/delivery-status-lookup.ts';
+import type { ReplayHorizon } from '../log/replay-horizon.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
 import { decideRetry, type RetryTier } from '../retry/retry-schedule.ts';
 import { decodeTask, encodeTask, headerString, type DeliveryTask } from '../retry/retry-message.ts';
@@ -26,6 +27,7 @@ export interface DispatcherOptions {
   deliverer: Deliverer;
   logWriter: DeliveryLogWriter;
   statusLookup: DeliveryStatusLookup;
+  replayHorizon: ReplayHorizon;
   producer: TopicProducer;
   decodeEvent: EventDecoder;
   topics: TopicNames;
@@ -58,9 +60,12 @@ interface AttemptContext {
   delayMs: number | null;
   dueAtMs: number | null;
   body: Buffer;
+  /** Where the event was read, for a first attempt from an input topic. */
+  source: DeliveryRecord['source'];
 }
 
 const FINAL = new Set(['succeeded', 'dead', 'cancelled']);
+const NONE_EXISTING: ReadonlyMap<string, StoredDelivery> = new Map();
 const INVALID_HEAD_BYTES = 64 * 1024;
 
 /**
@@ -94,9 +99,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const matches = this.#o.endpoints.current().match(envelope.event);
     if (matches.length === 0) return;
 
-    const eventId = headerString(message.headers, 'event-id') ?? `${message.topic}/${message.partition}/${message.offset}`;
+    const producerEventId = headerString(message.headers, 'event-id');
+    const eventId = producerEventId ?? `${message.topic}/${message.partition}/${message.offset}`;
     const ids = matches.map((e) => deliveryId(eventId, e.id));
-    const existing = await withBackoff(() => this.#o.statusLookup.find(ids), { signal, logger, what: 'looking up deliveries' });
+    // Deliveries made before a restart or rebalance are never sent twice. An offset-derived id can
+    // only exist if this offset was read before (at or below the replay horizon); a producer's
+    // event-id may repeat anywhere (a producer retry), so it is always looked up.
+    const mayExist =
+      producerEventId !== undefined ||
+      (await withBackoff(() => this.#o.replayHorizon.mayHaveDeliveries(message.topic, message.partition, message.offset), {
+        signal,
+        logger,
+        what: 'reading the replay horizon',
+      }));
+    const existing = mayExist
+      ? await withBackoff(() => this.#o.statusLookup.find(ids), { signal, logger, what: 'looking up deliveries' })
+      : NONE_EXISTING;
     const body = envelopeBody(envelope);
     const work: Promise<void>[] = [];
     for (let i = 0; i < matches.length; i++) {
@@ -115,6 +133,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
             delayMs: null,
             dueAtMs: null,
             body,
+            source: { topic: message.topic, partition: message.partition, offset: message.offset },
           },
           signal,
         ),
@@ -178,6 +197,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       delayMs: task.delayMs,
       dueAtMs: task.dueAtMs,
       body: task.body,
+      source: null,
     };
   }
 
@@ -345,6 +365,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       nextAttemptAtMs,
       // Failed deliveries keep their body so an admin can redeliver them later.
       payload: status === 'succeeded' || status === 'cancelled' || (status === 'retrying' && ctx.attempt > 1) ? null : ctx.body,
+      source: ctx.source,
     };
     const cancelledRow: AttemptRecord | null =
       status === 'cancelled'

@@ -22,6 +22,8 @@ export interface DeliveryRecord {
   nextAttemptAtMs: number | null;
   /** The body, kept for failed deliveries so they can be redelivered; null keeps what is stored. */
   payload: Buffer | null;
+  /** Where the event was read (input path only); null keeps what is stored. */
+  source: { topic: string; partition: number; offset: string } | null;
 }
 
 /** One HTTP attempt: the row of `webhooks.attempts`. */
@@ -72,10 +74,11 @@ const FLUSH_SQL = `
 with d as (
   insert into webhooks.deliveries as d
     (id, endpoint_id, event_id, event_type, event_timestamp, status, status_reason, series, attempts,
-     last_status_code, last_error, first_attempt_at, last_attempt_at, next_attempt_at, payload)
+     last_status_code, last_error, first_attempt_at, last_attempt_at, next_attempt_at, payload,
+     source_topic, source_partition, source_offset)
   select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
                        $8::int[], $9::int[], $10::int[], $11::text[], $12::timestamptz[], $13::timestamptz[],
-                       $14::timestamptz[], $15::bytea[])
+                       $14::timestamptz[], $15::bytea[], $30::text[], $31::int[], $32::bigint[])
   on conflict (id) do update set
     status = excluded.status,
     status_reason = excluded.status_reason,
@@ -89,6 +92,9 @@ with d as (
     next_attempt_at = excluded.next_attempt_at,
     -- A body stored at a failure is kept after a later success, so an admin can force a resend.
     payload = coalesce(excluded.payload, d.payload),
+    source_topic = coalesce(d.source_topic, excluded.source_topic),
+    source_partition = coalesce(d.source_partition, excluded.source_partition),
+    source_offset = coalesce(d.source_offset, excluded.source_offset),
     updated_at = now()
   where (excluded.series, excluded.attempts) >= (d.series, d.attempts)
   returning 1
@@ -215,7 +221,7 @@ function buildParams(batch: Pending[]): unknown[] {
   for (const { delivery: d } of batch) {
     const prev = latest.get(d.deliveryId);
     if (!prev || d.series > prev.series || (d.series === prev.series && d.attempts >= prev.attempts)) {
-      latest.set(d.deliveryId, prev && !d.payload && prev.payload ? { ...d, payload: prev.payload } : d);
+      latest.set(d.deliveryId, prev ? { ...d, payload: d.payload ?? prev.payload, source: d.source ?? prev.source } : d);
     }
   }
   const ds = [...latest.values()];
@@ -250,5 +256,8 @@ function buildParams(batch: Pending[]): unknown[] {
     as.map((a) => a.errorKind),
     as.map((a) => text(a.error)),
     as.map((a) => text(a.responseBody)),
+    ds.map((d) => d.source?.topic ?? null),
+    ds.map((d) => d.source?.partition ?? null),
+    ds.map((d) => d.source?.offset ?? null),
   ];
 }

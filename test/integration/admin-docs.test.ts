@@ -5,10 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
 import { migrate, readMigrations, substituteVariables } from '../../src/db/migrator.ts';
-import { TopicProducer } from '../../src/kafka/topic-producer.ts';
-import { startRedeliveryWatcher, type RedeliveryWatcher } from '../../src/redelivery/redelivery-watcher.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
@@ -63,8 +60,6 @@ let db: TestDatabase;
 let kafka: TestKafka;
 let receiver: TestReceiver;
 let service: Service;
-let producer: TopicProducer;
-let watcher: RedeliveryWatcher;
 let input: string;
 let historyStartedAt: Date;
 let downHealthy = false;
@@ -130,15 +125,7 @@ before(async () => {
   input = env.INPUT_TOPICS!;
   [{ now: historyStartedAt }] = (await q<{ now: Date }>('select now()')) as [{ now: Date }];
   service = await startTestService(env);
-  producer = new TopicProducer(kafka.kafka);
-  await producer.connect();
-  watcher = await startRedeliveryWatcher({
-    pool: db.pool,
-    databaseUrl: db.url,
-    producer,
-    firstRetryTopic: service.topics.retry[0]!,
-    logger: pino({ level: 'silent' }),
-  });
+  // Redelivery requests are picked up by the service's own watcher.
 
   // The history: two call.ended events to four endpoints, until every delivery has settled.
   await kafka.produce(
@@ -161,9 +148,7 @@ before(async () => {
 });
 
 after(async () => {
-  await watcher?.stop();
   await service?.stop();
-  await producer?.disconnect();
   await receiver?.close();
   await kafka?.close();
   await db?.drop();

@@ -66,6 +66,7 @@ async function writeDelivery(
     eventId,
     eventType: 'call.ended',
     eventTimestampMs: now - 60 * MIN * 40,
+    source: null,
   };
   let n = 0;
   for (const a of attempts) {

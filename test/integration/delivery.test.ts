@@ -184,3 +184,27 @@ test('a 500, a timeout, a redirect and a refused connection each leave the right
   // The redirect was not followed: /audit got exactly one more request (its own delivery).
   assert.equal(receiver.to('/audit').length, before + 1);
 });
+
+test('an event the producer sent twice with the same event-id header is delivered once', async () => {
+  const value = event('recording.ready', 300);
+  await kafka.produce(input, [{ value, headers: { 'event-id': 'rec-300' } }]);
+  await receiver.waitFor((r) => r.some((x) => x.path === '/audit' && x.json.data.recording_id === 'r300'), 20_000, 'the first copy');
+  await waitFor(
+    async () => {
+      const r = await sql<{
+        n: number;
+      }>`select count(*)::int as n from webhooks.deliveries where event_id = 'rec-300' and status = 'succeeded'`.execute(db.db);
+      return r.rows[0]!.n >= 1;
+    },
+    { what: 'the first copy recorded' },
+  );
+  // The producer retried: the same event again, at a later offset.
+  await kafka.produce(input, [{ value, headers: { 'event-id': 'rec-300' } }, { value: event('recording.ready', 301) }]);
+  await receiver.waitFor((r) => r.some((x) => x.path === '/audit' && x.json.data.recording_id === 'r301'), 20_000, 'the event after it');
+  const high = (await kafka.admin.fetchTopicOffsets(input)).reduce((sum, p) => sum + Number(p.high), 0);
+  await waitFor(async () => (await kafka.committedTotal(service.config.kafka.groupId, input)) === high, {
+    what: 'every message, the copy included, handled and committed',
+  });
+  const copies = receiver.to('/audit').filter((x) => x.json.data.recording_id === 'r300');
+  assert.equal(copies.length, 1, 'the second copy was recognised by its event-id and not sent');
+});

@@ -8,7 +8,6 @@ import { TopicProducer } from '../../src/kafka/topic-producer.ts';
 import {
   REDELIVERIES_CHANNEL,
   RedeliveryWatcher,
-  startRedeliveryWatcher,
   type RedeliveryWatcherEvents,
   type RedeliveryWatcherOptions,
 } from '../../src/redelivery/redelivery-watcher.ts';
@@ -86,7 +85,6 @@ describe('redelivery end to end through the dispatcher', () => {
   let db: TestDatabase;
   let receiver: TestReceiver;
   let service: Service;
-  let producer: TopicProducer;
   let watcher: RedeliveryWatcher;
   let input: string;
   const healthy = new Map<string, boolean>();
@@ -123,24 +121,13 @@ describe('redelivery end to end through the dispatcher', () => {
     const env = testEnv(db.url, 'redelivery', { RETRY_DELAYS: '200ms,300ms,400ms' });
     input = env.INPUT_TOPICS!;
     service = await startTestService(env);
-    producer = new TopicProducer(kafka.kafka);
-    await producer.connect();
-    // The periodic sweep is far away: what these tests see is driven by NOTIFY.
-    watcher = await startRedeliveryWatcher({
-      pool: db.pool,
-      databaseUrl: db.url,
-      producer,
-      firstRetryTopic: service.topics.retry[0]!,
-      logger: silent,
-      intervalMs: 600_000,
-      applicationName: `${APP_PREFIX}-${++appCounter}`,
-    });
+    // The service's own watcher: its periodic sweep is 30 s away, so what these tests see is
+    // driven by NOTIFY.
+    watcher = service.redeliveries;
   });
 
   after(async () => {
-    await watcher?.stop();
     await service?.stop();
-    await producer?.disconnect();
     await receiver?.close();
     await db?.drop();
   });
