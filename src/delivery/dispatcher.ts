@@ -215,7 +215,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         outcome: 'failed',
         statusCode: null,
         errorKind: 'stalled',
-        error: `not sent: the endpoint has ${limiter.active(ctx.endpoint.id)} requests in flight and answered none recently`,
+        error: `not sent: the endpoint stopped answering (${limiter.active(ctx.endpoint.id)} requests in flight, none answered recently)`,
         responseBody: null,
         durationMs: 0,
         startedAt: new Date(this.#now()),
@@ -224,6 +224,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       };
     } else {
       metrics.deliveriesInFlight.inc();
+      let answered = false;
       try {
         result = await deliverer.deliver({
           url: ctx.endpoint.url,
@@ -234,9 +235,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           secrets: signingSecrets(ctx.endpoint, this.#now()),
           signal,
         });
+        answered = result.errorKind !== 'timeout' && result.errorKind !== 'aborted';
       } finally {
         metrics.deliveriesInFlight.dec();
-        release();
+        release(answered);
       }
     }
     if (result.errorKind === 'aborted') throw signal.reason ?? new Error('aborted');

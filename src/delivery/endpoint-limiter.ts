@@ -1,74 +1,118 @@
 /**
  * Bounds the requests in flight to each endpoint, so one endpoint cannot take every connection and
- * every slot of a partition. A caller that cannot get a slot waits while the endpoint keeps
- * answering; once the endpoint has stalled (its slots are full and none has freed for `stallMs`),
- * `acquire` answers `null` and the caller fails the attempt unsent instead of holding its Kafka
- * message hostage to one slow receiver.
+ * every slot of a partition, and breaks the circuit to an endpoint that has stopped answering.
+ *
+ * - A caller that cannot get a slot waits while the endpoint keeps answering.
+ * - The endpoint has stalled when its slots are full and none of its requests has been answered
+ *   (any HTTP status or a fast connection error; a timeout is no answer) for `stallMs`. Then the
+ *   circuit is open: `acquire` answers `null` at once and the caller fails the attempt unsent,
+ *   instead of holding its Kafka message hostage to the slow receiver. Only `probes` requests
+ *   may be in flight while it is open; the first answer closes it again.
+ *
+ * Timeouts of a hung endpoint come back staggered, so "a slot freed recently" would never see it
+ * as stalled; what counts is whether anything was answered.
  */
+interface EndpointState {
+  active: number;
+  lastAnswer: number;
+  open: boolean;
+  waiters: Array<(granted: boolean) => void>;
+}
+
+/** Releases a slot; `answered` is false when the request timed out or was aborted. */
+export type Release = (answered?: boolean) => void;
+
 export class EndpointLimiter {
   readonly #limit: number;
   readonly #stallMs: number;
+  readonly #probes: number;
   readonly #now: () => number;
-  readonly #endpoints = new Map<string, { active: number; lastRelease: number; waiters: Array<(ok: boolean) => void> }>();
+  readonly #endpoints = new Map<string, EndpointState>();
 
-  constructor(options: { concurrency: number; stallMs: number; now?: () => number }) {
+  constructor(options: { concurrency: number; stallMs: number; probes?: number; now?: () => number }) {
     this.#limit = options.concurrency;
     this.#stallMs = options.stallMs;
+    this.#probes = Math.min(options.probes ?? 2, options.concurrency);
     this.#now = options.now ?? Date.now;
   }
 
   /** A release function, or null when the endpoint has stalled (the caller fails the attempt unsent). */
-  async acquire(endpointId: string): Promise<(() => void) | null> {
+  async acquire(endpointId: string): Promise<Release | null> {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
-      e = { active: 0, lastRelease: this.#now(), waiters: [] };
+      e = { active: 0, lastAnswer: this.#now(), open: false, waiters: [] };
       this.#endpoints.set(endpointId, e);
     }
-    if (e.active < this.#limit) {
-      if (e.active === 0) e.lastRelease = this.#now();
+    if (e.open) {
+      if (e.active >= this.#probes) return null;
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    if (this.#now() - e.lastRelease >= this.#stallMs) return null;
+    if (e.active < this.#limit) {
+      if (e.active === 0) e.lastAnswer = this.#now();
+      e.active++;
+      return this.#releaser(endpointId, e);
+    }
+    if (this.#now() - e.lastAnswer >= this.#stallMs) {
+      this.#open(e);
+      return null;
+    }
     const entry = e;
-    const ok = await new Promise<boolean>((resolve) => {
-      // Give up only when the endpoint itself stalls (no slot freed for stallMs), not when this
-      // caller merely waited that long behind others on an endpoint that keeps answering.
+    const granted = await new Promise<boolean>((resolve) => {
+      // Give up only when the endpoint itself stalls (nothing answered for stallMs), not when
+      // this caller merely waited that long behind others on an endpoint that keeps answering.
       const check = (): void => {
-        const quietMs = this.#now() - entry.lastRelease;
-        if (quietMs < this.#stallMs) {
+        const quietMs = this.#now() - entry.lastAnswer;
+        if (quietMs < this.#stallMs && !entry.open) {
           timer = setTimeout(check, this.#stallMs - quietMs);
           return;
         }
         const i = entry.waiters.indexOf(wake);
         if (i >= 0) entry.waiters.splice(i, 1);
+        this.#open(entry);
         resolve(false);
       };
       let timer = setTimeout(check, this.#stallMs);
-      const wake = (granted: boolean): void => {
+      const wake = (ok: boolean): void => {
         clearTimeout(timer);
-        resolve(granted);
+        resolve(ok);
       };
       entry.waiters.push(wake);
     });
-    return ok ? this.#releaser(endpointId, entry) : null;
+    return granted ? this.#releaser(endpointId, entry) : null;
   }
 
-  #releaser(endpointId: string, e: { active: number; lastRelease: number; waiters: Array<(ok: boolean) => void> }): () => void {
+  #open(e: EndpointState): void {
+    e.open = true;
+    for (const w of e.waiters.splice(0)) w(false);
+  }
+
+  #releaser(endpointId: string, e: EndpointState): Release {
     let released = false;
-    return () => {
+    return (answered = true) => {
       if (released) return;
       released = true;
-      e.lastRelease = this.#now();
-      const next = e.waiters.shift();
-      if (next)
+      if (answered) {
+        e.lastAnswer = this.#now();
+        e.open = false;
+      }
+      const next = e.open ? undefined : e.waiters.shift();
+      if (next) {
         next(true); // the slot passes straight to the next waiter
-      else if (--e.active === 0) this.#endpoints.delete(endpointId);
+        return;
+      }
+      // An open circuit is remembered while idle, so a drained hung endpoint is not refilled.
+      if (--e.active === 0 && !e.open) this.#endpoints.delete(endpointId);
     };
   }
 
   /** Requests in flight to an endpoint. */
   active(endpointId: string): number {
     return this.#endpoints.get(endpointId)?.active ?? 0;
+  }
+
+  /** True while the endpoint's circuit is open (stalled). */
+  isOpen(endpointId: string): boolean {
+    return this.#endpoints.get(endpointId)?.open ?? false;
   }
 }

@@ -42,3 +42,40 @@ test('a wait that outlasts stallMs ends in a deferral', async () => {
   assert.equal(await l.acquire('x'), null);
   hold();
 });
+
+test('a stalled endpoint is probed with a few requests only, however many time out, until one is answered', async () => {
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 4, stallMs: 1000, probes: 2, now: () => now });
+  const held = await Promise.all([1, 2, 3, 4].map(() => l.acquire('hung')));
+  now = 1000;
+  assert.equal(await l.acquire('hung'), null, 'slots full and nothing answered for stallMs: open');
+  assert.ok(l.isOpen('hung'));
+  // The four time out one by one (no answer): the circuit stays open and refills only to the probes.
+  for (const r of held) r!(false);
+  assert.equal(l.active('hung'), 0);
+  const p1 = await l.acquire('hung');
+  const p2 = await l.acquire('hung');
+  assert.ok(p1 && p2, 'probes go out');
+  assert.equal(await l.acquire('hung'), null, 'no more than the probes while open');
+  p1(false);
+  assert.ok(l.isOpen('hung'), 'a timed-out probe keeps it open');
+  p2(true);
+  assert.equal(l.isOpen('hung'), false, 'an answer closes the circuit');
+  const again = await Promise.all([1, 2, 3, 4].map(() => l.acquire('hung')));
+  assert.ok(again.every(Boolean), 'full concurrency again');
+});
+
+test('staggered timeouts do not hide a stall: freed slots are no answers', async () => {
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 2, stallMs: 1000, now: () => now });
+  const a = await l.acquire('x');
+  const b = await l.acquire('x');
+  now = 600;
+  a!(false); // timed out: a slot frees, but nothing was answered
+  const c = await l.acquire('x');
+  assert.ok(c);
+  now = 1200;
+  assert.equal(await l.acquire('x'), null, 'nothing answered for 1200 ms with every slot full');
+  b!(false);
+  c!(false);
+});
