@@ -96,6 +96,10 @@ postgres_down() {
   rm -f "$PG_MARKER"
 }
 
+# The schema registry that `npm test` starts (scripts/registry-up.sh) goes down with the rest.
+if [[ -f "$RUN_DIR/registry.pid" ]]; then
+  bash "$(dirname "${BASH_SOURCE[0]}")/registry-down.sh" || warn "stopping the schema registry failed; see scripts/registry-down.sh"
+fi
 kafka_down
 postgres_down
 if [[ "$PURGE" -eq 1 ]]; then
