@@ -6,6 +6,7 @@ import { ListenConnection } from '../db/listen-connection.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
 import { findEnabledEndpoints } from './endpoint-queries.ts';
+import { CoalescingRunner } from '../util/coalescing-runner.ts';
 
 /** The channel migration 0001's statement trigger notifies on every change to webhooks.endpoints. */
 export const ENDPOINTS_CHANNEL = 'webhooks_endpoints_changed';
@@ -65,7 +66,6 @@ export interface EndpointCacheOptions {
 export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements AsyncDisposable {
   readonly #db: Db;
   readonly #reloadIntervalMs: number;
-  readonly #debounceMs: number;
   readonly #logger: Logger;
   readonly #signal: AbortSignal | undefined;
 
@@ -77,9 +77,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
   readonly #listen: ListenConnection;
 
   #intervalTimer: NodeJS.Timeout | undefined;
-  #debounceTimer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | null = null;
-  #pending: ReloadReason | null = null;
+  readonly #reloads: CoalescingRunner<ReloadReason>;
 
   readonly #onAbort = (): void => {
     void this.stop();
@@ -90,7 +88,14 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     if (!(options.reloadIntervalMs > 0)) throw new RangeError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
     this.#reloadIntervalMs = options.reloadIntervalMs;
-    this.#debounceMs = options.debounceMs ?? 50;
+    this.#reloads = new CoalescingRunner<ReloadReason>({
+      run: async (reason) => {
+        await this.#reload(reason);
+        return null;
+      },
+      debounceMs: options.debounceMs ?? 50,
+      debounced: 'notify',
+    });
     this.#logger = options.logger;
     this.#signal = options.signal;
     this.#listen = new ListenConnection({
@@ -102,13 +107,13 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
       messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
     });
     this.#listen.on('notification', () => {
-      this.#requestReload('notify');
+      this.#reloads.request('notify');
       this.emit('notification');
     });
     this.#listen.on('connected', ({ reconnected }) => {
       this.emit('listenerConnected');
       // Notifications sent while the connection was down are gone: reload everything.
-      if (reconnected) this.#requestReload('reconnect');
+      if (reconnected) this.#reloads.request('reconnect');
     });
     this.#listen.on('lost', (e) => this.emit('listenerError', e));
   }
@@ -141,7 +146,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
       await this.stop();
       throw err;
     }
-    this.#intervalTimer = setInterval(() => this.#requestReload('interval'), this.#reloadIntervalMs);
+    this.#intervalTimer = setInterval(() => this.#reloads.request('interval'), this.#reloadIntervalMs);
   }
 
   /** The latest loaded index (empty before `start()`). */
@@ -168,53 +173,12 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     this.#stopped = true;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     clearInterval(this.#intervalTimer);
-    clearTimeout(this.#debounceTimer);
-    this.#pending = null;
+    const reloads = this.#reloads.stop();
     await this.#listen.stop();
-    await this.#running;
+    await reloads;
   }
 
   // --- reloads -------------------------------------------------------------------------------
-
-  #requestReload(reason: ReloadReason): void {
-    if (this.#stopped) return;
-    if (reason === 'notify' && this.#debounceMs > 0) {
-      // A fixed window from the first notification (not reset by later ones), so a steady stream
-      // of changes cannot postpone the reload indefinitely.
-      if (this.#debounceTimer !== undefined) return;
-      this.#debounceTimer = setTimeout(() => {
-        this.#debounceTimer = undefined;
-        this.#enqueue('notify');
-      }, this.#debounceMs);
-      return;
-    }
-    this.#enqueue(reason);
-  }
-
-  #enqueue(reason: ReloadReason): void {
-    if (this.#stopped) return;
-    if (this.#running !== null) {
-      this.#pending ??= reason;
-      return;
-    }
-    this.#running = this.#drain(reason);
-  }
-
-  // Runs reloads one after another while triggers keep arriving. `#running` is cleared in the
-  // same synchronous step that finds nothing pending, so no trigger can fall between the two.
-  async #drain(first: ReloadReason): Promise<void> {
-    let reason = first;
-    for (;;) {
-      await this.#reload(reason);
-      const next = this.#pending;
-      this.#pending = null;
-      if (next === null || this.#stopped) {
-        this.#running = null;
-        return;
-      }
-      reason = next;
-    }
-  }
 
   async #reload(reason: ReloadReason): Promise<void> {
     const started = performance.now();

@@ -1,3 +1,4 @@
+import { CoalescingRunner } from '../util/coalescing-runner.ts';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -124,7 +125,6 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
   readonly #logger: Logger;
   readonly #intervalMs: number;
   readonly #batchSize: number;
-  readonly #debounceMs: number;
   readonly #now: () => number;
   readonly #signal: AbortSignal | undefined;
   readonly #listen: ListenConnection;
@@ -133,9 +133,7 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
   #stopped = false;
   #stopping: Promise<void> | null = null;
   #intervalTimer: NodeJS.Timeout | undefined;
-  #debounceTimer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | null = null;
-  #pending: SweepReason | null = null;
+  readonly #sweeps: CoalescingRunner<SweepReason>;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
 
@@ -154,7 +152,12 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     this.#producer = options.producer;
     this.#topic = options.firstRetryTopic;
     this.#logger = options.logger;
-    this.#debounceMs = options.debounceMs ?? 20;
+    this.#sweeps = new CoalescingRunner<SweepReason>({
+      // A full batch is followed at once by another ('more'), unless a trigger is already queued.
+      run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
+      debounceMs: options.debounceMs ?? 20,
+      debounced: 'notify',
+    });
     this.#now = options.now ?? Date.now;
     this.#signal = options.signal;
     this.#listen = new ListenConnection({
@@ -166,13 +169,13 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
       messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
     });
     this.#listen.on('notification', () => {
-      this.#request('notify');
+      this.#sweeps.request('notify');
       this.emit('notification');
     });
     this.#listen.on('connected', ({ reconnected }) => {
       this.emit('listenerConnected');
       // Requests made while the connection was down announced themselves to nobody.
-      if (reconnected) this.#request('reconnect');
+      if (reconnected) this.#sweeps.request('reconnect');
     });
     this.#listen.on('lost', (e) => this.emit('listenerError', e));
   }
@@ -200,8 +203,8 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
       throw err;
     }
     if (this.#stopped) return;
-    this.#intervalTimer = setInterval(() => this.#request('interval'), this.#intervalMs);
-    this.#request('start');
+    this.#intervalTimer = setInterval(() => this.#sweeps.request('interval'), this.#intervalMs);
+    this.#sweeps.request('start');
   }
 
   /**
@@ -210,8 +213,8 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
    */
   async sweep(): Promise<void> {
     if (this.#stopped) return;
-    this.#enqueue('manual');
-    await this.#running;
+    this.#sweeps.request('manual');
+    await this.#sweeps.idle();
   }
 
   /** Stops timers, waits for a sweep in progress (its produce and commit) and closes the LISTEN connection. Safe to call twice. */
@@ -228,51 +231,13 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     this.#stopped = true;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     clearInterval(this.#intervalTimer);
-    clearTimeout(this.#debounceTimer);
     clearTimeout(this.#retryTimer);
-    this.#pending = null;
+    const sweeps = this.#sweeps.stop();
     await this.#listen.stop();
-    await this.#running;
+    await sweeps;
   }
 
   // --- sweeps --------------------------------------------------------------------------------
-
-  #request(reason: SweepReason): void {
-    if (this.#stopped) return;
-    if (reason === 'notify' && this.#debounceMs > 0) {
-      // A fixed window from the first notification, so a stream of requests cannot postpone the sweep.
-      if (this.#debounceTimer !== undefined) return;
-      this.#debounceTimer = setTimeout(() => {
-        this.#debounceTimer = undefined;
-        this.#enqueue('notify');
-      }, this.#debounceMs);
-      return;
-    }
-    this.#enqueue(reason);
-  }
-
-  #enqueue(reason: SweepReason): void {
-    if (this.#stopped) return;
-    if (this.#running !== null) {
-      this.#pending ??= reason;
-      return;
-    }
-    this.#running = this.#drain(reason);
-  }
-
-  // Sweeps never overlap within one watcher; a trigger during a sweep queues exactly one more,
-  // and a full batch is followed at once by another ('more').
-  async #drain(first: SweepReason): Promise<void> {
-    let reason: SweepReason | null = first;
-    while (reason !== null) {
-      const claimed = await this.#sweepOnce(reason);
-      let next: SweepReason | null = this.#pending;
-      this.#pending = null;
-      if (next === null && claimed >= this.#batchSize) next = 'more';
-      reason = this.#stopped ? null : next;
-    }
-    this.#running = null;
-  }
 
   /** One claim-produce-commit round; returns how many rows it claimed (0 after a failure). */
   async #sweepOnce(reason: SweepReason): Promise<number> {
@@ -328,7 +293,7 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     this.#failures += 1;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#request('retry');
+      this.#sweeps.request('retry');
     }, delayMs);
   }
 
