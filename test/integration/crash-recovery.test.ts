@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ChildService } from '../support/child-service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
-import { TestReceiver, type Behaviour } from '../support/receiver.ts';
+import { failFirst, TestReceiver, type Behaviour } from '../support/receiver.ts';
 import { testEnv } from '../support/service.ts';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 3).toString('base64');
@@ -128,13 +128,7 @@ test('SIGTERM mid-stream drains, commits and exits 0; the restart sends nothing 
 
 test('retries waiting in each delay topic survive SIGKILL and restart', async (t) => {
   const EVENTS = 20;
-  const seen = new Map<string, number>();
-  const failThree: Behaviour = (_n, req) => {
-    const id = String(req.headers['webhook-id']);
-    const c = (seen.get(id) ?? 0) + 1;
-    seen.set(id, c);
-    return c <= 3 ? { status: 500 } : { status: 200 };
-  };
+  const failThree = failFirst(3, 500);
   const { db, receiver, env } = await setup('retrykill', [['flaky', failThree]], { RETRY_DELAYS: '1500ms,1500ms,1500ms' });
   let svc = await ChildService.start(env);
   cleanups.push(async () => svc.kill('SIGKILL'));
@@ -163,7 +157,7 @@ test('retries waiting in each delay topic survive SIGKILL and restart', async (t
   });
   svc.kill('SIGTERM');
   await svc.exited;
-  const counts = [...seen.values()];
+  const counts = [...failThree.counts.values()];
   assert.equal(counts.length, EVENTS);
   assert.ok(
     counts.every((c) => c >= 4),

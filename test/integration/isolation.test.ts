@@ -2,48 +2,32 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Service } from '../../src/service.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
-import { TestReceiver } from '../support/receiver.ts';
-import { startTestService, testEnv } from '../support/service.ts';
+import { waitFor, type TestKafka } from '../support/kafka.ts';
+import { type TestReceiver } from '../support/receiver.ts';
+import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 13).toString('base64');
 const TIMEOUT_MS = 8000;
-let db: TestDatabase;
+let fixture: DispatcherFixture;
+let db: DispatcherFixture['db'];
 let kafka: TestKafka;
 let receiver: TestReceiver;
 let service: Service;
 let input: string;
 
 before(async () => {
-  db = await createTestDatabase('isolation');
-  kafka = await openTestKafka('isolation');
-  receiver = await TestReceiver.start();
-  for (const [name, behaviour] of [
-    ['healthy', 200],
-    ['hung', 'hang'],
-  ] as const) {
-    await db.db
-      .insertInto('webhooks.endpoints')
-      .values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] })
-      .execute();
-  }
-  const env = testEnv(db.url, 'isolation', {
-    DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
-    ENDPOINT_CONCURRENCY: '4',
-    ENDPOINT_STALL_MS: '300',
-    RETRY_DELAYS: '10m',
+  fixture = await openDispatcherFixture('isolation', {
+    secret: SECRET,
+    endpoints: [
+      ['healthy', 200],
+      ['hung', 'hang'],
+    ],
+    env: { DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS), ENDPOINT_CONCURRENCY: '4', ENDPOINT_STALL_MS: '300', RETRY_DELAYS: '10m' },
   });
-  input = env.INPUT_TOPICS!;
-  service = await startTestService(env);
+  ({ db, kafka, receiver, service, input } = fixture);
 });
 
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  await kafka?.close();
-  await db?.drop();
-});
+after(() => fixture?.close());
 
 test('a healthy endpoint gets every event while another hangs on every request, before the first of those times out', async () => {
   const EVENTS = 300;

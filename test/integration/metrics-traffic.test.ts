@@ -1,51 +1,32 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { IncomingMessage } from 'node:http';
 import { sql } from 'kysely';
 import type { Service } from '../../src/service.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
-import { TestReceiver } from '../support/receiver.ts';
-import { startTestService, testEnv } from '../support/service.ts';
+import { waitFor, type TestKafka } from '../support/kafka.ts';
+import { failFirst } from '../support/receiver.ts';
+import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 11).toString('base64');
-let db: TestDatabase;
+let fixture: DispatcherFixture;
+let db: DispatcherFixture['db'];
 let kafka: TestKafka;
-let receiver: TestReceiver;
 let service: Service;
 let input: string;
 
 before(async () => {
-  db = await createTestDatabase('metrics');
-  kafka = await openTestKafka('metrics');
-  receiver = await TestReceiver.start();
-  const seen = new Map<string, number>();
-  const failOnce = (_n: number, req: IncomingMessage) => {
-    const id = String(req.headers['webhook-id']);
-    seen.set(id, (seen.get(id) ?? 0) + 1);
-    return { status: seen.get(id) === 1 ? 503 : 200 };
-  };
-  for (const [name, behaviour] of [
-    ['ok', 200],
-    ['flaky', failOnce],
-    ['dead', 500],
-  ] as const) {
-    await db.db
-      .insertInto('webhooks.endpoints')
-      .values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] })
-      .execute();
-  }
-  const env = testEnv(db.url, 'metrics', { RETRY_DELAYS: '300ms,300ms,300ms' });
-  input = env.INPUT_TOPICS!;
-  service = await startTestService(env);
+  fixture = await openDispatcherFixture('metrics', {
+    secret: SECRET,
+    endpoints: [
+      ['ok', 200],
+      ['flaky', failFirst(1)],
+      ['dead', 500],
+    ],
+    env: { RETRY_DELAYS: '300ms,300ms,300ms' },
+  });
+  ({ db, kafka, service, input } = fixture);
 });
 
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  await kafka?.close();
-  await db?.drop();
-});
+after(() => fixture?.close());
 
 /** Sums the samples of `name` whose labels include every pair in `labels`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Service } from '../../src/service.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
-import { TestReceiver } from '../support/receiver.ts';
-import { startTestService, testEnv } from '../support/service.ts';
+import { waitFor, type TestKafka } from '../support/kafka.ts';
+import { failFirst, type TestReceiver } from '../support/receiver.ts';
+import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
 const DELAYS = [1000, 2000, 3000];
 
-let db: TestDatabase;
+let fixture: DispatcherFixture;
+let db: DispatcherFixture['db'];
 let kafka: TestKafka;
 let receiver: TestReceiver;
 let service: Service;
@@ -25,42 +24,21 @@ function event(n: number): string {
   });
 }
 
-/** Fails the first `k` requests of every delivery (by webhook-id), then answers 200. */
-function failFirst(k: number) {
-  const seen = new Map<string, number>();
-  return (_n: number, req: IncomingMessage) => {
-    const id = String(req.headers['webhook-id']);
-    const c = (seen.get(id) ?? 0) + 1;
-    seen.set(id, c);
-    return c <= k ? { status: 503, body: `fail ${c}` } : { status: 200 };
-  };
-}
-
 before(async () => {
-  db = await createTestDatabase('retry');
-  kafka = await openTestKafka('retry');
-  receiver = await TestReceiver.start();
-  for (const [name, behaviour] of [
-    ['fail1', failFirst(1)],
-    ['fail2', failFirst(2)],
-    ['fail3', failFirst(3)],
-    ['always', 500],
-  ] as const) {
-    await db.db
-      .insertInto('webhooks.endpoints')
-      .values({ name, url: receiver.route(`/${name}`, SECRET, behaviour), secret: SECRET, event_types: ['call.ended'] })
-      .execute();
-  }
-  env = testEnv(db.url, 'retry', { RETRY_DELAYS: DELAYS.map((d) => `${d}ms`).join(',') });
-  service = await startTestService(env);
+  fixture = await openDispatcherFixture('retry', {
+    secret: SECRET,
+    endpoints: [
+      ['fail1', failFirst(1)],
+      ['fail2', failFirst(2)],
+      ['fail3', failFirst(3)],
+      ['always', 500],
+    ],
+    env: { RETRY_DELAYS: DELAYS.map((d) => `${d}ms`).join(',') },
+  });
+  ({ db, kafka, receiver, service, env } = fixture);
 });
 
-after(async () => {
-  await service?.stop();
-  await receiver?.close();
-  await kafka?.close();
-  await db?.drop();
-});
+after(() => fixture?.close());
 
 test('a receiver failing the first k attempts gets exactly k+1 requests, each after its delay and never before', async () => {
   await kafka.produce(env.INPUT_TOPICS!, [{ value: event(1), headers: { 'event-id': 'retry-1' } }]);

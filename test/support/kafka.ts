@@ -57,7 +57,17 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
       );
     },
     async produce(topic, messages) {
-      await producer.send({ topic, acks: -1, messages });
+      // Right after a topic is created, its leader may not be known to this client yet
+      // (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER...): kafkajs marks those retriable.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await producer.send({ topic, acks: -1, messages });
+          return;
+        } catch (err) {
+          if (attempt >= 5 || (err as { retriable?: boolean }).retriable !== true) throw err;
+          await new Promise((r) => setTimeout(r, 300 * attempt));
+        }
+      }
     },
     async committedTotal(groupId, topic) {
       const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -160,3 +160,18 @@ export class TestReceiver {
     await this.close();
   }
 }
+
+/**
+ * A behaviour failing the first `k` requests of every delivery (told apart by `webhook-id`) with
+ * `status`, then answering 200. `counts` holds the requests seen per delivery.
+ */
+export function failFirst(k: number, status = 503): Behaviour & { counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const behaviour = (_n: number, req: http.IncomingMessage): { status: number; body: string } => {
+    const id = String(req.headers['webhook-id']);
+    const c = (counts.get(id) ?? 0) + 1;
+    counts.set(id, c);
+    return c <= k ? { status, body: `fail ${c}` } : { status: 200, body: 'ok' };
+  };
+  return Object.assign(behaviour, { counts });
+}

@@ -1,7 +1,9 @@
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startService, type Service } from '../../src/service.ts';
-import { BROKERS, uniqueName } from './kafka.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { BROKERS, openTestKafka, uniqueName, type TestKafka } from './kafka.ts';
+import { TestReceiver, type Behaviour } from './receiver.ts';
 
 /**
  * Environment for a dispatcher of its own in a test: unique input topic, topic prefix and group,
@@ -29,4 +31,57 @@ export async function startTestService(env: Record<string, string>): Promise<Ser
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   return startService(config, logger);
+}
+
+/** What a dispatcher test file needs: its own database, Kafka client, receiver and service. */
+export interface DispatcherFixture {
+  db: TestDatabase;
+  kafka: TestKafka;
+  receiver: TestReceiver;
+  service: Service;
+  env: Record<string, string>;
+  /** The input topic. */
+  input: string;
+  /** Stops the service, then closes the receiver, Kafka and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a fixture with endpoints (`[name, behaviour]`, served at `/<name>` with `secret`, each
+ * subscribed to `eventTypes`) in place before the dispatcher starts.
+ */
+export async function openDispatcherFixture(
+  label: string,
+  options: { secret: string; endpoints: ReadonlyArray<readonly [string, Behaviour]>; eventTypes?: string[]; env?: Record<string, string> },
+): Promise<DispatcherFixture> {
+  const db = await createTestDatabase(label);
+  const kafka = await openTestKafka(label);
+  const receiver = await TestReceiver.start();
+  for (const [name, behaviour] of options.endpoints) {
+    await db.db
+      .insertInto('webhooks.endpoints')
+      .values({
+        name,
+        url: receiver.route(`/${name}`, options.secret, behaviour),
+        secret: options.secret,
+        event_types: options.eventTypes ?? ['call.ended'],
+      })
+      .execute();
+  }
+  const env = testEnv(db.url, label, options.env);
+  const service = await startTestService(env);
+  return {
+    db,
+    kafka,
+    receiver,
+    service,
+    env,
+    input: env.INPUT_TOPICS!,
+    async close() {
+      await service.stop();
+      await receiver.close();
+      await kafka.close();
+      await db.drop();
+    },
+  };
 }
