@@ -99,6 +99,15 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
+/**
+ * Backoff while a dependency (Postgres, the broker, the schema registry) is down: 200 ms doubling
+ * to 10 s, so recovery is noticed within 10 s and a dead dependency costs little.
+ */
+export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 200, maxMs: 10_000 });
+
+/** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
+export const RECONNECT_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 100, maxMs: 10_000 });
+
 type Env = Record<string, string | undefined>;
 
 function read(env: Env, name: string): string | undefined {

@@ -46,3 +46,8 @@ export class InvalidEventError extends WebhooksError {
 export class TransientError extends WebhooksError {
   override readonly code = 'WH_TRANSIENT';
 }
+
+/** A component was used against its contract (started after stop, built without a required part). */
+export class UsageError extends WebhooksError {
+  override readonly code = 'WH_USAGE';
+}

@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { RECONNECT_BACKOFF } from '../config.ts';
+import { UsageError } from '../errors.ts';
+import { backoffDelay, sleep } from '../util/backoff.ts';
 
 /** Lifecycle events of a LISTEN connection. */
 export interface ListenConnectionEvents {
@@ -56,17 +59,18 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
   #listening = false;
   #connecting: Promise<void> | null = null;
   readonly #closing = new Set<Promise<void>>();
-  #reconnectAttempt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Aborted by stop(): ends a reconnect wait at once. */
+  readonly #stopSignal = new AbortController();
+  #reconnecting: Promise<void> | null = null;
 
   constructor(options: ListenConnectionOptions) {
     super();
-    if (options.channels.length === 0) throw new RangeError('ListenConnection needs at least one channel');
+    if (options.channels.length === 0) throw new UsageError('ListenConnection needs at least one channel');
     this.#databaseUrl = options.databaseUrl;
     this.#channels = [...options.channels];
     this.#applicationName = options.applicationName;
     this.#logger = options.logger;
-    this.#backoff = options.reconnectBackoff ?? { initialMs: 100, maxMs: 10_000 };
+    this.#backoff = options.reconnectBackoff ?? RECONNECT_BACKOFF;
     const names = this.#channels.join(', ');
     this.#listeningMessage = options.messages?.listening ?? `listening on ${names}`;
     this.#lostMessage = options.messages?.lost ?? `LISTEN connection (${names}) lost; reconnecting`;
@@ -79,7 +83,7 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
 
   /** Connects and LISTENs. Rejects, leaving nothing open, if that fails. */
   async start(): Promise<void> {
-    if (this.#stopped) throw new Error('ListenConnection was stopped');
+    if (this.#stopped) throw new UsageError('ListenConnection was stopped');
     this.#connecting = this.#connect(false);
     try {
       await this.#connecting;
@@ -100,7 +104,8 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
 
   async #stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#reconnectTimer);
+    this.#stopSignal.abort();
+    await this.#reconnecting;
     await this.#connecting?.catch(() => {});
     const client = this.#client;
     this.#client = null;
@@ -141,7 +146,6 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
       return;
     }
     this.#listening = true;
-    this.#reconnectAttempt = 0;
     this.#logger.debug(this.#listeningMessage);
     this.emit('connected', { reconnected });
   }
@@ -156,28 +160,33 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
   }
 
   #scheduleReconnect(error: unknown): void {
-    const base = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#reconnectAttempt);
-    this.#reconnectAttempt += 1;
-    // Equal jitter: between half and all of the doubled delay, so dispatchers that lost the same
-    // server do not all come back in the same instant.
-    const retryInMs = Math.round(base / 2 + Math.random() * (base / 2));
-    this.#logger.warn({ err: error, retryInMs }, this.#lostMessage);
-    this.emit('lost', { error, retryInMs });
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#reconnect();
-    }, retryInMs);
+    this.#reconnecting ??= this.#reconnect(error).finally(() => {
+      this.#reconnecting = null;
+    });
   }
 
-  async #reconnect(): Promise<void> {
-    if (this.#stopped) return;
-    this.#connecting = this.#connect(true);
-    try {
-      await this.#connecting;
-    } catch (error) {
-      if (!this.#stopped) this.#scheduleReconnect(error);
-    } finally {
-      this.#connecting = null;
+  /** Reconnects until it works or stop() is called; the backoff starts over after each loss. */
+  async #reconnect(error: unknown): Promise<void> {
+    // Equal jitter, so dispatchers that lost the same server do not all come back at once.
+    const policy = { ...this.#backoff, jitter: true };
+    for (let failures = 1; !this.#stopped; failures++) {
+      const retryInMs = backoffDelay(failures, policy);
+      this.#logger.warn({ err: error, retryInMs }, this.#lostMessage);
+      this.emit('lost', { error, retryInMs });
+      try {
+        await sleep(retryInMs, this.#stopSignal.signal);
+      } catch {
+        return; // stopped
+      }
+      this.#connecting = this.#connect(true);
+      try {
+        await this.#connecting;
+        return;
+      } catch (err) {
+        error = err;
+      } finally {
+        this.#connecting = null;
+      }
     }
   }
 

@@ -1,38 +1,25 @@
 import type { Logger } from 'pino';
+import { DEPENDENCY_BACKOFF } from '../config.ts';
 import { InvalidEventError } from '../errors.ts';
+import { retrying, type BackoffPolicy } from '../util/backoff.ts';
 
 /**
- * Runs `fn` until it succeeds, backing off exponentially (200 ms doubling to 10 s) while a
- * dependency (Postgres, the broker, the schema registry) is unavailable. Poison
- * (`InvalidEventError`) is rethrown at once; `signal` ends the wait (shutdown) by rejecting.
+ * Runs `fn` until it succeeds, backing off exponentially (DEPENDENCY_BACKOFF) while a dependency
+ * (Postgres, the broker, the schema registry) is unavailable. Poison (`InvalidEventError`) is
+ * rethrown at once; `signal` ends the wait (shutdown) by rejecting with its reason.
  */
-export async function withBackoff<T>(fn: () => Promise<T>, options: { signal: AbortSignal; logger: Logger; what: string }): Promise<T> {
-  let delay = 200;
-  let failures = 0;
-  for (;;) {
-    try {
-      const out = await fn();
-      if (failures > 0) options.logger.info({ failures }, `${options.what}: recovered`);
-      return out;
-    } catch (err) {
-      if (err instanceof InvalidEventError) throw err;
-      if (options.signal.aborted) throw options.signal.reason;
-      failures++;
-      if (failures === 1 || failures % 10 === 0)
-        options.logger.warn({ err, failures, retryInMs: delay }, `${options.what} failed; backing off`);
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-        const t = setTimeout(() => {
-          options.signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, delay);
-        options.signal.addEventListener('abort', onAbort, { once: true });
-      });
-      if (options.signal.aborted) throw options.signal.reason;
-      delay = Math.min(delay * 2, 10_000);
-    }
-  }
+export function withBackoff<T>(
+  fn: () => Promise<T>,
+  options: { signal: AbortSignal; logger: Logger; what: string; policy?: BackoffPolicy },
+): Promise<T> {
+  const { logger, what } = options;
+  return retrying(fn, {
+    ...(options.policy ?? DEPENDENCY_BACKOFF),
+    signal: options.signal,
+    retryable: (err) => !(err instanceof InvalidEventError),
+    onRetry: ({ error, failures, delayMs }) => {
+      if (failures === 1 || failures % 10 === 0) logger.warn({ err: error, failures, retryInMs: delayMs }, `${what} failed; backing off`);
+    },
+    onRecovered: ({ failures }) => logger.info({ failures }, `${what}: recovered`),
+  });
 }

@@ -95,6 +95,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
       },
       debounceMs: options.debounceMs ?? 50,
       debounced: 'notify',
+      onError: (err, reason) => this.#logger.warn({ err, reason }, 'endpoint reload failed'),
     });
     this.#logger = options.logger;
     this.#signal = options.signal;

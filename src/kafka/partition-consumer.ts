@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { DEPENDENCY_BACKOFF } from '../config.ts';
+import { retrying, type BackoffPolicy } from '../util/backoff.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 
 /** A message as handlers see it; kafkajs types stay inside `src/kafka/`. */
@@ -38,6 +40,8 @@ export interface PartitionConsumerOptions {
   now?: () => number;
   /** How often settled offsets are committed, ms. */
   commitIntervalMs?: number;
+  /** Waits between tries of a failing handler. Default DEPENDENCY_BACKOFF. */
+  handlerBackoff?: BackoffPolicy;
   logger: Logger;
 }
 
@@ -73,6 +77,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   readonly #states = new Map<string, PartitionState>();
   readonly #resumeTimers = new Map<string, NodeJS.Timeout>();
   readonly #handlerAbort = new AbortController();
+  readonly #retryAbort = new AbortController();
   #commitTimer: NodeJS.Timeout | null = null;
   #committing: Promise<void> | null = null;
   #stopping = false;
@@ -83,7 +88,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
 
   constructor(options: PartitionConsumerOptions) {
     super();
-    this.#o = { now: Date.now, commitIntervalMs: 200, ...options };
+    this.#o = { now: Date.now, commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, ...options };
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
@@ -193,24 +198,22 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   }
 
   async #run(state: PartitionState, offset: bigint, message: ConsumedMessage): Promise<void> {
-    let backoff = 200;
-    for (;;) {
-      try {
-        await this.#o.handle(message, this.#handlerAbort.signal);
-        break;
-      } catch (err) {
-        if (this.#handlerAbort.signal.aborted) {
-          // Left unsettled: not committed, read again after the restart.
-          this.#settled();
-          return;
-        }
-        this.#o.logger.error(
-          { err, topic: message.topic, partition: message.partition, offset: message.offset, retryInMs: backoff },
-          'message handler failed; retrying',
-        );
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 30_000);
-      }
+    const { topic, partition } = message;
+    try {
+      await retrying(() => this.#o.handle(message, this.#handlerAbort.signal), {
+        ...this.#o.handlerBackoff,
+        // Once stopping, a failing message waits no more: it stays unsettled and is read again.
+        signal: this.#retryAbort.signal,
+        onRetry: ({ error, failures, delayMs }) =>
+          this.#o.logger.error(
+            { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
+            'message handler failed; retrying',
+          ),
+      });
+    } catch {
+      // Aborted (stop): left unsettled, so not committed and read again after the restart.
+      this.#settled();
+      return;
     }
     state.tracker.complete(offset);
     state.slotWaiters.shift()?.();
@@ -295,6 +298,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
 
   async #stop(deadline?: AbortSignal): Promise<void> {
     this.#stopping = true;
+    this.#retryAbort.abort();
     for (const t of this.#resumeTimers.values()) clearTimeout(t);
     this.#resumeTimers.clear();
     for (const s of this.#states.values()) for (const w of s.slotWaiters.splice(0)) w();

@@ -157,6 +157,7 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
       run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
       debounceMs: options.debounceMs ?? 20,
       debounced: 'notify',
+      onError: (err, reason) => this.#logger.warn({ err, reason }, 'redelivery sweep failed'),
     });
     this.#now = options.now ?? Date.now;
     this.#signal = options.signal;

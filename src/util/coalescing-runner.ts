@@ -6,12 +6,15 @@
  * - the `debounced` reason opens a fixed window from its first trigger (not reset by later ones),
  *   so a steady stream of notifications cannot postpone the run indefinitely;
  * - `running` is cleared in the same synchronous step that finds nothing queued, so no trigger can
- *   fall between the two.
+ *   fall between the two;
+ * - a run that throws is reported to `onError` and the runner goes on (a queued trigger still
+ *   runs), so one failed run never silences every later one.
  */
 export class CoalescingRunner<R extends string> {
   readonly #run: (reason: R) => Promise<R | null>;
   readonly #debounceMs: number;
   readonly #debounced: R;
+  readonly #onError: (error: unknown, reason: R) => void;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #pending: R | null = null;
@@ -21,8 +24,15 @@ export class CoalescingRunner<R extends string> {
    * `run` does the job once; it may name a reason to run again at once (e.g. a full batch),
    * which a queued trigger takes precedence over.
    */
-  constructor(options: { run: (reason: R) => Promise<R | null>; debounceMs: number; debounced: R }) {
+  constructor(options: {
+    run: (reason: R) => Promise<R | null>;
+    debounceMs: number;
+    debounced: R;
+    /** A run threw; the runner goes on with what is queued. */
+    onError: (error: unknown, reason: R) => void;
+  }) {
     this.#run = options.run;
+    this.#onError = options.onError;
     this.#debounceMs = options.debounceMs;
     this.#debounced = options.debounced;
   }
@@ -66,7 +76,12 @@ export class CoalescingRunner<R extends string> {
   async #drain(first: R): Promise<void> {
     let reason: R | null = first;
     while (reason !== null) {
-      const follow: R | null = await this.#run(reason);
+      let follow: R | null = null;
+      try {
+        follow = await this.#run(reason);
+      } catch (err) {
+        this.#onError(err, reason);
+      }
       const next: R | null = this.#pending ?? follow;
       this.#pending = null;
       reason = this.#stopped ? null : next;
