@@ -8,7 +8,7 @@ import { createDeliverer, type Deliverer } from './delivery/deliverer.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { EndpointLimiter } from './delivery/endpoint-limiter.ts';
 import { EndpointCache } from './endpoints/endpoint-cache.ts';
-import { writeSettings } from './endpoints/endpoint-queries.ts';
+import { writeSettings } from './endpoints/endpoint-store.ts';
 import { createEventDecoder } from './events/event-decoder.ts';
 import { createRegistryDecoder } from './events/registry-decoder.ts';
 import { createKafka, ensureTopics, topicNames, type TopicNames } from './kafka/kafka-client.ts';

@@ -10,8 +10,9 @@ import {
   listDeliveries,
   type AttemptLogRow,
   type DeliverySummary,
-} from './delivery-queries.ts';
-import { findEndpointOrFail, isUuid } from './endpoint-admin-queries.ts';
+} from '../log/delivery-queries.ts';
+import { isUuid } from '../util/uuid.ts';
+import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs, formatTime, isoTime } from './output.ts';
 
 /** A delivery as `--json` prints it: the columns of webhooks.deliveries plus the endpoint's name. */

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import pkg from '../../package.json' with { type: 'json' };
-import { signingSecrets } from '../endpoints/endpoint.ts';
+import { signingSecrets, type EndpointRecord } from '../endpoints/endpoint-store.ts';
 import { EVENT_TYPES, isEventType, type EventType } from '../events/catalog.ts';
 import { stringValue } from './args.ts';
 import type { Command } from './cli-context.ts';
 import { EXIT, UsageError } from './cli-errors.ts';
-import { findEndpointOrFail, type EndpointRecord } from './endpoint-admin-queries.ts';
+import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs } from './output.ts';
 import { sampleBody } from './sample-events.ts';
 
 /** Which event to send when `--event` is omitted: the endpoint's first subscribed type. */
 function defaultEventType(endpoint: EndpointRecord): EventType {
-  const first = endpoint.event_types.find(isEventType);
+  const first = endpoint.eventTypes.find(isEventType);
   return first ?? 'call.ended';
 }
 
@@ -51,7 +51,7 @@ export const testEndpointCommand: Command = {
     const eventType = eventOption ?? defaultEventType(endpoint);
     if (!ctx.out.json) {
       if (!endpoint.enabled) ctx.out.error(`note: endpoint ${endpoint.name} is disabled; sending the test anyway`);
-      if (!endpoint.event_types.includes('*') && !endpoint.event_types.includes(eventType)) {
+      if (!endpoint.eventTypes.includes('*') && !endpoint.eventTypes.includes(eventType)) {
         ctx.out.error(`note: endpoint ${endpoint.name} is not subscribed to ${eventType}; sending the test anyway`);
       }
     }
@@ -66,26 +66,13 @@ export const testEndpointCommand: Command = {
       userAgent: `dialer-webhooks/${pkg.version}`,
       connectionsPerOrigin: 1,
     });
-    const expires = endpoint.previous_secret_expires_at;
     const result = await deliverer.deliver({
       url: endpoint.url,
       deliveryId: webhookId,
       eventType,
       attempt: 1,
       body: sampleBody(eventType, new Date(ctx.now())),
-      secrets: signingSecrets(
-        {
-          id: endpoint.id,
-          name: endpoint.name,
-          url: endpoint.url,
-          secret: endpoint.secret,
-          previousSecret: endpoint.previous_secret,
-          previousSecretExpiresAt: expires === null ? null : new Date(expires).getTime(),
-          eventTypes: endpoint.event_types,
-          enabled: endpoint.enabled,
-        },
-        ctx.now(),
-      ),
+      secrets: signingSecrets(endpoint, ctx.now()),
     });
 
     const ok = result.outcome === 'succeeded';

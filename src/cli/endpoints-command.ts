@@ -3,13 +3,14 @@ import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import {
   createEndpoint,
-  findEndpointOrFail,
   listEndpoints,
   rotateEndpointSecret,
   setEndpointEnabled,
+  signingSecrets,
   updateEndpoint,
   type EndpointRecord,
-} from './endpoint-admin-queries.ts';
+} from '../endpoints/endpoint-store.ts';
+import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { testEndpointCommand } from './endpoint-test-command.ts';
 import { excerpt, formatTime, isoTime, maskSecret } from './output.ts';
 
@@ -24,15 +25,15 @@ export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string,
     id: e.id,
     name: e.name,
     url: e.url,
-    event_types: e.event_types,
+    event_types: e.eventTypes,
     enabled: e.enabled,
-    disabled_reason: e.disabled_reason,
+    disabled_reason: e.disabledReason,
     description: e.description,
     secret: reveal ? e.secret : maskSecret(e.secret),
-    previous_secret: reveal ? e.previous_secret : maskSecret(e.previous_secret),
-    previous_secret_expires_at: isoTime(e.previous_secret_expires_at),
-    created_at: isoTime(e.created_at),
-    updated_at: isoTime(e.updated_at),
+    previous_secret: reveal ? e.previousSecret : maskSecret(e.previousSecret),
+    previous_secret_expires_at: isoTime(e.previousSecretExpiresAt),
+    created_at: isoTime(e.createdAt),
+    updated_at: isoTime(e.updatedAt),
   };
 }
 
@@ -47,28 +48,26 @@ function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string): void
     ['id', e.id],
     ['name', e.name],
     ['url', e.url],
-    ['events', e.event_types.join(', ')],
-    ['enabled', e.enabled ? 'yes' : `no${e.disabled_reason ? ` (${e.disabled_reason})` : ''}`],
+    ['events', e.eventTypes.join(', ')],
+    ['enabled', e.enabled ? 'yes' : `no${e.disabledReason ? ` (${e.disabledReason})` : ''}`],
   ];
   if (e.description) pairs.push(['description', e.description]);
   pairs.push(['secret', secret]);
   if (oldSecretValid(e)) {
-    pairs.push(['previous secret', `valid until ${formatTime(e.previous_secret_expires_at)}`]);
+    pairs.push(['previous secret', `valid until ${formatTime(e.previousSecretExpiresAt)}`]);
   }
-  pairs.push(['updated', formatTime(e.updated_at)]);
+  pairs.push(['updated', formatTime(e.updatedAt)]);
   ctx.out.fields(pairs, '  ');
 }
 
-/** True while the previous secret is still signed with (the dispatcher's rule: strictly before the expiry). */
+/** True while the previous secret is still signed with: the dispatcher's own rule. */
 function oldSecretValid(e: EndpointRecord): boolean {
-  return (
-    e.previous_secret !== null && e.previous_secret_expires_at !== null && new Date(e.previous_secret_expires_at).getTime() > Date.now()
-  );
+  return signingSecrets(e, Date.now()).length > 1;
 }
 
 function note(e: EndpointRecord): string {
-  if (!e.enabled && e.disabled_reason) return excerpt(e.disabled_reason, 60);
-  if (oldSecretValid(e)) return `rotating: old secret valid until ${formatTime(e.previous_secret_expires_at)}`;
+  if (!e.enabled && e.disabledReason) return excerpt(e.disabledReason, 60);
+  if (oldSecretValid(e)) return `rotating: old secret valid until ${formatTime(e.previousSecretExpiresAt)}`;
   return '';
 }
 
@@ -93,10 +92,10 @@ const listCommand: Command = {
       rows.map((e) => [
         e.name,
         e.enabled ? 'enabled' : 'disabled',
-        e.event_types.join(','),
+        e.eventTypes.join(','),
         e.url,
         (reveal ? e.secret : maskSecret(e.secret))!,
-        formatTime(e.updated_at),
+        formatTime(e.updatedAt),
         note(e),
       ]),
       'No endpoints yet. Add one with: dialer-webhooks endpoints add --name NAME --url URL --events TYPES',
@@ -264,7 +263,7 @@ const rotateCommand: Command = {
     ctx.out.fields(
       [
         ['new secret', rotated.secret],
-        ['old secret', oldSecretValid(rotated) ? `valid until ${formatTime(rotated.previous_secret_expires_at)}` : 'no longer valid'],
+        ['old secret', oldSecretValid(rotated) ? `valid until ${formatTime(rotated.previousSecretExpiresAt)}` : 'no longer valid'],
       ],
       '  ',
     );

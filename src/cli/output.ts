@@ -77,8 +77,8 @@ export function maskSecret(secret: string | null): string | null {
   return `${prefix}${secret.slice(prefix.length, prefix.length + 4)}…`;
 }
 
-/** A time for humans: ISO 8601 in UTC to the second (`2026-03-07 15:30:00Z`); `-` for none. */
-export function formatTime(value: Date | string | null): string {
+/** A time for humans (a Date, a string pg printed, or ms): ISO 8601 in UTC to the second (`2026-03-07 15:30:00Z`); `-` for none. */
+export function formatTime(value: Date | string | number | null): string {
   if (value === null) return '-';
   const d = value instanceof Date ? value : new Date(value);
   return Number.isNaN(d.getTime())
@@ -90,7 +90,7 @@ export function formatTime(value: Date | string | null): string {
 }
 
 /** A time for JSON: full ISO 8601 string, or null. */
-export function isoTime(value: Date | string | null): string | null {
+export function isoTime(value: Date | string | number | null): string | null {
   if (value === null) return null;
   const d = value instanceof Date ? value : new Date(value);
   return d.toISOString();

@@ -2,8 +2,8 @@ import { parseSince, stringValue } from './args.ts';
 import type { Command } from './cli-context.ts';
 import { EXIT } from './cli-errors.ts';
 import { deliveryIdArgument, deliveryJson, requireDelivery } from './deliveries-command.ts';
-import { recover, redeliver } from './delivery-queries.ts';
-import { findEndpointOrFail } from './endpoint-admin-queries.ts';
+import { recover, redeliver } from '../log/delivery-queries.ts';
+import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { formatTime } from './output.ts';
 
 export const redeliverCommand: Command = {

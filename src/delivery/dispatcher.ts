@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { signingSecrets, type Endpoint } from '../endpoints/endpoint.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
-import { disableEndpoint, findEndpointById } from '../endpoints/endpoint-queries.ts';
+import { disableEndpoint, findEndpointById } from '../endpoints/endpoint-store.ts';
 import { InvalidEventError } from '../errors.ts';
 import { envelopeBody, type Envelope } from '../events/envelope.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';

@@ -5,7 +5,8 @@ import type { Db } from '../db/database.ts';
 import { ListenConnection } from '../db/listen-connection.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
-import { findEnabledEndpoints } from './endpoint-queries.ts';
+import { EndpointCacheOptionError, EndpointCacheStateError } from './endpoint-errors.ts';
+import { findEnabledEndpoints } from './endpoint-reads.ts';
 import { CoalescingRunner } from '../util/coalescing-runner.ts';
 
 /** The channel migration 0001's statement trigger notifies on every change to webhooks.endpoints. */
@@ -85,7 +86,8 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
 
   constructor(options: EndpointCacheOptions) {
     super();
-    if (!(options.reloadIntervalMs > 0)) throw new RangeError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
+    if (!(options.reloadIntervalMs > 0))
+      throw new EndpointCacheOptionError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
     this.#reloadIntervalMs = options.reloadIntervalMs;
     this.#reloads = new CoalescingRunner<ReloadReason>({
@@ -129,8 +131,8 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
    * nothing open, if Postgres cannot be reached or the first load fails.
    */
   async start(): Promise<void> {
-    if (this.#started) throw new Error('EndpointCache.start() called twice');
-    if (this.#stopped) throw new Error('EndpointCache was stopped before it started');
+    if (this.#started) throw new EndpointCacheStateError('EndpointCache.start() called twice');
+    if (this.#stopped) throw new EndpointCacheStateError('EndpointCache was stopped before it started');
     this.#started = true;
     this.#signal?.throwIfAborted();
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });

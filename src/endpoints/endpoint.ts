@@ -1,3 +1,5 @@
+import { isUuid } from '../util/uuid.ts';
+
 /**
  * A webhook endpoint as the dispatcher holds it in memory: the columns of `webhooks.endpoints`
  * that matching, signing and delivering need, with times as ms since the epoch.
@@ -31,4 +33,22 @@ export function signingSecrets(endpoint: Endpoint, nowMs: number): string[] {
     return [secret, previousSecret];
   }
   return [secret];
+}
+
+/**
+ * An endpoint with every column of `webhooks.endpoints`, as the CLI and the web admin read it
+ * (camelCase; `previousSecretExpiresAt` stays ms like in `Endpoint`, the row times are Dates).
+ */
+export type EndpointRecord = Endpoint & {
+  /** Why it was disabled (an admin's text, or the dispatcher's `410 Gone …`); cleared on enable. */
+  disabledReason: string | null;
+  description: string | null;
+  createdAt: Date;
+  /** Set by the validation trigger on every write; the web admin's optimistic-concurrency token. */
+  updatedAt: Date;
+};
+
+/** True when `text` can be an endpoint id (a canonical UUID); the one check for CLI, admin and service. */
+export function isEndpointId(text: string): boolean {
+  return isUuid(text);
 }

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
 import { signingSecrets } from '../../src/endpoints/endpoint.ts';
-import { findEndpointById } from '../../src/endpoints/endpoint-queries.ts';
+import { findEndpointById } from '../../src/endpoints/endpoint-store.ts';
 import { DeliveryLogWriter, type AttemptRecord, type DeliveryRecord } from '../../src/log/delivery-log-writer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 

@@ -11,12 +11,12 @@ import {
 } from '../../src/endpoints/endpoint-cache.ts';
 import { signingSecrets } from '../../src/endpoints/endpoint.ts';
 import {
+  createEndpoint,
   disableEndpoint,
   findEnabledEndpoints,
   findEndpointById,
-  insertEndpoint,
   writeSettings,
-} from '../../src/endpoints/endpoint-queries.ts';
+} from '../../src/endpoints/endpoint-store.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { BASE_DATABASE_URL, createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -419,17 +419,17 @@ describe('endpoint queries and the validation trigger', () => {
   before(() => sql('delete from webhooks.endpoints'));
 
   test('a generated secret is whsec_ and 44 characters of base64 that decode to 32 bytes', async () => {
-    const e = await insertEndpoint(tdb.db, { name: 'generated', url: 'https://example.com/g', eventTypes: ['call.ended'] });
+    const e = await createEndpoint(tdb.db, { name: 'generated', url: 'https://example.com/g', eventTypes: ['call.ended'] });
     assert.match(e.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
     const encoded = e.secret.slice('whsec_'.length);
     assert.equal(encoded.length, 44);
     assert.equal(Buffer.from(encoded, 'base64').length, 32);
-    const other = await insertEndpoint(tdb.db, { name: 'generated-2', url: 'https://example.com/g2', eventTypes: ['call.ended'] });
+    const other = await createEndpoint(tdb.db, { name: 'generated-2', url: 'https://example.com/g2', eventTypes: ['call.ended'] });
     assert.notEqual(other.secret, e.secret);
   });
 
   test('stores a trimmed name and a sorted, de-duplicated event list', async () => {
-    const e = await insertEndpoint(tdb.db, {
+    const e = await createEndpoint(tdb.db, {
       name: '  tidy  ',
       url: 'https://example.com/t',
       eventTypes: ['call.ended', 'agent.login', 'call.ended'],
@@ -438,13 +438,13 @@ describe('endpoint queries and the validation trigger', () => {
     assert.equal(e.name, 'tidy');
     assert.deepEqual(e.eventTypes, ['agent.login', 'call.ended']);
     assert.equal(e.secret, 'a-secret-of-sixteen-chars');
-    const star = await insertEndpoint(tdb.db, { name: 'star', url: 'https://example.com/s', eventTypes: ['lead.updated', '*'] });
+    const star = await createEndpoint(tdb.db, { name: 'star', url: 'https://example.com/s', eventTypes: ['lead.updated', '*'] });
     assert.deepEqual(star.eventTypes, ['*']);
   });
 
   test('an unknown event type is rejected with the valid ones in the hint', async () => {
     const err = await dbError(
-      insertEndpoint(tdb.db, { name: 'typo', url: 'https://example.com/x', eventTypes: ['call.ended', 'call.exploded', 'agent.zzz'] }),
+      createEndpoint(tdb.db, { name: 'typo', url: 'https://example.com/x', eventTypes: ['call.ended', 'call.exploded', 'agent.zzz'] }),
     );
     assert.equal(err.code, '23514');
     assert.equal(err.message, 'webhooks.endpoints: unknown event type(s) agent.zzz, call.exploded for endpoint "typo"');
@@ -455,14 +455,14 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('a URL that is not http(s) is rejected', async () => {
-    const err = await dbError(insertEndpoint(tdb.db, { name: 'ftp', url: 'ftp://example.com/x', eventTypes: ['call.ended'] }));
+    const err = await dbError(createEndpoint(tdb.db, { name: 'ftp', url: 'ftp://example.com/x', eventTypes: ['call.ended'] }));
     assert.equal(err.code, '23514');
     assert.equal(err.message, 'webhooks.endpoints: url "ftp://example.com/x" is not an http(s) URL (endpoint "ftp")');
     assert.match(err.hint ?? '', /https:\/\/crm\.example\.com/);
   });
 
   test('an empty event list is rejected', async () => {
-    const err = await dbError(insertEndpoint(tdb.db, { name: 'nothing', url: 'https://example.com/x', eventTypes: [] }));
+    const err = await dbError(createEndpoint(tdb.db, { name: 'nothing', url: 'https://example.com/x', eventTypes: [] }));
     assert.equal(err.code, '23514');
     assert.equal(err.message, 'webhooks.endpoints: event_types must be a non-empty list without nulls (endpoint "nothing")');
     assert.match(err.hint ?? '', /array\['\*'\]/);
@@ -470,11 +470,11 @@ describe('endpoint queries and the validation trigger', () => {
 
   test('a short secret and an empty name are rejected', async () => {
     let err = await dbError(
-      insertEndpoint(tdb.db, { name: 'short', url: 'https://example.com/x', eventTypes: ['*'], secret: 'too-short' }),
+      createEndpoint(tdb.db, { name: 'short', url: 'https://example.com/x', eventTypes: ['*'], secret: 'too-short' }),
     );
     assert.equal(err.code, '23514');
     assert.match(err.message, /secret must be at least 16 characters/);
-    err = await dbError(insertEndpoint(tdb.db, { name: '   ', url: 'https://example.com/x', eventTypes: ['*'] }));
+    err = await dbError(createEndpoint(tdb.db, { name: '   ', url: 'https://example.com/x', eventTypes: ['*'] }));
     assert.equal(err.message, 'webhooks.endpoints: name must not be empty');
   });
 
@@ -482,13 +482,13 @@ describe('endpoint queries and the validation trigger', () => {
     await writeSettings(tdb.db, { requireHttps: true });
     try {
       assert.deepEqual(await sql("select value from webhooks.settings where key = 'require_https'"), [{ value: 'true' }]);
-      const err = await dbError(insertEndpoint(tdb.db, { name: 'plain', url: 'http://example.com/x', eventTypes: ['*'] }));
+      const err = await dbError(createEndpoint(tdb.db, { name: 'plain', url: 'http://example.com/x', eventTypes: ['*'] }));
       assert.equal(err.code, '23514');
       assert.equal(
         err.message,
         'webhooks.endpoints: url "http://example.com/x" uses plain http, but this installation requires https (endpoint "plain")',
       );
-      await insertEndpoint(tdb.db, { name: 'secure', url: 'https://example.com/x', eventTypes: ['*'] });
+      await createEndpoint(tdb.db, { name: 'secure', url: 'https://example.com/x', eventTypes: ['*'] });
 
       // Writing the same value again leaves the row alone.
       const [before] = await sql<{ updated_at: Date }>("select updated_at from webhooks.settings where key = 'require_https'");
@@ -499,7 +499,7 @@ describe('endpoint queries and the validation trigger', () => {
       await writeSettings(tdb.db, { requireHttps: false });
     }
     assert.deepEqual(await sql("select value from webhooks.settings where key = 'require_https'"), [{ value: 'false' }]);
-    const plain = await insertEndpoint(tdb.db, { name: 'plain', url: 'http://example.com/x', eventTypes: ['*'] });
+    const plain = await createEndpoint(tdb.db, { name: 'plain', url: 'http://example.com/x', eventTypes: ['*'] });
     assert.equal(plain.url, 'http://example.com/x');
   });
 
@@ -510,7 +510,7 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('findEndpointById finds enabled and disabled endpoints, null when deleted or not a uuid', async () => {
-    const e = await insertEndpoint(tdb.db, { name: 'lookup', url: 'https://example.com/l', eventTypes: ['call.started'] });
+    const e = await createEndpoint(tdb.db, { name: 'lookup', url: 'https://example.com/l', eventTypes: ['call.started'] });
     assert.deepEqual(await findEndpointById(tdb.db, e.id), e);
 
     assert.equal(await disableEndpoint(tdb.db, e.id, '410 Gone'), true);
@@ -523,7 +523,7 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('disableEndpoint records the reason once, keeps an earlier one, and enabling clears it', async () => {
-    const e = await insertEndpoint(tdb.db, { name: 'gone', url: 'https://example.com/gone', eventTypes: ['call.started'] });
+    const e = await createEndpoint(tdb.db, { name: 'gone', url: 'https://example.com/gone', eventTypes: ['call.started'] });
     const reason = async (): Promise<unknown> =>
       (await sql<{ disabled_reason: string | null }>('select disabled_reason from webhooks.endpoints where id = $1', [e.id]))[0]
         ?.disabled_reason;
@@ -537,7 +537,7 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('the previous secret is read with its expiry and signed with during the overlap', async () => {
-    const e = await insertEndpoint(tdb.db, { name: 'rotating', url: 'https://example.com/r', eventTypes: ['*'] });
+    const e = await createEndpoint(tdb.db, { name: 'rotating', url: 'https://example.com/r', eventTypes: ['*'] });
     await sql(
       "update webhooks.endpoints set previous_secret = secret, secret = webhooks.generate_secret(), previous_secret_expires_at = now() + interval '1 hour' where id = $1",
       [e.id],
@@ -551,7 +551,7 @@ describe('endpoint queries and the validation trigger', () => {
   });
 
   test('disableEndpoint works on a plain-http endpoint after require_https was turned on', async () => {
-    const e = await insertEndpoint(tdb.db, { name: 'legacy-http', url: 'http://example.com/legacy', eventTypes: ['*'] });
+    const e = await createEndpoint(tdb.db, { name: 'legacy-http', url: 'http://example.com/legacy', eventTypes: ['*'] });
     await writeSettings(tdb.db, { requireHttps: true });
     try {
       assert.equal(await disableEndpoint(tdb.db, e.id, 'HTTP 410 Gone'), true);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, DeliveryStatus } from '../db/database.ts';
 
-// Reads of the delivery log for the CLI, and the admin functions of migration 0002
+// Reads of the delivery log shared by the CLI and the web admin, and the admin functions of migration 0002
 // (webhooks.redeliver, webhooks.recover), called by name.
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'retrying', 'dead', 'cancelled'];
@@ -116,4 +116,20 @@ export async function recover(db: Db, endpointId: string, since: Date): Promise<
     requested: number;
   }>`select webhooks.recover(${endpointId}::uuid, ${since}::timestamptz) as requested`.execute(db);
   return rows[0]!.requested;
+}
+
+/**
+ * How many deliveries `recover(db, endpointId, since)` would request again now: the same
+ * selection as webhooks.recover (dead, cancelled, or retrying after an attempt, last touched at
+ * or after `since`, with a stored body), so the admin can say the number before asking to confirm.
+ */
+export async function countRecoverable(db: Db, endpointId: string, since: Date): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n
+      from webhooks.deliveries d
+     where d.endpoint_id = ${endpointId}::uuid
+       and (d.status in ('dead', 'cancelled') or (d.status = 'retrying' and d.attempts > 0))
+       and coalesce(d.last_attempt_at, d.created_at) >= ${since}::timestamptz
+       and d.payload is not null`.execute(db);
+  return rows[0]!.n;
 }

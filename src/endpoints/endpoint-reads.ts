@@ -1,0 +1,82 @@
+import type { Selectable } from 'kysely';
+import type { Db, EndpointsTable } from '../db/database.ts';
+import { isEndpointId, type Endpoint, type EndpointRecord } from './endpoint.ts';
+
+// Reads of webhooks.endpoints. The dispatcher's cache reads only the columns it needs
+// (`Endpoint`); the CLI and the web admin read whole records.
+
+/** The columns behind `Endpoint`, for the cache's periodic full reloads. */
+const ENDPOINT_COLUMNS = [
+  'id',
+  'name',
+  'url',
+  'secret',
+  'previous_secret',
+  'previous_secret_expires_at',
+  'event_types',
+  'enabled',
+] as const;
+
+type EndpointRow = Pick<Selectable<EndpointsTable>, (typeof ENDPOINT_COLUMNS)[number]>;
+export type EndpointRecordRow = Selectable<EndpointsTable>;
+
+export function toEndpoint(row: EndpointRow): Endpoint {
+  const expires = row.previous_secret_expires_at;
+  return {
+    id: row.id,
+    name: row.name,
+    url: row.url,
+    secret: row.secret,
+    previousSecret: row.previous_secret,
+    previousSecretExpiresAt: expires === null ? null : new Date(expires).getTime(),
+    eventTypes: Object.freeze([...row.event_types]),
+    enabled: row.enabled,
+  };
+}
+
+/** A whole row as a record. Every new column of webhooks.endpoints is mapped here. */
+export function toEndpointRecord(row: EndpointRecordRow): EndpointRecord {
+  return {
+    ...toEndpoint(row),
+    disabledReason: row.disabled_reason,
+    description: row.description,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** Every enabled endpoint, oldest first (the stable order of the endpoint index). */
+export async function findEnabledEndpoints(db: Db): Promise<Endpoint[]> {
+  const rows = await db
+    .selectFrom('webhooks.endpoints')
+    .select(ENDPOINT_COLUMNS)
+    .where('enabled', '=', true)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toEndpoint);
+}
+
+/** Every endpoint, by name. */
+export async function listEndpoints(db: Db): Promise<EndpointRecord[]> {
+  const rows = await db.selectFrom('webhooks.endpoints').selectAll().orderBy('name').execute();
+  return rows.map(toEndpointRecord);
+}
+
+/**
+ * The endpoint with this id whether enabled or not, or null when there is none (deleted, or `id`
+ * is not a UUID at all). The retry path uses it to re-check an endpoint before an attempt.
+ */
+export async function findEndpointById(db: Db, id: string): Promise<EndpointRecord | null> {
+  if (!isEndpointId(id)) return null;
+  const row = await db.selectFrom('webhooks.endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? null : toEndpointRecord(row);
+}
+
+/** The endpoint with this id, or else with this name (trimmed, as names are stored); null when there is none. */
+export async function findEndpoint(db: Db, idOrName: string): Promise<EndpointRecord | null> {
+  const byId = await findEndpointById(db, idOrName);
+  if (byId) return byId;
+  const row = await db.selectFrom('webhooks.endpoints').selectAll().where('name', '=', idOrName.trim()).executeTakeFirst();
+  return row === undefined ? null : toEndpointRecord(row);
+}

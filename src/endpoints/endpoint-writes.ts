@@ -1,0 +1,171 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import { isEndpointId, type EndpointRecord } from './endpoint.ts';
+import { EndpointChangedError } from './endpoint-errors.ts';
+import { findEndpointById, toEndpointRecord } from './endpoint-reads.ts';
+
+// Writes of webhooks.endpoints. Each goes through webhooks.validate_endpoint (a before-row
+// trigger): a rejected row raises SQLSTATE 23514 with a message naming the problem, a hint naming
+// the fix and (from migration 0004) the column; endpointValidationError classifies it. Every
+// statement on the table also sends NOTIFY webhooks_endpoints_changed on commit, so running
+// dispatchers pick a change up at once.
+
+export interface NewEndpoint {
+  name: string;
+  url: string;
+  eventTypes: readonly string[];
+  /** Omit to have the database generate a `whsec_` secret. */
+  secret?: string;
+  /** Default true. */
+  enabled?: boolean;
+  description?: string | null;
+}
+
+/**
+ * Creates an endpoint and returns it as stored (name trimmed, event types canonical, secret
+ * generated when omitted).
+ */
+export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<EndpointRecord> {
+  const row = await db
+    .insertInto('webhooks.endpoints')
+    .values({
+      name: endpoint.name,
+      url: endpoint.url,
+      event_types: [...endpoint.eventTypes],
+      ...(endpoint.secret === undefined ? {} : { secret: endpoint.secret }),
+      ...(endpoint.enabled === undefined ? {} : { enabled: endpoint.enabled }),
+      description: endpoint.description ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toEndpointRecord(row);
+}
+
+/** Fields an update may change; omitted ones are left alone. */
+export interface EndpointChanges {
+  name?: string;
+  url?: string;
+  eventTypes?: readonly string[];
+  description?: string | null;
+  /** Disabling this way records no reason; use setEndpointEnabled to give one. */
+  enabled?: boolean;
+}
+
+export interface UpdateOptions {
+  /**
+   * The `updatedAt` of the record the change was made on. When the row's `updated_at` differs
+   * (someone changed it meanwhile) nothing is written and EndpointChangedError is thrown.
+   */
+  expectedUpdatedAt?: Date;
+}
+
+/** Applies the changes; returns the record as stored, or null when the endpoint is gone. */
+export async function updateEndpoint(
+  db: Db,
+  id: string,
+  changes: EndpointChanges,
+  options: UpdateOptions = {},
+): Promise<EndpointRecord | null> {
+  if (!isEndpointId(id)) return null;
+  const { expectedUpdatedAt } = options;
+  let query = db
+    .updateTable('webhooks.endpoints')
+    .set({
+      ...(changes.name === undefined ? {} : { name: changes.name }),
+      ...(changes.url === undefined ? {} : { url: changes.url }),
+      ...(changes.eventTypes === undefined ? {} : { event_types: [...changes.eventTypes] }),
+      ...(changes.description === undefined ? {} : { description: changes.description }),
+      ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
+    })
+    .where('id', '=', id);
+  if (expectedUpdatedAt !== undefined) {
+    // updated_at has microseconds, a Date only milliseconds: compare at the Date's precision
+    // (both sides truncate, as pg's Date parser does).
+    query = query.where(sql<boolean>`date_trunc('milliseconds', updated_at) = ${expectedUpdatedAt}::timestamptz`);
+  }
+  const row = await query.returningAll().executeTakeFirst();
+  if (row) return toEndpointRecord(row);
+  const current = await findEndpointById(db, id);
+  if (current && expectedUpdatedAt !== undefined) throw new EndpointChangedError(current);
+  return current;
+}
+
+/**
+ * Enables or disables an endpoint. Only a real change is written (no NOTIFY, no new updated_at
+ * otherwise); returns the record and whether it changed, or null when the endpoint is gone.
+ * Enabling clears `disabledReason` (the trigger does it).
+ */
+export async function setEndpointEnabled(
+  db: Db,
+  id: string,
+  enabled: boolean,
+  reason: string | null,
+): Promise<{ endpoint: EndpointRecord; changed: boolean } | null> {
+  if (!isEndpointId(id)) return null;
+  const row = await db
+    .updateTable('webhooks.endpoints')
+    .set(enabled ? { enabled: true } : { enabled: false, disabled_reason: reason })
+    .where('id', '=', id)
+    .where('enabled', '=', !enabled)
+    .returningAll()
+    .executeTakeFirst();
+  if (row) return { endpoint: toEndpointRecord(row), changed: true };
+  const current = await findEndpointById(db, id);
+  return current ? { endpoint: current, changed: false } : null;
+}
+
+/**
+ * Disables an enabled endpoint and records why (e.g. `410 Gone from the endpoint`). Returns
+ * false when there was nothing to do: no such endpoint, or already disabled (an admin's reason
+ * is kept).
+ */
+export async function disableEndpoint(db: Db, id: string, reason: string): Promise<boolean> {
+  if (!isEndpointId(id)) return false;
+  const result = await db
+    .updateTable('webhooks.endpoints')
+    .set({ enabled: false, disabled_reason: reason })
+    .where('id', '=', id)
+    .where('enabled', '=', true)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Deletes an endpoint; false when there was none. Its delivery log stays (deliveries keep the
+ * endpoint id; the CLI and the admin show them without a name).
+ */
+export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
+  if (!isEndpointId(id)) return false;
+  const result = await db.deleteFrom('webhooks.endpoints').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/**
+ * Rotates the secret through `webhooks.rotate_secret` (the old secret stays valid for
+ * `overlapSeconds`) and returns the new record. A missing endpoint raises the function's
+ * no_data_found (P0002) error with its hint.
+ */
+export async function rotateEndpointSecret(db: Db, id: string, overlapSeconds: number): Promise<EndpointRecord> {
+  await sql`select webhooks.rotate_secret(${id}::uuid, make_interval(secs => ${overlapSeconds}))`.execute(db);
+  return toEndpointRecord(await db.selectFrom('webhooks.endpoints').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+}
+
+export interface EndpointSettings {
+  /** Reject plain-http endpoint URLs (REQUIRE_HTTPS); the validation trigger reads it. */
+  requireHttps: boolean;
+}
+
+/** Writes the installation settings the validation trigger enforces; unchanged values are left alone. */
+export async function writeSettings(db: Db, settings: EndpointSettings): Promise<void> {
+  const value = settings.requireHttps ? 'true' : 'false';
+  await db
+    .insertInto('webhooks.settings')
+    .values({ key: 'require_https', value })
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet({ value, updated_at: sql`now()` })
+        .where('webhooks.settings.value', 'is distinct from', value),
+    )
+    .execute();
+}
