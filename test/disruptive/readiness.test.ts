@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { waitFor } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 

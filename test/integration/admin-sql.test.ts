@@ -7,6 +7,7 @@ import { signingSecrets } from '../../src/endpoints/endpoint.ts';
 import { findEndpointById } from '../../src/endpoints/endpoint-store.ts';
 import { DeliveryLogWriter, type AttemptRecord, type DeliveryRecord } from '../../src/log/delivery-log-writer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 // The views and functions of migration 0002 over a delivery history written by the service's own
 // log writer, with attempt times chosen so each time window of endpoint_health is exercised.
@@ -148,16 +149,6 @@ async function listener(channel: string): Promise<{ client: pg.Client; notificat
   client.on('notice', (n) => notices.push(n.message ?? ''));
   await client.query(`listen ${channel}`);
   return { client, notifications, notices };
-}
-
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('the views', () => {
@@ -321,7 +312,11 @@ describe('rotate_secret', () => {
         overlapMs >= 24 * 3_600_000 - 1000 && overlapMs <= 24 * 3_600_000 + 1000,
         `default overlap is 24 hours, got ${overlapMs} ms`,
       );
-      await eventually(() => l.notifications.some((n) => n.channel === 'webhooks_endpoints_changed'), 'the endpoints NOTIFY');
+      await waitFor(() => l.notifications.some((n) => n.channel === 'webhooks_endpoints_changed'), {
+        what: 'the endpoints NOTIFY',
+        timeoutMs: 5000,
+        intervalMs: 20,
+      });
 
       // What the dispatcher reads: both secrets sign during the overlap, the new one first.
       const endpoint = (await findEndpointById(db.db, id))!;
@@ -429,7 +424,7 @@ describe('redeliver', () => {
       assert.deepEqual(after.payload, before.payload, 'the stored body is kept');
       assert.equal(after.last_error, before.last_error, 'the last error stays visible until the next attempt');
     }
-    await eventually(() => l.notifications.length === 3, 'three notifications');
+    await waitFor(() => l.notifications.length === 3, { what: 'three notifications', timeoutMs: 5000, intervalMs: 20 });
     assert.deepEqual(
       l.notifications.map((n) => [n.channel, n.payload]),
       [dead, cancelled, failing].map((id) => ['webhooks_redeliveries', id]),
@@ -543,7 +538,7 @@ describe('recover', () => {
         l.notices.some((n) => /1 failed deliveries of "recover-target" have no stored body and were skipped/.test(n)),
         l.notices.join('\n'),
       );
-      await eventually(() => l.notifications.length === 1, 'one notification for the whole batch');
+      await waitFor(() => l.notifications.length === 1, { what: 'one notification for the whole batch', timeoutMs: 5000, intervalMs: 20 });
       assert.equal(l.notifications[0]!.payload, target);
     } finally {
       await l.client.end();

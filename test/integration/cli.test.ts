@@ -10,7 +10,8 @@ import { SAMPLE_DATA } from '../../src/cli/sample-events.ts';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor } from '../support/kafka.ts';
+import { openTestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { TestReceiver } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 

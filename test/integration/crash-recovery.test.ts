@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { ChildService } from '../support/child-service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
+import { openTestKafka, type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { failFirst, TestReceiver, type Behaviour } from '../support/receiver.ts';
 import { testEnv } from '../support/service.ts';
 

@@ -5,7 +5,8 @@ import { sql } from 'kysely';
 import { EVENT_TYPES } from '../../src/events/catalog.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, waitFor, type TestKafka } from '../support/kafka.ts';
+import { openTestKafka, type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { TestReceiver } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 

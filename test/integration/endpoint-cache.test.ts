@@ -3,12 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import pino, { type Logger } from 'pino';
-import {
-  EndpointCache,
-  ENDPOINTS_CHANNEL,
-  type EndpointCacheEvents,
-  type EndpointCacheOptions,
-} from '../../src/endpoints/endpoint-cache.ts';
+import { EndpointCache, ENDPOINTS_CHANNEL, type EndpointCacheOptions } from '../../src/endpoints/endpoint-cache.ts';
 import { signingSecrets } from '../../src/endpoints/endpoint.ts';
 import {
   createEndpoint,
@@ -19,6 +14,7 @@ import {
 } from '../../src/endpoints/endpoint-store.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { BASE_DATABASE_URL, createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitFor, waitForEvent } from '../support/wait-for.ts';
 
 const LISTEN_APP_PREFIX = `ec-listen-${randomBytes(3).toString('hex')}`;
 
@@ -66,40 +62,6 @@ function newCache(options: Partial<EndpointCacheOptions> = {}): { cache: Endpoin
   });
   caches.add(cache);
   return { cache, applicationName };
-}
-
-/**
- * Resolves with the first `name` event whose payload satisfies `predicate`, rejects after
- * `timeoutMs`. Create the waiter before causing the event.
- */
-function waitForEvent<K extends keyof EndpointCacheEvents>(
-  cache: EndpointCache,
-  name: K,
-  predicate: (...args: EndpointCacheEvents[K]) => boolean = () => true,
-  timeoutMs = 2000,
-): Promise<EndpointCacheEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const listener = (...args: EndpointCacheEvents[K]): void => {
-      if (!predicate(...args)) return;
-      clearTimeout(timer);
-      cache.off(name, listener as never);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      cache.off(name, listener as never);
-      reject(new Error(`no matching '${String(name)}' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    cache.on(name, listener as never);
-  });
-}
-
-async function eventually(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
@@ -249,7 +211,7 @@ describe('EndpointCache over plain SQL changes', () => {
       await locker.query('lock table webhooks.endpoints in access exclusive mode');
 
       await sql('select pg_notify($1, $2)', [ENDPOINTS_CHANNEL, 'first']);
-      await eventually(
+      await waitFor(
         async () =>
           (
             await sql<{ n: number }>(
@@ -257,7 +219,7 @@ describe('EndpointCache over plain SQL changes', () => {
                 where datname = current_database() and application_name = 'ec-busy-reload' and wait_event_type = 'Lock'`,
             )
           )[0]!.n === 1,
-        'the reload to wait on the lock',
+        { what: 'the reload to wait on the lock', timeoutMs: 5000, intervalMs: 20 },
       );
       // With debounceMs 0 a notification requests its reload before the event is emitted.
       const heard = waitForEvent(busy, 'notification', () => ++notifications === 2);
@@ -364,7 +326,7 @@ describe('EndpointCache LISTEN connection', () => {
     await onAdmin(`alter database ${tdb.name} with allow_connections false`);
     try {
       await sql('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [applicationName]);
-      await eventually(() => delays.length >= 3, 'three failed connection attempts');
+      await waitFor(() => delays.length >= 3, { what: 'three failed connection attempts', timeoutMs: 5000, intervalMs: 20 });
       assert.equal(cache.listening, false);
     } finally {
       await onAdmin(`alter database ${tdb.name} with allow_connections true`);
@@ -386,7 +348,7 @@ describe('EndpointCache LISTEN connection', () => {
     await Promise.all([cache.stop(), cache.stop()]);
     await cache.stop();
     assert.equal(cache.listening, false);
-    await eventually(async () => (await backends()) === 0, 'the LISTEN backend to go away');
+    await waitFor(async () => (await backends()) === 0, { what: 'the LISTEN backend to go away', timeoutMs: 5000, intervalMs: 20 });
   });
 
   test('aborting the signal stops the cache', async () => {
@@ -394,12 +356,12 @@ describe('EndpointCache LISTEN connection', () => {
     const { cache, applicationName } = newCache({ signal: controller.signal });
     await cache.start();
     controller.abort();
-    await eventually(
+    await waitFor(
       async () =>
         !cache.listening &&
         (await sql<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]))[0]!
           .n === 0,
-      'the cache to stop',
+      { what: 'the cache to stop', timeoutMs: 5000, intervalMs: 20 },
     );
     await cache.stop();
   });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startHttpServer, type Readiness } from '../../src/metrics/http-server.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { waitFor } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const logger = pino({ level: 'silent' });
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { lagKey, startLagPoller } from '../../src/kafka/lag-poller.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { openTestKafka, uniqueName, waitFor, type TestKafka } from '../support/kafka.ts';
+import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 function capturingLogger() {
   const lines: Array<Record<string, unknown>> = [];

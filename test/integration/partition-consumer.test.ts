@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { PartitionConsumer, type ConsumedMessage } from '../../src/kafka/partition-consumer.ts';
-import { openTestKafka, uniqueName, waitFor, type TestKafka } from '../support/kafka.ts';
+import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let k: TestKafka;
 const logger = pino({ level: 'silent' });
@@ -45,36 +46,51 @@ test('the committed offset never passes a message still in flight, while later o
   const topic = uniqueName('pc2');
   const groupId = uniqueName('g');
   await k.createTopic(topic, 1);
-  let releaseSlow!: () => void;
-  const slow = new Promise<void>((r) => (releaseSlow = r));
   const done = new Set<string>();
-  const consumer = new PartitionConsumer({
-    kafka: k.kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
-    concurrency: 50,
-    commitIntervalMs: 20,
-    logger,
-    handle: async (m: ConsumedMessage) => {
-      if (m.value!.toString() === 'slow') await slow;
-      done.add(m.offset);
-    },
-  });
-  await consumer.start();
+  const commits: string[] = [];
+  const consumerFor = (slow: (signal: AbortSignal) => Promise<void>): PartitionConsumer => {
+    const c = new PartitionConsumer({
+      kafka: k.kafka,
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      concurrency: 50,
+      commitIntervalMs: 20,
+      logger,
+      handle: async (m: ConsumedMessage, signal) => {
+        if (m.value!.toString() === 'slow') await slow(signal);
+        done.add(m.offset);
+      },
+    });
+    c.on('committed', (offsets) => commits.push(...offsets.map((o) => o.offset)));
+    return c;
+  };
+  // The slow message (offset 1) never finishes in the first member; it gives up only on abort.
+  const first = consumerFor(
+    (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+  );
+  await first.start();
   try {
     await k.produce(topic, [{ value: 'a' }, { value: 'slow' }, ...Array.from({ length: 20 }, (_, i) => ({ value: `m${i}` }))]);
     await waitFor(() => done.size === 21, { what: 'all but the slow message handled' });
-    // Give the committer a few rounds; the position must stay at the slow message (offset 1).
-    const commits: number[] = [];
-    consumer.on('committed', () => commits.push(1));
     await waitFor(async () => (await k.committedTotal(groupId, topic)) === 1, { what: 'offset 1 committed' });
-    assert.equal(await k.committedTotal(groupId, topic), 1, 'the commit stops at the unsettled message');
-    releaseSlow();
-    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 22, { what: 'offset 22 committed after the slow one settles' });
   } finally {
-    releaseSlow();
-    await consumer.stop();
+    // Stopping commits everything settled once more, after the 20 later messages were handled:
+    // that last commit too must stop at the unsettled message.
+    await first.stop(AbortSignal.abort());
+  }
+  assert.equal(await k.committedTotal(groupId, topic), 1, 'the commit stops at the unsettled message');
+  assert.deepEqual([...new Set(commits)], ['1'], 'no commit ever passed offset 1');
+
+  // The next member reads again from the slow message and, once it settles, commits past it all.
+  done.clear();
+  const second = consumerFor(async () => {});
+  await second.start();
+  try {
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 22, { what: 'offset 22 committed after the slow one settles' });
+    assert.ok(done.has('1') && !done.has('0'), 'the second member started at the slow message');
+  } finally {
+    await second.stop();
   }
 });
 

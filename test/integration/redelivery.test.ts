@@ -14,7 +14,8 @@ import {
 import { decodeTask, headerString } from '../../src/retry/retry-message.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openTestKafka, uniqueName, waitFor, type TestKafka } from '../support/kafka.ts';
+import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { TestReceiver, type ReceivedRequest } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 

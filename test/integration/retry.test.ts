@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Service } from '../../src/service.ts';
-import { waitFor, type TestKafka } from '../support/kafka.ts';
+import { type TestKafka } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { failFirst, type TestReceiver } from '../support/receiver.ts';
 import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { waitFor } from './kafka.ts';
+import { waitFor } from './wait-for.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type IHeaders, type Producer } from 'kafkajs';
+import { waitFor } from './wait-for.ts';
 
 /** The broker the tests use: KAFKA_BROKERS when set, else the one `npm run services:up` starts. */
 export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -105,23 +106,4 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { waitFor } from './wait-for.ts';
 
 /** One request the receiver got, with the results of both signature checks. */
 export interface ReceivedRequest {
@@ -40,7 +41,6 @@ export class TestReceiver {
   readonly #server: http.Server;
   readonly #paths = new Map<string, { secrets: string[]; behaviour: Behaviour; count: number }>();
   readonly #hanging = new Set<http.ServerResponse>();
-  readonly #listeners = new Set<() => void>();
   port = 0;
 
   constructor() {
@@ -73,23 +73,9 @@ export class TestReceiver {
     return this.requests.filter((r) => r.path === path);
   }
 
-  /** Resolves when `predicate` holds over the requests so far (checked on every request). */
-  waitFor(predicate: (requests: ReceivedRequest[]) => boolean, timeoutMs = 30_000, what = 'requests'): Promise<void> {
-    if (predicate(this.requests)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#listeners.delete(check);
-        reject(new Error(`receiver: timed out after ${timeoutMs} ms waiting for ${what} (${this.requests.length} requests so far)`));
-      }, timeoutMs);
-      const check = (): void => {
-        if (predicate(this.requests)) {
-          clearTimeout(timer);
-          this.#listeners.delete(check);
-          resolve();
-        }
-      };
-      this.#listeners.add(check);
-    });
+  /** Resolves when `predicate` holds over the requests so far (the shared `waitFor`, polling). */
+  async waitFor(predicate: (requests: ReceivedRequest[]) => boolean, timeoutMs = 30_000, what = 'requests'): Promise<void> {
+    await waitFor(() => predicate(this.requests), { timeoutMs, what: `receiver: ${what}`, intervalMs: 20 });
   }
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
@@ -137,7 +123,6 @@ export class TestReceiver {
         text = r.body ?? text;
       }
     }
-    for (const l of [...this.#listeners]) l();
     if (behaviour === 'hang') {
       this.#hanging.add(res);
       res.on('close', () => this.#hanging.delete(res));
