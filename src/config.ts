@@ -33,6 +33,10 @@ export interface Config {
     url: string;
     /** DATABASE_POOL_SIZE: connections in the pool. Default 10. */
     poolSize: number;
+    /** DATABASE_STATEMENT_TIMEOUT_MS: the server ends a statement running longer, and it is retried, ms; 0 for none. Default 30000. */
+    statementTimeoutMs: number;
+    /** DATABASE_LOCK_TIMEOUT_MS: the server ends a statement waiting longer for a lock, and it is retried, ms; 0 for none. Default 10000. */
+    lockTimeoutMs: number;
     /** MIGRATE_ON_START: apply pending migrations when the service starts. Default false. */
     migrateOnStart: boolean;
     /** ADMIN_MIGRATIONS_DIR: a folder of the admins' own numbered SQL files, applied after ours. Default none. */
@@ -246,6 +250,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     database: {
       url: url(env, 'DATABASE_URL', 'postgres://webhooks:webhooks@127.0.0.1:5432/webhooks', ['postgres:', 'postgresql:'])!,
       poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 2, 1000),
+      statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+      lockTimeoutMs: int(env, 'DATABASE_LOCK_TIMEOUT_MS', 10_000, 0, 86_400_000),
       migrateOnStart: bool(env, 'MIGRATE_ON_START', false),
       adminMigrationsDir: read(env, 'ADMIN_MIGRATIONS_DIR') ?? null,
       adminVariables: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),

@@ -74,7 +74,7 @@ async function start(
   const metrics = createMetrics({ perEndpoint: config.metrics.perEndpoint, version: VERSION });
   let stopping = false;
 
-  const database = openDatabase(config.database.url, config.database.poolSize);
+  const database = openDatabase(config.database.url, config.database.poolSize, 'dialer-webhooks', config.database);
   cleanups.push(() => database.db.destroy());
   if (config.database.migrateOnStart) {
     const client = await database.pool.connect();

@@ -89,10 +89,31 @@ export interface DatabaseHandle {
   pool: pg.Pool;
 }
 
+export interface PoolTimeouts {
+  /** Server-side bound on one statement, ms (`statement_timeout`); 0 for none. */
+  statementTimeoutMs: number;
+  /** Server-side bound on waiting for one lock, ms (`lock_timeout`); 0 for none. */
+  lockTimeoutMs: number;
+}
+
 /** Opens a pool and a kysely instance over it; `db.destroy()` closes both. */
-export function openDatabase(url: string, poolSize: number, applicationName = 'dialer-webhooks'): DatabaseHandle {
-  // A server that does not answer fails a connection attempt after 10 s instead of hanging.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+export function openDatabase(
+  url: string,
+  poolSize: number,
+  applicationName = 'dialer-webhooks',
+  timeouts: PoolTimeouts = { statementTimeoutMs: 0, lockTimeoutMs: 0 },
+): DatabaseHandle {
+  // A server that does not answer fails a connection attempt after 10 s instead of hanging. A
+  // statement stuck behind a lock, or running away, is ended by the server and fails like any
+  // transient error, so the caller retries it rather than hanging with the offsets behind it.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: applicationName,
+    connectionTimeoutMillis: 10_000,
+    ...(timeouts.statementTimeoutMs > 0 && { statement_timeout: timeouts.statementTimeoutMs }),
+    ...(timeouts.lockTimeoutMs > 0 && { lock_timeout: timeouts.lockTimeoutMs }),
+  });
   // An idle client that loses its connection emits 'error' on the pool; without a listener the
   // process would crash. The next query reconnects.
   pool.on('error', () => {});

@@ -120,6 +120,9 @@ export async function migrate(client: pg.ClientBase, files: MigrationFile[], opt
 async function inLockedTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
   try {
+    // A migration may rightly take long, and waits for another migrator's lock: the pool's
+    // statement and lock timeouts do not apply to it.
+    await client.query('set local statement_timeout = 0; set local lock_timeout = 0');
     await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
     const out = await fn();
     await client.query('commit');

@@ -71,7 +71,14 @@ export function taskDueAt(headers: IHeaders | undefined): number {
   return Number.isFinite(v) ? v : 0;
 }
 
-/** Decodes a task; null when a header is missing or malformed (the message is not ours). */
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INT4_MAX = 2_147_483_647;
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Decodes a task; null when a header is missing or malformed (the message is not ours): ids that
+ * are not UUIDs, counts that are not positive int4 values, times that are no dates.
+ */
 export function decodeTask(value: Buffer | null, headers: IHeaders | undefined): DeliveryTask | null {
   if (value === null) return null;
   const get = (n: string): string | undefined => headerString(headers, n);
@@ -89,9 +96,13 @@ export function decodeTask(value: Buffer | null, headers: IHeaders | undefined):
     delayMs: num(H.delayMs),
     body: value,
   };
-  if (!task.deliveryId || !task.endpointId || !task.eventType) return null;
-  for (const n of [task.eventTimestampMs, task.series, task.attempt, task.firstAttemptAtMs, task.dueAtMs, task.delayMs]) {
-    if (!Number.isFinite(n)) return null;
+  // Each value is checked as tightly as the columns it reaches: a message that passed here with a
+  // non-UUID id would be refused by Postgres on every try.
+  if (!UUID_RE.test(task.deliveryId) || !UUID_RE.test(task.endpointId) || !task.eventId || !task.eventType) return null;
+  for (const n of [task.series, task.attempt]) if (!Number.isInteger(n) || n < 1 || n > INT4_MAX) return null;
+  if (!Number.isInteger(task.delayMs) || task.delayMs < 0 || task.delayMs > INT4_MAX) return null;
+  for (const ms of [task.eventTimestampMs, task.firstAttemptAtMs, task.dueAtMs]) {
+    if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return null;
   }
   return task;
 }

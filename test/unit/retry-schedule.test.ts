@@ -50,8 +50,8 @@ test('tier labels name the delay', () => {
 
 test('a delivery task survives the trip through a delay topic, body untouched and unsigned', () => {
   const task = {
-    deliveryId: 'd',
-    endpointId: 'e',
+    deliveryId: '0b9f6c8e-2c1d-5a4e-9f3b-7d2e1a6c4b8f',
+    endpointId: '6f1c1f3e-8d4b-4b7a-9a3e-2f55c0d7b1a4',
     eventId: 'topic/0/5',
     eventType: 'call.ended',
     eventTimestampMs: t0,
@@ -70,4 +70,30 @@ test('a delivery task survives the trip through a delay topic, body untouched an
   assert.equal(taskDueAt(headers), t0 + 5001);
   assert.equal(decodeTask(msg.value, {}), null);
   assert.equal(decodeTask(null, headers), null);
+});
+
+test('a task whose ids are not UUIDs or whose counts are out of range does not decode', () => {
+  const base = encodeTask({
+    deliveryId: '0b9f6c8e-2c1d-5a4e-9f3b-7d2e1a6c4b8f',
+    endpointId: '6f1c1f3e-8d4b-4b7a-9a3e-2f55c0d7b1a4',
+    eventId: 'e',
+    eventType: 'call.ended',
+    eventTimestampMs: 1,
+    series: 1,
+    attempt: 2,
+    firstAttemptAtMs: 1,
+    dueAtMs: 1,
+    delayMs: 5,
+    body: Buffer.from('{}'),
+  });
+  assert.notEqual(decodeTask(base.value, base.headers), null);
+  for (const [name, value] of [
+    ['endpoint-id', 'not-a-uuid'],
+    ['delivery-id', 'x'],
+    ['attempt', '0'],
+    ['series', '99999999999'],
+    ['due-at', '1e300'],
+  ] as const) {
+    assert.equal(decodeTask(base.value, { ...base.headers, [name]: value }), null, name);
+  }
 });

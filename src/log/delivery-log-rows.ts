@@ -1,0 +1,187 @@
+import type { DeliveryStatus } from '../db/database.ts';
+import { LONG_TEXT_CHARS, pgInt, pgText, pgTimestamp, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
+
+/** The state of a delivery after an attempt (or a decision without one, such as a cancellation). */
+export interface DeliveryRecord {
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  eventTimestampMs: number | null;
+  status: DeliveryStatus;
+  statusReason: string | null;
+  series: number;
+  /** Attempts made so far in this series. */
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  firstAttemptAtMs: number | null;
+  lastAttemptAtMs: number | null;
+  nextAttemptAtMs: number | null;
+  /** The body, kept for failed deliveries so they can be redelivered; null keeps what is stored. */
+  payload: Buffer | null;
+  /** Where the event was read (input path only); null keeps what is stored. */
+  source: { topic: string; partition: number; offset: string } | null;
+}
+
+/** One HTTP attempt: the row of `webhooks.attempts`. */
+export interface AttemptRecord {
+  deliveryId: string;
+  endpointId: string;
+  series: number;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  delayMs: number | null;
+  dueAtMs: number | null;
+  url: string;
+  outcome: 'succeeded' | 'failed' | 'cancelled';
+  statusCode: number | null;
+  errorKind: string | null;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** One `record()` call's rows. */
+export interface LogRows {
+  delivery: DeliveryRecord;
+  attempt: AttemptRecord | null;
+}
+
+// One statement, one round trip, atomic: upsert the deliveries and append the attempts. A row of
+// an older (series, attempts) never overwrites a newer one.
+export const FLUSH_SQL = `
+with d as (
+  insert into webhooks.deliveries as d
+    (id, endpoint_id, event_id, event_type, event_timestamp, status, status_reason, series, attempts,
+     last_status_code, last_error, first_attempt_at, last_attempt_at, next_attempt_at, payload,
+     source_topic, source_partition, source_offset)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
+                       $8::int[], $9::int[], $10::int[], $11::text[], $12::timestamptz[], $13::timestamptz[],
+                       $14::timestamptz[], $15::bytea[], $30::text[], $31::int[], $32::bigint[])
+  on conflict (id) do update set
+    status = excluded.status,
+    status_reason = excluded.status_reason,
+    series = excluded.series,
+    attempts = excluded.attempts,
+    last_status_code = coalesce(excluded.last_status_code, case when excluded.attempts = d.attempts then d.last_status_code end),
+    last_error = coalesce(excluded.last_error, case when excluded.attempts = d.attempts then d.last_error end),
+    first_attempt_at = case when excluded.series > d.series then excluded.first_attempt_at
+                            else coalesce(d.first_attempt_at, excluded.first_attempt_at) end,
+    last_attempt_at = coalesce(excluded.last_attempt_at, d.last_attempt_at),
+    next_attempt_at = excluded.next_attempt_at,
+    -- A body stored at a failure is kept after a later success, so an admin can force a resend.
+    payload = coalesce(excluded.payload, d.payload),
+    source_topic = coalesce(d.source_topic, excluded.source_topic),
+    source_partition = coalesce(d.source_partition, excluded.source_partition),
+    source_offset = coalesce(d.source_offset, excluded.source_offset),
+    updated_at = now()
+  where (excluded.series, excluded.attempts) >= (d.series, d.attempts)
+  returning 1
+), a as (
+  insert into webhooks.attempts
+    (delivery_id, endpoint_id, series, attempt, started_at, duration_ms, delay_ms, due_at, url, outcome,
+     status_code, error_kind, error, response_body)
+  select * from unnest($16::uuid[], $17::uuid[], $18::int[], $19::int[], $20::timestamptz[], $21::int[], $22::int[],
+                       $23::timestamptz[], $24::text[], $25::text[], $26::int[], $27::text[], $28::text[], $29::text[])
+  returning 1
+)
+select (select count(*) from d) as deliveries, (select count(*) from a) as attempts`;
+
+const short = (s: string | null): string | null => pgText(s, SHORT_TEXT_CHARS);
+const long = (s: string | null): string | null => pgText(s, LONG_TEXT_CHARS);
+const count = (n: number): number => Math.max(0, pgInt(n) ?? 0);
+
+/** The parameters of FLUSH_SQL for `rows`, every value from outside made safe for Postgres. */
+export function flushParams(rows: readonly LogRows[]): unknown[] {
+  // Postgres refuses to update one row twice in a statement: keep the newest state per delivery.
+  const latest = new Map<string, DeliveryRecord>();
+  for (const { delivery: d } of rows) {
+    const prev = latest.get(d.deliveryId);
+    if (!prev || d.series > prev.series || (d.series === prev.series && d.attempts >= prev.attempts)) {
+      latest.set(d.deliveryId, prev ? { ...d, payload: d.payload ?? prev.payload, source: d.source ?? prev.source } : d);
+    }
+  }
+  const ds = [...latest.values()];
+  const as = rows.flatMap((r) => (r.attempt ? [r.attempt] : []));
+  return [
+    ds.map((d) => d.deliveryId),
+    ds.map((d) => d.endpointId),
+    ds.map((d) => short(d.eventId)),
+    ds.map((d) => short(d.eventType)),
+    ds.map((d) => pgTimestamp(d.eventTimestampMs)),
+    ds.map((d) => d.status),
+    ds.map((d) => short(d.statusReason)),
+    ds.map((d) => count(d.series)),
+    ds.map((d) => count(d.attempts)),
+    ds.map((d) => pgInt(d.lastStatusCode)),
+    ds.map((d) => long(d.lastError)),
+    ds.map((d) => pgTimestamp(d.firstAttemptAtMs)),
+    ds.map((d) => pgTimestamp(d.lastAttemptAtMs)),
+    ds.map((d) => pgTimestamp(d.nextAttemptAtMs)),
+    ds.map((d) => d.payload),
+    as.map((a) => a.deliveryId),
+    as.map((a) => a.endpointId),
+    as.map((a) => count(a.series)),
+    as.map((a) => count(a.attempt)),
+    as.map((a) => a.startedAt),
+    as.map((a) => count(a.durationMs)),
+    as.map((a) => pgInt(a.delayMs)),
+    as.map((a) => pgTimestamp(a.dueAtMs)),
+    as.map((a) => short(a.url)),
+    as.map((a) => a.outcome),
+    as.map((a) => pgInt(a.statusCode)),
+    as.map((a) => short(a.errorKind)),
+    as.map((a) => long(a.error)),
+    as.map((a) => long(a.responseBody)),
+    ds.map((d) => short(d.source?.topic ?? null)),
+    ds.map((d) => pgInt(d.source?.partition ?? null)),
+    ds.map((d) => d.source?.offset ?? null),
+  ];
+}
+
+// Printable ASCII survives any encoding and any text column.
+const ascii = (s: string | null): string | null =>
+  s === null ? null : pgText(s, SHORT_TEXT_CHARS).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * The rows with every field that could have been refused replaced: text made printable ASCII,
+ * optional numbers and times dropped, and the refusal noted in `last_error`. What identifies
+ * the delivery (ids, status, series, attempts) is kept, so the log still says what happened.
+ */
+export function replaceRefusedFields(rows: LogRows, sqlState: string): LogRows {
+  const note = `[some fields of this row were replaced: Postgres refused them (SQLSTATE ${sqlState})]`;
+  const d = rows.delivery;
+  const a = rows.attempt;
+  return {
+    delivery: {
+      ...d,
+      eventId: ascii(d.eventId)!,
+      eventType: ascii(d.eventType)!,
+      eventTimestampMs: null,
+      statusReason: ascii(d.statusReason),
+      lastStatusCode: null,
+      lastError: note,
+      firstAttemptAtMs: null,
+      lastAttemptAtMs: null,
+      nextAttemptAtMs: null,
+      source: d.source && {
+        topic: ascii(d.source.topic)!,
+        partition: d.source.partition,
+        offset: /^\d{1,19}$/.test(d.source.offset) ? d.source.offset : '0',
+      },
+    },
+    attempt: a && {
+      ...a,
+      startedAt: Number.isFinite(a.startedAt.getTime()) ? a.startedAt : new Date(),
+      durationMs: 0,
+      delayMs: null,
+      dueAtMs: null,
+      url: ascii(a.url)!,
+      statusCode: null,
+      errorKind: ascii(a.errorKind),
+      error: note,
+      responseBody: null,
+    },
+  };
+}
