@@ -43,6 +43,11 @@ function commandLabel(spec: CommandSpec): string {
 function programHelp(): string {
   const commands = [
     runSpec,
+    {
+      name: 'admin',
+      summary: 'Run the web admin (ADMIN_TOKEN required; ADMIN_HTTP_HOST:ADMIN_HTTP_PORT, default 127.0.0.1:8080).',
+      options: {},
+    },
     migrateCommand.spec,
     ...GROUPS.flatMap((g) => g.commands.map((c) => c.spec)),
     redeliverCommand.spec,
@@ -66,7 +71,7 @@ function groupHelp(group: Group): string {
 }
 
 interface Resolved {
-  command: Command | 'run';
+  command: Command | 'run' | 'admin';
   rest: string[];
 }
 
@@ -90,6 +95,7 @@ function resolve(argv: readonly string[], out: Output): Resolved | number {
     return EXIT.ok;
   }
   if (first === 'run') return { command: 'run', rest: argv.slice(1) };
+  if (first === 'admin') return { command: 'admin', rest: argv.slice(1) };
   const single = SINGLE.find((c) => c.spec.name === first);
   if (single) return { command: single, rest: argv.slice(1) };
   const group = GROUPS.find((g) => g.name === first);
@@ -140,6 +146,12 @@ export async function main(
     // Loaded only here: the admin commands never load Kafka.
     const { runService } = await import('../main.ts');
     return runService();
+  }
+
+  if (resolved.command === 'admin') {
+    // The web admin is its own long-running process (src/admin/admin-main.ts).
+    const { runAdmin } = await import('../admin/admin-main.ts');
+    return runAdmin();
   }
 
   const command = resolved.command;

@@ -1,0 +1,115 @@
+import { html } from 'hono/html';
+import type { AdminIdentity } from '../admin-auth.ts';
+import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { TroubleshootingFacts } from '../admin-queries.ts';
+import { excerpt, page, type Html } from './layout.ts';
+
+type Verdict = 'ok' | 'warn' | 'bad';
+
+interface Check {
+  issue: string;
+  cause: string;
+  solution: string;
+  verdict: Verdict;
+  finding: Html;
+}
+
+const VERDICT_LABEL: Record<Verdict, string> = { ok: 'OK', warn: 'Check', bad: 'Problem' };
+
+/** The spec's troubleshooting table, each row answered from this endpoint's last 24 hours. */
+export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
+  const noDeliveries: Check = {
+    issue: 'No deliveries appearing',
+    cause: 'Webhook disabled or no matching events',
+    solution: 'Verify the webhook is enabled and subscribed to the right events',
+    verdict: !e.enabled ? 'bad' : f.deliveries_24h > 0 ? 'ok' : 'warn',
+    finding: !e.enabled
+      ? html`The webhook is <strong>disabled</strong>${e.disabledReason ? html` (${e.disabledReason})` : ''}. Enable it to receive events.`
+      : f.deliveries_24h > 0
+        ? html`Enabled; ${f.deliveries_24h} deliveries in the last 24 h.`
+        : f.matching_events_24h > 0
+          ? html`Enabled, but no deliveries in the last 24 h although ${f.matching_events_24h} events of its types were seen (they may have
+            come before it was added or enabled).`
+          : html`Enabled, and no events of its types (${e.eventTypes.join(', ')}) were seen in the last 24 h. Check the subscription.`,
+  };
+  const clientErrors: Check = {
+    issue: 'All deliveries failing (HTTP 4xx)',
+    cause: 'Endpoint rejecting requests',
+    solution: 'Check endpoint URL, authentication requirements, and firewall rules',
+    verdict: f.attempts_4xx_24h === 0 ? 'ok' : 'bad',
+    finding:
+      f.attempts_4xx_24h === 0
+        ? html`No 4xx answers in the last 24 h.`
+        : html`${f.attempts_4xx_24h} attempts answered 4xx; the latest ${f.last_4xx_status}
+          ${f.last_4xx_excerpt ? html`: <code>${excerpt(f.last_4xx_excerpt, 120)}</code>` : ''}.`,
+  };
+  const serverErrors: Check = {
+    issue: 'Intermittent failures (HTTP 5xx)',
+    cause: 'Destination server errors',
+    solution: 'Review your endpoint’s error logs; the retry mechanism handles transient failures',
+    verdict: f.attempts_5xx_24h + f.attempts_no_response_24h === 0 ? 'ok' : 'warn',
+    finding:
+      f.attempts_5xx_24h + f.attempts_no_response_24h === 0
+        ? html`No 5xx answers or timeouts in the last 24 h.`
+        : html`${f.attempts_5xx_24h} attempts answered 5xx${f.last_5xx_status ? ` (latest ${f.last_5xx_status})` : ''},
+          ${f.attempts_no_response_24h} got no answer${f.last_network_error ? html` (latest: ${excerpt(f.last_network_error, 100)})` : ''}.`,
+  };
+  const signature: Check = {
+    issue: 'Signature mismatch',
+    cause: 'Wrong secret or body modification',
+    solution: 'Ensure you are verifying against the raw request body, not a parsed/re-serialized version',
+    verdict: f.attempts_auth_rejected_24h === 0 ? 'ok' : 'warn',
+    finding:
+      f.attempts_auth_rejected_24h === 0
+        ? html`No 401 or 403 answers in the last 24 h.`
+        : html`${f.attempts_auth_rejected_24h} attempts answered 401 or 403: a receiver that rejects our signature often answers so. Compare
+          the secret on the webhook's page with the receiver's, and verify the raw body.`,
+  };
+  return [noDeliveries, clientErrors, serverErrors, signature];
+}
+
+export function troubleshootingPage(
+  identity: AdminIdentity,
+  rows: ReadonlyArray<{ endpoint: EndpointRecord; facts: TroubleshootingFacts }>,
+): Html {
+  return page(
+    { title: 'Troubleshooting', identity, crumbs: [['Troubleshooting', null]] },
+    html`<div class="page-head">
+        <div>
+          <h1>Troubleshooting</h1>
+          <p class="muted">The common delivery problems, answered from each webhook’s last 24 hours.</p>
+        </div>
+      </div>
+      ${rows.length === 0 ? html`<div class="empty">No webhooks yet. <a href="/webhooks/new">Add Webhook</a></div>` : ''}
+      ${rows.map(
+        ({ endpoint, facts }) =>
+          html`<section class="card" id="ep-${endpoint.id}">
+            <div class="card-head">
+              <h2><a href="/webhooks/${endpoint.id}">${endpoint.name}</a></h2>
+              ${endpoint.enabled ? html`<span class="pill green">Enabled</span>` : html`<span class="pill grey">Disabled</span>`}
+            </div>
+            <table class="list trouble">
+              <thead>
+                <tr>
+                  <th>Issue</th>
+                  <th>Cause</th>
+                  <th>Solution</th>
+                  <th>Now</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${checksFor(endpoint, facts).map(
+                  (c) =>
+                    html`<tr class="${c.verdict}">
+                      <td><strong>${c.issue}</strong></td>
+                      <td>${c.cause}</td>
+                      <td class="muted">${c.solution}</td>
+                      <td><span class="verdict ${c.verdict}">${VERDICT_LABEL[c.verdict]}</span> ${c.finding}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </section>`,
+      )}`,
+  );
+}
