@@ -7,7 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { streamSSE } from 'hono/streaming';
 import { deriveKeys, endSession, identify, requireAdmin, startSession, tokenMatches, type AdminEnv } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
-import { listEndpoints } from './admin-endpoint-store.ts';
+import { listEndpoints } from '../endpoints/endpoint-store.ts';
 import { endpointHealth, troubleshootingFacts } from './admin-queries.ts';
 import { deliveryRoutes } from './delivery-routes.ts';
 import { endpointRoutes } from './endpoint-routes.ts';

@@ -147,22 +147,6 @@ export async function listAttemptDetails(db: Db, deliveryId: string): Promise<At
   return rows;
 }
 
-/**
- * How many deliveries `webhooks.recover(endpoint, since)` would request again: the same selection
- * as the function (dead, cancelled, or retrying after a failure; last attempt at or after `since`;
- * a stored body).
- */
-export async function countRecoverable(db: Db, endpointId: string, since: Date): Promise<{ recoverable: number; withoutBody: number }> {
-  const { rows } = await sql<{ recoverable: number; without_body: number }>`
-    select count(*) filter (where d.payload is not null)::integer as recoverable,
-           count(*) filter (where d.payload is null)::integer as without_body
-      from webhooks.deliveries d
-     where d.endpoint_id = ${endpointId}::uuid
-       and (d.status in ('dead', 'cancelled') or (d.status = 'retrying' and d.attempts > 0))
-       and coalesce(d.last_attempt_at, d.created_at) >= ${since}::timestamptz`.execute(db);
-  return { recoverable: rows[0]!.recoverable, withoutBody: rows[0]!.without_body };
-}
-
 /** Live answers to the spec's troubleshooting table for one endpoint, over the last 24 hours. */
 export interface TroubleshootingFacts {
   deliveries_24h: number;

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { redeliver } from '../cli/delivery-queries.ts';
+import { redeliver } from '../log/delivery-queries.ts';
 import type { AdminEnv } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
-import { isEndpointId } from './admin-endpoint-store.ts';
+import { isEndpointId } from '../endpoints/endpoint-store.ts';
 import { findDeliveryDetail, listAttemptDetails } from './admin-queries.ts';
 import { noticeFrom, notFound, pgProblem } from './page-helpers.ts';
 import { deliveryPage } from './views/delivery-page.ts';

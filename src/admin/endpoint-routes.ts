@@ -13,9 +13,8 @@ import {
   setEndpointEnabled,
   updateEndpoint,
   type EndpointRecord,
-} from './admin-endpoint-store.ts';
-import { countRecoverable } from './admin-queries.ts';
-import { recover } from '../cli/delivery-queries.ts';
+} from '../endpoints/endpoint-store.ts';
+import { countRecoverable, recover } from '../log/delivery-queries.ts';
 import { endpointPageView, loadEventTypes, notFound, noticeFrom, pgProblem } from './page-helpers.ts';
 import { deleteConfirmPage, EMPTY_FORM, endpointFormPage, valuesOf, type EndpointFormValues } from './views/endpoint-form.ts';
 import { recoverConfirmPage } from './views/delivery-page.ts';
@@ -231,8 +230,8 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
     if (endpoint === null) return notFound(c);
     const window = RECOVER_WINDOWS.find(([key]) => key === c.req.query('since')) ?? RECOVER_WINDOWS[2]!;
     const since = window[2] === null ? new Date(0) : new Date(now() - window[2]);
-    const counts = await countRecoverable(deps.db, endpoint.id, since);
-    return c.html(recoverConfirmPage(c.get('identity'), endpoint, { key: window[0], label: window[1], since }, counts));
+    const count = await countRecoverable(deps.db, endpoint.id, since);
+    return c.html(recoverConfirmPage(c.get('identity'), endpoint, { key: window[0], label: window[1], since }, count));
   });
 
   app.post('/:id/recover', async (c) => {

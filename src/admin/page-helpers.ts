@@ -3,7 +3,7 @@ import { html } from 'hono/html';
 import { EVENT_TYPES } from '../events/catalog.ts';
 import type { AdminEnv, AdminIdentity } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
-import type { EndpointRecord } from './admin-endpoint-store.ts';
+import type { EndpointRecord } from '../endpoints/endpoint-store.ts';
 import { endpointHealth, isLogCursor, listLogEntries, LOG_OUTCOMES, type LogFilter } from './admin-queries.ts';
 import type { EventTypeInfo } from './views/endpoint-form.ts';
 import { endpointPage, type TestEventResult } from './views/endpoint-page.ts';

@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
-import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { AttemptDetail, DeliveryDetail } from '../admin-queries.ts';
 import { csrfInput, formatTime, page, statusBadge, type Html } from './layout.ts';
 
@@ -109,7 +109,7 @@ export function recoverConfirmPage(
   identity: AdminIdentity,
   endpoint: EndpointRecord,
   window: { key: string; label: string; since: Date },
-  counts: { recoverable: number; withoutBody: number },
+  recoverable: number,
 ): Html {
   return page(
     {
@@ -123,26 +123,21 @@ export function recoverConfirmPage(
     html`<div class="card narrow">
       <h1>Recover failed deliveries of ${endpoint.name}</h1>
       ${
-        counts.recoverable === 0
+        recoverable === 0
           ? html`<p>No failed deliveries since ${formatTime(window.since)} (${window.label}) can be redelivered.</p>
               <a class="button" href="/webhooks/${endpoint.id}">Back</a>`
           : html`<p id="recover-count">
-                This will redeliver <strong>${counts.recoverable}</strong> ${counts.recoverable === 1 ? 'delivery' : 'deliveries'} that
-                failed since ${formatTime(window.since)} (${window.label}), each under its own delivery id, with fresh signatures.
+                This will redeliver <strong>${recoverable}</strong> ${recoverable === 1 ? 'delivery' : 'deliveries'} that failed since
+                ${formatTime(window.since)} (${window.label}), each under its own delivery id, with fresh signatures.
               </p>
               ${!endpoint.enabled ? html`<p class="flash error">The webhook is disabled: enable it first, or the redeliveries are refused.</p>` : ''}
               <form method="post" action="/webhooks/${endpoint.id}/recover" class="actions">
                 ${csrfInput(identity)}
                 <input type="hidden" name="since" value="${window.key}" />
                 <input type="hidden" name="since_at" value="${window.since.toISOString()}" />
-                <button type="submit" class="button primary">Redeliver ${counts.recoverable}</button>
+                <button type="submit" class="button primary">Redeliver ${recoverable}</button>
                 <a class="button" href="/webhooks/${endpoint.id}">Cancel</a>
               </form>`
-      }
-      ${
-        counts.withoutBody > 0
-          ? html`<p class="muted small">${counts.withoutBody} more failed without a stored body and cannot be redelivered.</p>`
-          : ''
       }
     </div>`,
   );

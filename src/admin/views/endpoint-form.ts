@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
-import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import { csrfInput, formatTime, page, type Html } from './layout.ts';
 
 /** An event type and the spec's "Triggered when" text (webhooks.event_types.description). */

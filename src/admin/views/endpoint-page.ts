@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
-import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { EndpointHealth, LogEntry, LogFilter } from '../admin-queries.ts';
 import { LOG_OUTCOMES } from '../admin-queries.ts';
 import type { EventTypeInfo } from './endpoint-form.ts';

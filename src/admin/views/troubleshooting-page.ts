@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
-import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { TroubleshootingFacts } from '../admin-queries.ts';
 import { excerpt, page, type Html } from './layout.ts';
 

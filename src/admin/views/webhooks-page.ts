@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
-import type { EndpointRecord } from '../admin-endpoint-store.ts';
+import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { EndpointHealth } from '../admin-queries.ts';
 import { csrfInput, excerpt, page, statusBadge, timeCell, urlOrigin, type Html } from './layout.ts';
 
