@@ -19,8 +19,9 @@ fi
 pid="$(cat "$PID_FILE")"
 [[ "$pid" =~ ^[0-9]+$ ]] || { rm -f "$PID_FILE" "$ROOT/.run/registry.url"; die "$PID_FILE held no pid; removed it, rerun scripts/registry-up.sh if needed"; }
 
-# Only signal the process if it is still the registry we started (pids get reused).
-if ! { [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "/.cache/registry/.*quarkus-run.jar"; }; then
+# Only signal the process if it is still the registry this checkout started (pids get reused;
+# another checkout's registry, or a shared one, is never stopped from here).
+if ! { [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$ROOT/.cache/registry/"; }; then
   echo "registry-down: not running (pid $pid is gone or is not the registry)"
   rm -f "$PID_FILE" "$ROOT/.run/registry.url"
   exit 0

@@ -90,7 +90,12 @@ SQL
 
   local max_conn
   max_conn="$(pg_super "$PG_PORT" -d postgres -At -c 'SHOW max_connections')"
-  if ((max_conn < PG_MIN_MAX_CONNECTIONS)); then
+  local clients
+  clients="$(pg_super "$PG_PORT" -d postgres -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")"
+  if ((max_conn < PG_MIN_MAX_CONNECTIONS && clients > 0)); then
+    # Someone else uses this server right now: a restart would cut them off.
+    warn "max_connections is $max_conn (tests want $PG_MIN_MAX_CONNECTIONS) but $clients other clients are connected, so PostgreSQL is not restarted; run ALTER SYSTEM SET max_connections = $PG_MIN_MAX_CONNECTIONS and restart it when convenient"
+  elif ((max_conn < PG_MIN_MAX_CONNECTIONS)); then
     say "max_connections is $max_conn; setting $PG_MIN_MAX_CONNECTIONS and restarting PostgreSQL"
     pg_super "$PG_PORT" -d postgres -c "ALTER SYSTEM SET max_connections = $PG_MIN_MAX_CONNECTIONS" ||
       die "ALTER SYSTEM SET max_connections failed"
@@ -360,6 +365,19 @@ wait_for_kafka() {
   fi
 }
 
+# True when what listens on $KAFKA_PORT answers Kafka metadata requests (kafkajs, when
+# node_modules is there; else the listener's command line must be a Kafka broker).
+foreign_kafka_answers() {
+  local node="$SERVICES_ROOT/node_modules/.bin/node"
+  if [[ -x "$node" && -d "$SERVICES_ROOT/node_modules/kafkajs" ]]; then
+    "$node" --disable-warning=TimeoutNegativeWarning "$SERVICES_ROOT/scripts/wait-kafka.ts" "$KAFKA_BROKERS" 10 >/dev/null
+  else
+    local pid
+    pid="$(port_owner "$KAFKA_PORT" | cut -d' ' -f1)"
+    [[ -n "$pid" ]] && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF kafka.Kafka
+  fi
+}
+
 kafka_up() {
   local pid
   if pid="$(our_kafka_pid)"; then
@@ -369,6 +387,14 @@ kafka_up() {
     return 0
   fi
   rm -f "$KAFKA_PID_FILE"
+
+  # A broker this checkout did not start (another checkout's, a system one) already answers on
+  # the port: use it as it is. It is never stopped or restarted from here, and services-down
+  # leaves it alone too (it stops only the pid in this checkout's .run/kafka.pid).
+  if port_open "$KAFKA_PORT" && foreign_kafka_answers; then
+    say "a Kafka broker not started by this checkout already answers on $KAFKA_BROKERS; using it"
+    return 0
+  fi
 
   check_java
   local port
