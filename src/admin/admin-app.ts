@@ -24,6 +24,7 @@ const STATIC: Record<string, { path: string; type: string }> = {
   'htmx.min.js': { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
   'sse.js': { path: require.resolve('htmx-ext-sse/dist/sse.js'), type: 'text/javascript; charset=utf-8' },
   'admin.css': { path: new URL('./static/admin.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'favicon.svg': { path: new URL('./static/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' },
 };
 
 /** Only a path of this admin is a place to return to after signing in. */

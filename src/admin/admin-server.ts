@@ -14,6 +14,8 @@ import { LiveUpdates } from './live-updates.ts';
 export interface AdminServer extends AsyncDisposable {
   url: string;
   port: number;
+  /** Pages holding the live-update stream open now. */
+  readonly liveSubscribers: number;
   stop(): Promise<void>;
 }
 
@@ -73,5 +75,13 @@ export async function startAdminServer(config: Config, admin: AdminConfig, logge
   logger.info({ url }, 'web admin listening');
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= closeAll());
-  return { url, port: address.port, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url,
+    port: address.port,
+    get liveSubscribers() {
+      return live.subscribers;
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

@@ -27,6 +27,7 @@ export function page(options: PageOptions, body: Html): Html {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content="${HTMX_CONFIG}" />
         <title>${options.title} · Webhooks · Dialer.CX Admin</title>
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/admin.css" />
         <script src="/static/htmx.min.js" defer></script>
         <script src="/static/sse.js" defer></script>
