@@ -99,9 +99,11 @@ export class PrivatePostgres {
       `-c unix_socket_directories=${this.#dir}`,
       '-c max_connections=100',
       '-c shared_buffers=32MB',
-      // Only the processes die in this campaign, never the machine: no need to wait for disks.
+      // Only the processes die in this campaign, never the machine: WAL written to the OS page
+      // cache survives an immediate stop, so skip the disk flushes. synchronous_commit stays on:
+      // without it a commit is acknowledged before its WAL leaves shared memory, and an immediate
+      // stop would lose transactions the dispatcher was told are durable.
       '-c fsync=off',
-      '-c synchronous_commit=off',
       '-c full_page_writes=off',
     ].join(' ');
     await this.#as('pg_ctl', ['-D', this.#data, '-l', path.join(this.#dir, 'postgres.log'), '-w', '-t', '90', '-o', opts, 'start']);
