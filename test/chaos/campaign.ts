@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitFor } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { faultPlan, injectFault, type FaultName } from './faults.ts';
 import { checkRound, violations, type DeliveryRow, type RoundVerdict } from './invariants.ts';
 import type { Reception } from './receivers.ts';

@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { waitFor } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { topicNames } from '../../src/kafka/kafka-client.ts';
 import { freePort } from '../support/child-service.ts';
-import { waitFor } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { Cleanup } from './cleanup.ts';
 import { Member } from './members.ts';
 import { PrivateKafka, kafkaLibs } from './private-kafka.ts';
