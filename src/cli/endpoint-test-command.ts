@@ -1,25 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import pkg from '../../package.json' with { type: 'json' };
-import { signingSecrets, type EndpointRecord } from '../endpoints/endpoint-store.ts';
-import { EVENT_TYPES, isEventType, type EventType } from '../events/catalog.ts';
+import { subscribesTo } from '../endpoints/endpoint-store.ts';
+import { EVENT_TYPES, isEventType } from '../events/catalog.ts';
 import { stringValue } from './args.ts';
 import type { Command } from './cli-context.ts';
 import { EXIT, UsageError } from './cli-errors.ts';
 import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs } from './output.ts';
-import { sampleBody } from './sample-events.ts';
 
-/** Which event to send when `--event` is omitted: the endpoint's first subscribed type. */
-function defaultEventType(endpoint: EndpointRecord): EventType {
-  const first = endpoint.eventTypes.find(isEventType);
-  return first ?? 'call.ended';
-}
-
-/**
- * `endpoints test`: one real, signed attempt of a sample event to one endpoint, made by the same
- * deliverer and signing as the dispatcher (current and still-valid previous secrets), with a fresh
- * uuid as `webhook-id`. Not recorded in the delivery log and never retried.
- */
+/** `endpoints test`: one real, signed attempt of a sample event to one endpoint (src/delivery/test-delivery.ts). */
 export const testEndpointCommand: Command = {
   spec: {
     name: 'endpoints test',
@@ -48,32 +35,18 @@ export const testEndpointCommand: Command = {
     const config = ctx.config();
     const { db } = await ctx.database();
     const endpoint = await findEndpointOrFail(db, positionals[0]!);
-    const eventType = eventOption ?? defaultEventType(endpoint);
+    // Loaded here: undici is needed by this command only.
+    const { createTestDeliverer, defaultTestEventType, sendTestEvent } = await import('../delivery/test-delivery.ts');
+    const eventType = eventOption ?? defaultTestEventType(endpoint);
     if (!ctx.out.json) {
       if (!endpoint.enabled) ctx.out.error(`note: endpoint ${endpoint.name} is disabled; sending the test anyway`);
-      if (!endpoint.eventTypes.includes('*') && !endpoint.eventTypes.includes(eventType)) {
+      if (!subscribesTo(endpoint, eventType)) {
         ctx.out.error(`note: endpoint ${endpoint.name} is not subscribed to ${eventType}; sending the test anyway`);
       }
     }
 
-    const webhookId = randomUUID();
-    // Loaded here: undici is needed by this command only.
-    const { createDeliverer } = await import('../delivery/deliverer.ts');
-    await using deliverer = createDeliverer({
-      timeoutMs: config.delivery.timeoutMs,
-      responseReadBytes: config.delivery.responseReadBytes,
-      responseStoreBytes: config.delivery.responseStoreBytes,
-      userAgent: `dialer-webhooks/${pkg.version}`,
-      connectionsPerOrigin: 1,
-    });
-    const result = await deliverer.deliver({
-      url: endpoint.url,
-      deliveryId: webhookId,
-      eventType,
-      attempt: 1,
-      body: sampleBody(eventType, new Date(ctx.now())),
-      secrets: signingSecrets(endpoint, ctx.now()),
-    });
+    await using deliverer = createTestDeliverer(config.delivery);
+    const result = await sendTestEvent({ endpoint, eventType, deliverer, nowMs: ctx.now() });
 
     const ok = result.outcome === 'succeeded';
     if (ctx.out.json) {
@@ -81,7 +54,7 @@ export const testEndpointCommand: Command = {
         endpoint: endpoint.name,
         url: endpoint.url,
         event_type: eventType,
-        webhook_id: webhookId,
+        webhook_id: result.webhookId,
         outcome: result.outcome,
         status_code: result.statusCode,
         error_kind: result.errorKind,
@@ -96,7 +69,7 @@ export const testEndpointCommand: Command = {
           ['status', result.statusCode === null ? `no response (${result.errorKind})` : String(result.statusCode)],
           ...(result.error === null ? [] : [['error', result.error] as const]),
           ['duration', formatMs(result.durationMs)],
-          ['webhook-id', webhookId],
+          ['webhook-id', result.webhookId],
           ['response', result.responseBody === null ? '(empty)' : excerpt(result.responseBody, 200)],
         ],
         '  ',

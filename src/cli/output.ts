@@ -1,7 +1,10 @@
+import { terminalSafe, terminalSafeJson, terminalSafeLine } from './terminal-text.ts';
+
 /**
  * Everything the CLI prints goes through here: human tables and key/value blocks on stdout, JSON
  * for scripts, messages on stderr. The streams are passed in (the entry file gives it
- * process.stdout/stderr; tests may give buffers).
+ * process.stdout/stderr; tests may give buffers). Every text is made terminal-safe on the way
+ * out (terminal-text.ts): much of it comes from the database.
  */
 export interface Writable {
   write(text: string): unknown;
@@ -25,17 +28,18 @@ export interface Output {
 export function createOutput(stdout: Writable, stderr: Writable, options: { json: boolean }): Output {
   return {
     json: options.json,
-    line: (text = '') => void stdout.write(`${text}\n`),
-    error: (text) => void stderr.write(`${text}\n`),
-    printJson: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    table: (headers, rows, empty = '(none)') => void stdout.write(rows.length === 0 ? `${empty}\n` : formatTable(headers, rows)),
+    line: (text = '') => void stdout.write(`${terminalSafe(text)}\n`),
+    error: (text) => void stderr.write(`${terminalSafe(text)}\n`),
+    printJson: (value) => void stdout.write(`${terminalSafeJson(JSON.stringify(value, null, 2))}\n`),
+    table: (headers, rows, empty = '(none)') =>
+      void stdout.write(rows.length === 0 ? `${terminalSafe(empty)}\n` : formatTable(headers, rows)),
     fields: (pairs, indent = '') => void stdout.write(formatFields(pairs, indent)),
   };
 }
 
-/** Columns left-aligned, two spaces apart; cells made single-line. Trailing spaces trimmed. */
+/** Columns left-aligned, two spaces apart; cells made single-line and terminal-safe. Trailing spaces trimmed. */
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
-  const cells = [headers.map(cell), ...rows.map((r) => r.map(cell))];
+  const cells = [headers.map(terminalSafeLine), ...rows.map((r) => r.map(terminalSafeLine))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return (
     cells
@@ -51,19 +55,13 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<Read
 
 function formatFields(pairs: ReadonlyArray<readonly [string, string]>, indent: string): string {
   const width = Math.max(0, ...pairs.map(([k]) => k.length + 1));
-  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}  ${v}`.trimEnd()).join('\n') + '\n';
-}
-
-/** One line of printable text: control characters (newlines, tabs, escapes) become spaces. */
-function cell(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}  ${terminalSafeLine(v)}`.trimEnd()).join('\n') + '\n';
 }
 
 /** At most `max` characters of `text` on one line, `…` marking a cut. */
 export function excerpt(text: string | null, max: number): string {
   if (text === null) return '';
-  const one = cell(text).trim();
+  const one = terminalSafeLine(text).trim();
   return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
 }
 

@@ -2,7 +2,7 @@
  * The one endpoint store: the model and every read and write of webhooks.endpoints, shared by
  * the dispatcher service, the CLI and the web admin. Import from here, not from the files behind it.
  */
-export { ALL_EVENT_TYPES, isEndpointId, signingSecrets, type Endpoint, type EndpointRecord } from './endpoint.ts';
+export { ALL_EVENT_TYPES, isEndpointId, signingSecrets, subscribesTo, type Endpoint, type EndpointRecord } from './endpoint.ts';
 export { findEnabledEndpoints, findEndpoint, findEndpointById, listEndpoints } from './endpoint-reads.ts';
 export {
   createEndpoint,

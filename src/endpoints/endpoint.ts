@@ -22,6 +22,11 @@ export interface Endpoint {
 /** The event type that subscribes an endpoint to every event. */
 export const ALL_EVENT_TYPES = '*';
 
+/** True when the endpoint is subscribed to events of `eventType` (by name or through `*`). */
+export function subscribesTo(endpoint: Endpoint, eventType: string): boolean {
+  return endpoint.eventTypes.includes(ALL_EVENT_TYPES) || endpoint.eventTypes.includes(eventType);
+}
+
 /**
  * Secrets to sign with at `nowMs`: the current one first, then the previous one while its overlap
  * lasts (strictly before `previousSecretExpiresAt`). A previous secret without an expiry is not

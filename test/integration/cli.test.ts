@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { SAMPLE_DATA } from '../../src/cli/sample-events.ts';
+import { SAMPLE_DATA } from '../../src/events/sample-events.ts';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -398,6 +398,42 @@ describe('endpoints test', () => {
     const badType = await cli(['endpoints', 'test', 'receiver-500', '--event', 'call.finished'], env);
     assert.equal(badType.code, 2);
     assert.match(badType.stderr, /unknown event type "call\.finished"; valid types: call\.started, call\.ended/);
+  });
+
+  test('database text with terminal escapes (a hostile name, response body, rejection message) is printed without control characters', async () => {
+    const hostile = 'evil\u001b]0;owned\u0007\u001b[2J\u009b31m\rcrm-sync';
+    const url = receiver.route('/test-hostile', SECRET, () => ({
+      status: 200,
+      body: 'ok\u001b[8mhidden\u001b]8;;https://x.example/\u0007',
+    }));
+    await db.pool.query('insert into webhooks.endpoints (name, url, event_types, secret) values ($1, $2, $3, $4)', [
+      hostile,
+      url,
+      ['agent.login'],
+      SECRET,
+    ]);
+    // eslint-disable-next-line no-control-regex
+    const control = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+    const runs = [
+      await cli(['endpoints', 'test', hostile], env),
+      await cli(['endpoints', 'list'], env),
+      await cli(['endpoints', 'list', '--json'], env),
+      await cli(['endpoints', 'add', '--name', `${hostile}-2`, '--url', 'ftp://x.example/', '--events', '*'], env),
+    ];
+    assert.equal(runs[0]!.code, 0, runs[0]!.stderr);
+    assert.match(runs[0]!.stdout, /^OK: agent\.login to evil.*crm-sync[\s\S]*response: +okhidden\n/);
+    assert.match(runs[1]!.stdout, /evil.*crm-sync/);
+    assert.ok(
+      (JSON.parse(runs[2]!.stdout) as Array<{ name: string }>).some((e) => e.name === hostile),
+      'JSON keeps the exact name',
+    );
+    assert.equal(runs[3]!.code, 1);
+    assert.match(runs[3]!.stderr, /is not an http\(s\) URL \(endpoint "evil.*crm-sync-2"\)/);
+    for (const run of runs) {
+      assert.doesNotMatch(run.stdout, control);
+      assert.doesNotMatch(run.stderr, control);
+    }
+    await db.pool.query('delete from webhooks.endpoints where name = $1', [hostile]);
   });
 
   test('during a rotation a receiver holding only the old secret still verifies the Standard Webhooks signature', async () => {

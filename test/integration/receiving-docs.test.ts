@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { SAMPLE_DATA } from '../../src/cli/sample-events.ts';
+import { SAMPLE_DATA } from '../../src/events/sample-events.ts';
 import { EVENT_TYPES } from '../../src/events/catalog.ts';
 import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

@@ -1,10 +1,10 @@
-import type { EventType } from '../events/catalog.ts';
-import { envelopeBody, validateEnvelope, type Envelope } from '../events/envelope.ts';
+import type { EventType } from './catalog.ts';
+import { envelopeBody, validateEnvelope, type Envelope } from './envelope.ts';
 
 /**
  * A realistic `data` object for each event type of the catalog (`call.ended` is the product
- * spec's own example), for `endpoints test`. The mapped type makes a new catalog type a compile
- * error here until it has a sample.
+ * spec's own example), for test events (`endpoints test`, the web admin's "Send test event").
+ * The mapped type makes a new catalog type a compile error here until it has a sample.
  */
 export const SAMPLE_DATA: { readonly [T in EventType]: Readonly<Record<string, unknown>> } = {
   'call.started': { call_id: '12345', agent: 'jsmith', phone_number: '5551234567', campaign: 'Q1-Sales' },
