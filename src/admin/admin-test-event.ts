@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Deliverer } from '../delivery/deliverer.ts';
 import { signingSecrets, type Endpoint } from '../endpoints/endpoint.ts';
 import { isEventType } from '../events/catalog.ts';
-import { sampleBody } from '../cli/sample-events.ts';
+import { sampleBody } from '../events/sample-events.ts';
 import type { TestEventResult } from './views/endpoint-page.ts';
 
 /**
