@@ -104,6 +104,13 @@ export interface Config {
 }
 
 /**
+ * Most levels of objects and arrays in an event's `data` (data itself is level 1). Deeper events
+ * are invalid (`too_deep`): real dialer events are a few levels deep, and encoding a very deep
+ * value would overflow the stack.
+ */
+export const MAX_EVENT_DEPTH = 64;
+
+/**
  * Backoff while a dependency (Postgres, the broker, the schema registry) is down: 200 ms doubling
  * to 10 s, so recovery is noticed within 10 s and a dead dependency costs little.
  */

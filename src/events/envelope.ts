@@ -1,3 +1,4 @@
+import { MAX_EVENT_DEPTH } from '../config.ts';
 import { InvalidEventError } from '../errors.ts';
 import { EVENT_SCHEMAS, isEventType, type EventType } from './catalog.ts';
 
@@ -9,6 +10,8 @@ export interface Envelope {
   /** Parsed `timestamp`, ms since the epoch. */
   timestampMs: number;
   data: Record<string, unknown>;
+  /** The webhook body: the envelope as JSON bytes, built once here so it cannot fail later. */
+  body: Buffer;
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -16,7 +19,8 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\
 /**
  * Checks a decoded value against the envelope and the catalog. Throws `InvalidEventError` with a
  * bounded `reason`: not_object, missing_field, wrong_type, unknown_type, invalid_timestamp,
- * invalid_data.
+ * invalid_data, too_deep, unencodable. Whatever in one event's value could fail later (the body
+ * is encoded here) fails here, as poison.
  */
 export function validateEnvelope(value: unknown): Envelope {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -45,6 +49,9 @@ export function validateEnvelope(value: unknown): Envelope {
   if (typeof v.data !== 'object' || Array.isArray(v.data)) {
     throw new InvalidEventError('wrong_type', `"data" must be an object, got ${Array.isArray(v.data) ? 'an array' : typeof v.data}`);
   }
+  if (nestedDeeperThan(v.data, MAX_EVENT_DEPTH)) {
+    throw new InvalidEventError('too_deep', `"data" is nested more than ${MAX_EVENT_DEPTH} levels deep`);
+  }
   const parsed = EVENT_SCHEMAS[v.event].safeParse(v.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -55,10 +62,34 @@ export function validateEnvelope(value: unknown): Envelope {
       `${v.event}: data.${path} ${missing ? 'is required' : issue.message}`,
     );
   }
-  return { event: v.event, timestamp: v.timestamp, timestampMs: ts, data: v.data as Record<string, unknown> };
+  const data = v.data as Record<string, unknown>;
+  let body: Buffer;
+  try {
+    body = Buffer.from(JSON.stringify({ event: v.event, timestamp: v.timestamp, data }));
+  } catch (err) {
+    throw new InvalidEventError('unencodable', `the event cannot be encoded as JSON: ${(err as Error).message.slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+  return { event: v.event, timestamp: v.timestamp, timestampMs: ts, data, body };
 }
 
-/** The webhook body: the spec's envelope as JSON bytes, built once per event. */
+/** The webhook body: the spec's envelope as JSON bytes. */
 export function envelopeBody(envelope: Envelope): Buffer {
-  return Buffer.from(JSON.stringify({ event: envelope.event, timestamp: envelope.timestamp, data: envelope.data }));
+  return envelope.body;
+}
+
+/**
+ * True when `value` holds objects or arrays nested deeper than `max` (the value itself is level
+ * 1). Iterative, so a hostile depth cannot overflow the stack here either.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }

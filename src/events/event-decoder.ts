@@ -42,6 +42,14 @@ export function createEventDecoder(options: EventDecoderOptions): EventDecoder {
         throw new InvalidEventError('invalid_json', `value is not valid JSON: ${(err as Error).message.slice(0, 200)}`, { cause: err });
       }
     }
-    return validateEnvelope(decoded);
+    const envelope = validateEnvelope(decoded);
+    // A schema-registry value can grow when decoded (defaults filled in): the body must still fit.
+    if (envelope.body.length > options.maxEventBytes) {
+      throw new InvalidEventError(
+        'too_large',
+        `the decoded event is ${envelope.body.length} bytes as JSON, over the ${options.maxEventBytes}-byte limit (MAX_EVENT_BYTES)`,
+      );
+    }
+    return envelope;
   };
 }

@@ -34,7 +34,7 @@ import {
   schemaTypeFromString,
 } from '@kafkajs/confluent-schema-registry/dist/schemaTypeResolver.js';
 import type { ConfluentSchema, ProtocolOptions, Schema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
-import { InvalidEventError, TransientError } from '../errors.ts';
+import { InvalidEventError, TransientError, WebhooksError } from '../errors.ts';
 
 /** Length of the Confluent header: magic byte + 4-byte schema id. */
 const HEADER_LENGTH = 5;
@@ -87,12 +87,12 @@ interface SchemaResponse {
 }
 
 /** A registry answer that is not 200, kept as the `cause` of the error we throw. */
-class RegistryResponseError extends Error {
+class RegistryResponseError extends WebhooksError {
+  override readonly code = 'WH_REGISTRY_RESPONSE';
   readonly status: number;
   readonly errorCode: number | undefined;
   constructor(url: string, status: number, errorCode: number | undefined, message: string | undefined) {
     super(`GET ${url}: HTTP ${status}${errorCode === undefined ? '' : ` error_code ${errorCode}`}${message ? `: ${message}` : ''}`);
-    this.name = 'RegistryResponseError';
     this.status = status;
     this.errorCode = errorCode;
   }

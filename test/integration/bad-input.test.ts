@@ -60,3 +60,25 @@ test('a delay-topic message whose endpoint-id is not a UUID goes to the invalid 
     timeoutMs: 20_000,
   });
 });
+
+test('an event nested 5,000 deep goes to the invalid topic as too_deep, and the next event is delivered and committed', async () => {
+  // Written out by hand: JSON.stringify itself cannot encode it.
+  const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+  const value = `{"event":"call.ended","timestamp":"${new Date().toISOString()}","data":{"call_id":"deep","agent":"a","deep":${deep}}}`;
+  const before = await f.kafka.committedTotal(f.env.CONSUMER_GROUP!, f.input);
+  const sent = f.receiver.requests.length;
+  await f.kafka.produce(f.input, [
+    { value, partition: 1 },
+    { value: event(4), partition: 1 },
+  ]);
+  const invalid = await waitFor(
+    async () => (await f.kafka.readAll(f.service.topics.invalid)).find((m) => headerString(m.headers, 'source-topic') === f.input),
+    { what: 'the deep event on the invalid topic', timeoutMs: 20_000 },
+  );
+  assert.equal(headerString(invalid.headers, 'error-reason'), 'too_deep');
+  await f.receiver.waitFor((r) => r.length >= sent + 1, 20_000, 'the next event at /crm');
+  await waitFor(async () => (await f.kafka.committedTotal(f.env.CONSUMER_GROUP!, f.input)) >= before + 2, {
+    what: 'the input committed past both events',
+    timeoutMs: 20_000,
+  });
+});

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { EVENT_TYPES } from '../../src/events/catalog.ts';
 import { envelopeBody, validateEnvelope } from '../../src/events/envelope.ts';
+import { MAX_EVENT_DEPTH } from '../../src/config.ts';
 import { InvalidEventError } from '../../src/errors.ts';
 
 const specExample = {
@@ -65,4 +66,26 @@ test('delivery ids are UUID v5, stable, and differ per endpoint and per event', 
   assert.equal(a, deliveryId('dialer.events/0/42', 'e1'));
   assert.notEqual(a, deliveryId('dialer.events/0/42', 'e2'));
   assert.notEqual(a, deliveryId('dialer.events/0/43', 'e1'));
+});
+
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 1; i < depth; i++) v = [v];
+  return v;
+}
+
+test('an event nested 5,000 deep is invalid (too_deep) instead of failing later when its body is encoded', () => {
+  const deep = { ...specExample, data: { ...specExample.data, extra: nested(5000) } };
+  assert.throws(
+    () => validateEnvelope(deep),
+    (err: unknown) => err instanceof InvalidEventError && err.reason === 'too_deep',
+  );
+});
+
+test('data nested exactly MAX_EVENT_DEPTH levels is accepted and its body encodes', () => {
+  // data is level 1 and nested(n) holds n - 1 arrays: data ends MAX_EVENT_DEPTH levels deep.
+  const ok = { ...specExample, data: { ...specExample.data, extra: nested(MAX_EVENT_DEPTH) } };
+  assert.ok(envelopeBody(validateEnvelope(ok)).length > 0);
+  const over = { ...specExample, data: { ...specExample.data, extra: nested(MAX_EVENT_DEPTH + 1) } };
+  assert.throws(() => validateEnvelope(over), /nested more than/);
 });
