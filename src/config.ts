@@ -1,4 +1,21 @@
+import {
+  adminVariables,
+  bool,
+  deepFreeze,
+  durations,
+  int,
+  list,
+  oneOf,
+  parseDuration,
+  read,
+  str,
+  TOPIC_RE,
+  url,
+  type Env,
+} from './config-values.ts';
 import { ConfigError } from './errors.ts';
+
+export { parseDuration } from './config-values.ts';
 
 /**
  * The service's whole configuration, parsed once from the environment. Only this file reads
@@ -41,7 +58,10 @@ export interface Config {
     migrateOnStart: boolean;
     /** ADMIN_MIGRATIONS_DIR: a folder of the admins' own numbered SQL files, applied after ours. Default none. */
     adminMigrationsDir: string | null;
-    /** Values for `:'NAME'` variables in the admins' files: the process environment, so secrets stay out of the files. */
+    /**
+     * Values for the `:'NAME'` variables the admins' files name, from the environment variables of
+     * those names, so secrets stay out of the files. Only those: never the whole environment.
+     */
     adminVariables: Readonly<Record<string, string>>;
   };
   http: {
@@ -85,6 +105,8 @@ export interface Config {
     flushIntervalMs: number;
     /** ATTEMPT_RETENTION_DAYS: monthly partitions of webhooks.attempts wholly older than this are dropped, days. Default 90. */
     retentionDays: number;
+    /** LOG_MAINTENANCE_INTERVAL_MS: how often attempt partitions are created ahead and old ones dropped, ms. Default 21600000 (6 h). */
+    maintenanceIntervalMs: number;
   };
   schemaRegistry: {
     /** SCHEMA_REGISTRY_URL: Confluent-compatible registry for wire-format values. Default none (plain JSON only). */
@@ -92,6 +114,8 @@ export interface Config {
     /** SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD: optional basic auth. */
     username: string | null;
     password: string | null;
+    /** SCHEMA_REGISTRY_TIMEOUT_MS: bound on one registry request, ms. Default 5000. */
+    timeoutMs: number;
   };
   metrics: {
     /** METRICS_PER_ENDPOINT: add an endpoint label to delivery metrics (cardinality!). Default false. */
@@ -101,6 +125,11 @@ export interface Config {
   };
   /** SHUTDOWN_TIMEOUT_MS: bound on a graceful shutdown, ms. Default 30000. */
   shutdownTimeoutMs: number;
+  /**
+   * SHUTDOWN_LOG_FLUSH_MS: the part of SHUTDOWN_TIMEOUT_MS kept for writing the delivery log after
+   * in-flight work is drained or aborted, ms. Default 5000, or half of SHUTDOWN_TIMEOUT_MS when that is less than 10 s.
+   */
+  shutdownLogFlushMs: number;
 }
 
 /**
@@ -118,87 +147,6 @@ export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> 
 
 /** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
 export const RECONNECT_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 100, maxMs: 10_000 });
-
-type Env = Record<string, string | undefined>;
-
-function read(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-function str(env: Env, name: string, def: string): string {
-  return read(env, name) ?? def;
-}
-
-function int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = read(env, name);
-  if (raw === undefined) return def;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return def;
-  const v = raw.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
-}
-
-function list(env: Env, name: string, def: string): string[] {
-  const items = str(env, name, def)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (items.length === 0) throw new ConfigError(name, 'must name at least one item');
-  return items;
-}
-
-function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
-  const raw = read(env, name)?.toLowerCase() ?? def;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
-  }
-  return raw as T;
-}
-
-/** Parses `250ms`, `5s`, `2m` or a bare number of milliseconds. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) return null;
-  const unit = m[2] ?? 'ms';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(Number(m[1]) * factor);
-}
-
-function durations(env: Env, name: string, def: string): number[] {
-  const items = list(env, name, def);
-  return items.map((item) => {
-    const ms = parseDuration(item);
-    if (ms === null || ms <= 0) throw new ConfigError(name, `${JSON.stringify(item)} is not a positive duration like 5s, 250ms or 2m`);
-    return ms;
-  });
-}
-
-const TOPIC_RE = /^[a-zA-Z0-9._-]{1,200}$/;
-
-function url(env: Env, name: string, def: string | null, protocols: string[]): string | null {
-  const raw = read(env, name) ?? def;
-  if (raw === null) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `not a URL: ${JSON.stringify(raw.replace(/\/\/[^@/]*@/, '//***@'))}`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
-  }
-  return raw;
-}
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -240,6 +188,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const registryUrl = url(env, 'SCHEMA_REGISTRY_URL', null, ['http:', 'https:']);
+  const shutdownTimeoutMs = int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000);
 
   const config: Config = {
     kafka: {
@@ -261,7 +210,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       lockTimeoutMs: int(env, 'DATABASE_LOCK_TIMEOUT_MS', 10_000, 0, 86_400_000),
       migrateOnStart: bool(env, 'MIGRATE_ON_START', false),
       adminMigrationsDir: read(env, 'ADMIN_MIGRATIONS_DIR') ?? null,
-      adminVariables: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+      adminVariables: adminVariables(env, read(env, 'ADMIN_MIGRATIONS_DIR')),
     },
     http: {
       host: str(env, 'HTTP_HOST', '0.0.0.0'),
@@ -275,27 +224,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       batchSize: int(env, 'DELIVERY_LOG_BATCH_SIZE', 1000, 1, 100_000),
       flushIntervalMs: int(env, 'DELIVERY_LOG_FLUSH_MS', 20, 0, 60_000),
       retentionDays: int(env, 'ATTEMPT_RETENTION_DAYS', 90, 1, 36_500),
+      maintenanceIntervalMs: int(env, 'LOG_MAINTENANCE_INTERVAL_MS', 6 * 3_600_000, 1000, 7 * 86_400_000),
     },
     schemaRegistry: {
       url: registryUrl,
       username: read(env, 'SCHEMA_REGISTRY_USERNAME') ?? null,
       password: read(env, 'SCHEMA_REGISTRY_PASSWORD') ?? null,
+      timeoutMs: int(env, 'SCHEMA_REGISTRY_TIMEOUT_MS', 5000, 100, 600_000),
     },
     metrics: {
       perEndpoint: bool(env, 'METRICS_PER_ENDPOINT', false),
       lagPollIntervalMs: int(env, 'LAG_POLL_INTERVAL_MS', 15_000, 100, 3_600_000),
     },
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+    shutdownTimeoutMs,
+    shutdownLogFlushMs: int(env, 'SHUTDOWN_LOG_FLUSH_MS', Math.min(5000, Math.floor(shutdownTimeoutMs / 2)), 100, 600_000),
   };
-  return deepFreeze(config);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
+  if (config.shutdownLogFlushMs >= config.shutdownTimeoutMs) {
+    throw new ConfigError('SHUTDOWN_LOG_FLUSH_MS', `must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`);
   }
-  return value;
+  return deepFreeze(config);
 }
 
 /** The web admin's own settings (`dialer-webhooks admin`); the service never reads them. */

@@ -3,26 +3,24 @@ import type { Logger } from 'pino';
 import pkg from '../package.json' with { type: 'json' };
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
-import { migrate, readMigrations, SERVICE_MIGRATIONS_DIR } from './db/migrator.ts';
-import { createDeliverer, type Deliverer } from './delivery/deliverer.ts';
-import { Dispatcher } from './delivery/dispatcher.ts';
-import { EndpointLimiter } from './delivery/endpoint-limiter.ts';
+import { migrateAll } from './db/migrator.ts';
+import { buildDispatcher } from './delivery/build-dispatcher.ts';
+import type { Dispatcher } from './delivery/dispatcher.ts';
 import { EndpointCache } from './endpoints/endpoint-cache.ts';
 import { writeSettings } from './endpoints/endpoint-store.ts';
-import { createEventDecoder } from './events/event-decoder.ts';
-import { createRegistryDecoder } from './events/registry-decoder.ts';
-import { createKafka, ensureTopics, topicNames, type TopicNames } from './kafka/kafka-client.ts';
+import { createKafka, ensureTopics } from './kafka/kafka-client.ts';
 import { startLagPoller } from './kafka/lag-poller.ts';
 import { PartitionConsumer } from './kafka/partition-consumer.ts';
-import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
 import { TopicProducer } from './kafka/topic-producer.ts';
+import { startAttemptPartitionMaintenance } from './log/attempt-partitions.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
-import { DeliveryStatusLookup } from './log/delivery-status-lookup.ts';
 import { ReplayHorizon } from './log/replay-horizon.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { retryTiers } from './retry/retry-schedule.ts';
-import { taskDueAt } from './retry/retry-message.ts';
+import { checkReadiness } from './metrics/readiness.ts';
+import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
+import { DelayConsumer } from './retry/delay-consumer.ts';
+import { topicNames, topicSpecs, type TopicNames } from './topics/service-topics.ts';
 
 export const VERSION: string = pkg.version;
 
@@ -33,7 +31,8 @@ export interface Service {
   readonly dispatcher: Dispatcher;
   readonly endpoints: EndpointCache;
   readonly input: PartitionConsumer;
-  readonly retry: PartitionConsumer;
+  /** The delay topics' consumer; its group consumer is `retry.consumer`. */
+  readonly retry: DelayConsumer;
   /** Picks up webhooks.redeliver()/recover() requests. */
   readonly redeliveries: RedeliveryWatcher;
   readonly topics: TopicNames;
@@ -77,47 +76,27 @@ async function start(
   const database = openDatabase(config.database.url, config.database.poolSize, 'dialer-webhooks', config.database);
   cleanups.push(() => database.db.destroy());
   if (config.database.migrateOnStart) {
-    const client = await database.pool.connect();
-    try {
-      await migrate(client, await readMigrations(SERVICE_MIGRATIONS_DIR), {
-        onApplied: (r) => r.status === 'applied' && logger.info(r, 'migration applied'),
-      });
-      if (config.database.adminMigrationsDir) {
-        await migrate(client, await readMigrations(config.database.adminMigrationsDir), {
-          set: 'admin',
-          variables: config.database.adminVariables,
-          onApplied: (r) => r.status === 'applied' && logger.info(r, 'admin migration applied'),
-        });
-      }
-    } finally {
-      client.release();
-    }
+    await migrateAll(database.pool, {
+      adminDir: config.database.adminMigrationsDir,
+      variables: config.database.adminVariables,
+      onApplied: (set, r) => r.status === 'applied' && logger.info(r, set === 'admin' ? 'admin migration applied' : 'migration applied'),
+    });
   }
   await writeSettings(database.db, { requireHttps: config.delivery.requireHttps });
-  // Attempt partitions: next months created ahead, months past the retention dropped.
-  const maintainPartitions = async (): Promise<void> => {
-    await database.pool.query('select webhooks.ensure_attempt_partitions(2)');
-    const { rows } = await database.pool.query<{ dropped: number }>(
-      'select webhooks.drop_old_attempt_partitions(make_interval(days => $1)) as dropped',
-      [config.log.retentionDays],
-    );
-    if (rows[0]!.dropped > 0)
-      logger.info({ dropped: rows[0]!.dropped, retentionDays: config.log.retentionDays }, 'dropped old attempt partitions');
-  };
-  await maintainPartitions();
-  const partitionTimer = setInterval(
-    () => void maintainPartitions().catch((err: unknown) => logger.warn({ err }, 'attempt partition maintenance failed')),
-    6 * 3_600_000,
-  );
-  partitionTimer.unref();
-  cleanups.push(async () => clearInterval(partitionTimer));
+  const partitions = await startAttemptPartitionMaintenance({
+    pool: database.pool,
+    retentionDays: config.log.retentionDays,
+    intervalMs: config.log.maintenanceIntervalMs,
+    logger,
+  });
+  cleanups.push(async () => partitions.stop());
 
   const kafka = createKafka(config.kafka, logger);
   const admin: Admin = kafka.admin();
   await admin.connect();
   cleanups.push(() => admin.disconnect());
   const topics = topicNames(config);
-  await ensureTopics(admin, topics, config, logger);
+  await ensureTopics(admin, topicSpecs(topics, config), logger);
 
   const producer = new TopicProducer(kafka);
   await producer.connect();
@@ -136,16 +115,6 @@ async function start(
   await endpoints.start();
   cleanups.push(() => endpoints.stop());
 
-  const deliverer: Deliverer = createDeliverer({
-    timeoutMs: config.delivery.timeoutMs,
-    responseReadBytes: config.delivery.responseReadBytes,
-    responseStoreBytes: config.delivery.responseStoreBytes,
-    userAgent: `dialer-webhooks/${VERSION}`,
-    // No cap per origin: EndpointLimiter bounds each endpoint, whatever host it shares.
-    connectionsPerOrigin: null,
-  });
-  cleanups.push(() => deliverer.close());
-
   const logWriter = new DeliveryLogWriter({
     pool: database.pool,
     logger: logger.child({ component: 'delivery-log' }),
@@ -158,33 +127,21 @@ async function start(
     onFlushError: () => metrics.deliveryLogFlushErrors.inc(),
     onQueueChange: (n) => metrics.deliveryLogQueueRows.set(n),
   });
-  cleanups.push(() => logWriter.close(AbortSignal.timeout(5000)));
-
-  const registry = config.schemaRegistry.url
-    ? createRegistryDecoder({
-        url: config.schemaRegistry.url,
-        ...(config.schemaRegistry.username ? { username: config.schemaRegistry.username } : {}),
-        ...(config.schemaRegistry.password ? { password: config.schemaRegistry.password } : {}),
-        timeoutMs: 5000,
-      })
-    : null;
+  cleanups.push(() => logWriter.close(AbortSignal.timeout(config.shutdownLogFlushMs)));
 
   const replayHorizon = new ReplayHorizon(database.pool);
-  const dispatcher = new Dispatcher({
-    db: database.db,
+  const { dispatcher, deliverer } = buildDispatcher(config, {
+    database,
     endpoints,
-    deliverer,
     logWriter,
-    statusLookup: new DeliveryStatusLookup(database.pool),
     replayHorizon,
     producer,
-    decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
     topics,
-    tiers: retryTiers(config.retry.delaysMs),
-    limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
     metrics,
     logger,
+    userAgent: `dialer-webhooks/${VERSION}`,
   });
+  cleanups.push(() => deliverer.close());
 
   const input = new PartitionConsumer({
     kafka,
@@ -195,14 +152,12 @@ async function start(
     handle: dispatcher.handleInput,
     logger: logger.child({ component: 'input-consumer' }),
   });
-  const retry = new PartitionConsumer({
+  const retry = new DelayConsumer({
     kafka,
     groupId: `${config.kafka.groupId}.retry`,
     topics: topics.retryDistinct,
-    fromBeginning: true,
     concurrency: config.delivery.partitionConcurrency,
     handle: dispatcher.handleRetry,
-    dueAt: (m) => taskDueAt(m.headers),
     logger: logger.child({ component: 'retry-consumer' }),
   });
   let crash: (e: Error) => void = () => {};
@@ -211,7 +166,7 @@ async function start(
   input.on('joined', () => replayHorizon.reset());
   for (const [name, c] of [
     ['input', input],
-    ['retry', retry],
+    ['retry', retry.consumer],
   ] as const) {
     c.on('joined', (e) => {
       metrics.consumerUp.set({ consumer: name }, 1);
@@ -222,7 +177,7 @@ async function start(
       crash(error);
     });
   }
-  const shutdownDeadline = (): AbortSignal => AbortSignal.timeout(Math.max(1000, config.shutdownTimeoutMs - 5000));
+  const shutdownDeadline = (): AbortSignal => AbortSignal.timeout(config.shutdownTimeoutMs - config.shutdownLogFlushMs);
   cleanups.push(async () => {
     const deadline = shutdownDeadline();
     await Promise.all([input.stop(deadline), retry.stop(deadline)]);
@@ -262,24 +217,16 @@ async function start(
     port: config.http.port,
     registry: metrics.registry,
     logger: logger.child({ component: 'http' }),
-    readiness: async () => {
-      const checks: Record<string, boolean | string> = {};
-      checks.postgres = await database.pool.query('select 1').then(
-        () => true,
-        (err: unknown) => `unreachable: ${(err as Error).message}`,
-      );
-      checks.kafka = await admin.describeCluster().then(
-        () => true,
-        (err: unknown) => `unreachable: ${(err as Error).message}`,
-      );
-      checks.inputConsumer = input.consuming;
-      checks.retryConsumer = retry.consuming;
-      checks.endpointListener = endpoints.listening;
-      checks.redeliveryListener = redeliveries.listening;
-      checks.shuttingDown = stopping ? 'yes' : false;
-      const ready = !stopping && checks.postgres === true && checks.kafka === true && input.consuming && retry.consuming;
-      return { ready, checks };
-    },
+    readiness: () =>
+      checkReadiness({
+        pool: database.pool,
+        admin,
+        input,
+        retry: retry.consumer,
+        endpoints,
+        redeliveries,
+        stopping: () => stopping,
+      }),
   });
   // The health server goes last on the way down, so probes see "not ready" while draining.
   cleanups.unshift(() => http.close());

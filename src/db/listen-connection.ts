@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { RECONNECT_BACKOFF } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { TransientError, UsageError } from '../errors.ts';
 import { backoffDelay, sleep } from '../util/backoff.ts';
 
 /** Lifecycle events of a LISTEN connection. */
@@ -131,7 +131,7 @@ export class ListenConnection extends EventEmitter<ListenConnectionEvents> imple
     // Errors while connecting reject connect() or the LISTEN query; these handlers only act once
     // the connection is established (`#listening`) and always keep an 'error' listener attached.
     client.on('error', (error) => this.#onLost(client, error));
-    client.on('end', () => this.#onLost(client, new Error('LISTEN connection ended')));
+    client.on('end', () => this.#onLost(client, new TransientError('LISTEN connection ended')));
     this.#client = client;
     try {
       await client.connect();

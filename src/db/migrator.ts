@@ -28,7 +28,11 @@ const LOCK_KEY = 0x5eb_4f00_1;
 
 const FILE_RE = /^(\d{4,})_([a-z0-9_\-.]+)\.sql$/i;
 
-/** Reads `NNNN_name.sql` files in version order; rejects gaps in naming and duplicate versions. */
+/**
+ * Reads `NNNN_name.sql` files in version order; rejects a `.sql` file named otherwise and two files
+ * with one version. Gaps between versions are allowed (a file may have been withdrawn before it
+ * was applied anywhere).
+ */
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   let names: string[];
   try {
@@ -117,6 +121,37 @@ export async function migrate(client: pg.ClientBase, files: MigrationFile[], opt
   return results;
 }
 
+/**
+ * The service's migrations, then the admins' files when `adminDir` is set (their `:'NAME'`
+ * variables from `variables`), each set in its own ledger. `admin` is null without `adminDir`.
+ */
+export async function migrateAll(
+  pool: pg.Pool,
+  options: {
+    adminDir: string | null;
+    variables: Readonly<Record<string, string>>;
+    onApplied?: (set: MigrationSet, r: MigrationResult) => void;
+  },
+): Promise<{ service: MigrationResult[]; admin: MigrationResult[] | null }> {
+  const serviceFiles = await readMigrations(SERVICE_MIGRATIONS_DIR);
+  const adminFiles = options.adminDir === null ? null : await readMigrations(options.adminDir);
+  const client = await pool.connect();
+  try {
+    const service = await migrate(client, serviceFiles, { set: 'service', onApplied: (r) => options.onApplied?.('service', r) });
+    const admin =
+      adminFiles === null
+        ? null
+        : await migrate(client, adminFiles, {
+            set: 'admin',
+            variables: { ...options.variables },
+            onApplied: (r) => options.onApplied?.('admin', r),
+          });
+    return { service, admin };
+  } finally {
+    client.release();
+  }
+}
+
 async function inLockedTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('begin');
   try {
@@ -133,13 +168,21 @@ async function inLockedTransaction<T>(client: pg.ClientBase, fn: () => Promise<T
   }
 }
 
+// `:'name'`, but not the `::'text'` of a cast.
+const VARIABLE_RE = /(?<!:):'([A-Za-z_][A-Za-z0-9_]*)'/g;
+
+/** The names of the `:'name'` variables in `sql`, each once. */
+export function variableNames(sql: string): string[] {
+  return [...new Set(Array.from(sql.matchAll(VARIABLE_RE), (m) => m[1]!))];
+}
+
 /**
  * Replaces psql-style variables written `:'name'` with the value as a quoted SQL literal, so admins'
  * files take secrets from the environment instead of holding them as plain text. An unset
  * variable is an error naming it.
  */
 export function substituteVariables(sql: string, variables: Record<string, string>, fileName: string): string {
-  return sql.replace(/(?<!:):'([A-Za-z_][A-Za-z0-9_]*)'/g, (_match, name: string) => {
+  return sql.replace(VARIABLE_RE, (_match, name: string) => {
     const value = variables[name];
     if (value === undefined) {
       throw new MigrationError(`${fileName}: variable :'${name}' is not set (set environment variable ${name})`);

@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.ts';
+
 /**
  * Tracks the messages of one partition that are being processed out of order, and answers which
  * offset may be committed.
@@ -21,7 +23,7 @@ export class OffsetTracker {
 
   add(offset: bigint): void {
     if (this.#next !== null && offset < this.#next) {
-      throw new RangeError(`offset ${offset} added after ${this.#next - 1n}: offsets must increase`);
+      throw new UsageError(`offset ${offset} added after ${this.#next - 1n}: offsets must increase`);
     }
     this.#queue.push(offset);
     this.#next = offset + 1n;

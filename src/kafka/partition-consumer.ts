@@ -3,6 +3,7 @@ import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEPENDENCY_BACKOFF } from '../config.ts';
 import { retrying, type BackoffPolicy } from '../util/backoff.ts';
+import { OffsetCommitter, type CommittedOffset, type PartitionState } from './offset-committer.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 
 /** A message as handlers see it; kafkajs types stay inside `src/kafka/`. */
@@ -32,12 +33,12 @@ export interface PartitionConsumerOptions {
    */
   handle: (message: ConsumedMessage, signal: AbortSignal) => Promise<void>;
   /**
-   * For delay topics: when a message may be handled (ms since the epoch). At the first message
-   * not yet due, its partition is paused until then; due times grow along a partition, so nothing
-   * after it is due either.
+   * Asked before each message is admitted: true holds it back. Its partition is then paused at
+   * that message (nothing after it is admitted either) until `resume()` is called for it, and the
+   * `deferred` event says which message waits. The owner decides when to resume (a delay consumer:
+   * when the message is due).
    */
-  dueAt?: (message: ConsumedMessage) => number;
-  now?: () => number;
+  defer?: (message: ConsumedMessage) => boolean;
   /** How often settled offsets are committed, ms. */
   commitIntervalMs?: number;
   /** Waits between tries of a failing handler. Default DEPENDENCY_BACKOFF. */
@@ -48,19 +49,11 @@ export interface PartitionConsumerOptions {
 export interface PartitionConsumerEvents {
   /** The group was (re)joined; `partitions` is this member's assignment. */
   joined: [{ partitions: Array<{ topic: string; partition: number }> }];
-  committed: [{ topic: string; partition: number; offset: string }[]];
-  paused: [{ topic: string; partition: number; dueAtMs: number }];
-  resumed: [{ topic: string; partition: number; lateMs: number }];
+  committed: [CommittedOffset[]];
+  /** A partition was paused at `message` because `defer` held it back. */
+  deferred: [{ message: ConsumedMessage }];
   /** kafkajs gave up: the consumer stopped for good (the process should exit). */
   crashed: [{ error: Error }];
-}
-
-interface PartitionState {
-  topic: string;
-  partition: number;
-  tracker: OffsetTracker;
-  committed: bigint | null;
-  slotWaiters: Array<() => void>;
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -72,14 +65,13 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
  * Offsets are committed by this class on a short interval, never by kafkajs (autoCommit off).
  */
 export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
-  readonly #o: Required<Omit<PartitionConsumerOptions, 'dueAt'>> & Pick<PartitionConsumerOptions, 'dueAt'>;
+  readonly #o: Required<Omit<PartitionConsumerOptions, 'defer'>> & Pick<PartitionConsumerOptions, 'defer'>;
   readonly #consumer: Consumer;
   readonly #states = new Map<string, PartitionState>();
-  readonly #resumeTimers = new Map<string, NodeJS.Timeout>();
   readonly #handlerAbort = new AbortController();
   readonly #retryAbort = new AbortController();
+  readonly #commits: OffsetCommitter;
   #commitTimer: NodeJS.Timeout | null = null;
-  #committing: Promise<void> | null = null;
   #stopping = false;
   #stopped: Promise<void> | null = null;
   #joined = false;
@@ -88,7 +80,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
 
   constructor(options: PartitionConsumerOptions) {
     super();
-    this.#o = { now: Date.now, commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, ...options };
+    this.#o = { commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, ...options };
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
@@ -98,6 +90,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       maxBytesPerPartition: 1024 * 1024,
       retry: { retries: 10 },
     });
+    this.#commits = new OffsetCommitter(this.#consumer, options.logger, (offsets) => this.emit('committed', offsets));
     const { GROUP_JOIN, CRASH } = this.#consumer.events;
     this.#consumer.on(GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
     this.#consumer.on(CRASH, (e) => {
@@ -126,7 +119,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       partitionsConsumedConcurrently: Math.max(1, Math.min(8, this.#o.topics.length * 3)),
       eachBatch: (payload) => this.#eachBatch(payload),
     });
-    this.#commitTimer = setInterval(() => void this.#commit(), this.#o.commitIntervalMs);
+    this.#commitTimer = setInterval(() => void this.#commits.commitMoved(this.#states.values()), this.#o.commitIntervalMs);
   }
 
   #onJoin(assignment: Record<string, number[]>): void {
@@ -173,12 +166,9 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
         headers: m.headers,
         timestampMs: Number(m.timestamp),
       };
-      if (this.#o.dueAt) {
-        const due = this.#o.dueAt(message);
-        if (due > this.#o.now()) {
-          await this.#pauseUntil(state, BigInt(m.offset), due);
-          return; // not resolved: kafkajs fetches it again after the resume
-        }
+      if (this.#o.defer?.(message)) {
+        await this.#pauseAt(state, message);
+        return; // not resolved: kafkajs fetches it again after the resume
       }
       while (state.tracker.inFlight >= this.#o.concurrency) {
         await new Promise<void>((resolve) => {
@@ -225,66 +215,16 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     if (this.#inFlight === 0) for (const w of this.#drainWaiters.splice(0)) w();
   }
 
-  async #pauseUntil(state: PartitionState, offset: bigint, dueAtMs: number): Promise<void> {
-    const { topic, partition } = state;
-    // A partition paused before this member committed anything in it may never be fetched again
-    // after resume (kafkajs #1599): commit the position first. It never passes an unsettled
-    // message: it is the lowest in flight, or this not-yet-due message.
-    const position = state.tracker.committable();
-    const safe = position === null || position > offset ? offset : position;
-    if (state.committed === null || state.committed < safe) {
-      await this.#consumer.commitOffsets([{ topic, partition, offset: safe.toString() }]).then(
-        () => {
-          state.committed = safe;
-        },
-        (err: unknown) => this.#o.logger.warn({ err, topic, partition }, 'commit before pause failed'),
-      );
-    }
-    this.#consumer.pause([{ topic, partitions: [partition] }]);
-    this.emit('paused', { topic, partition, dueAtMs });
-    const k = key(topic, partition);
-    clearTimeout(this.#resumeTimers.get(k));
-    this.#resumeTimers.set(
-      k,
-      setTimeout(
-        () => {
-          this.#resumeTimers.delete(k);
-          if (this.#stopping) return;
-          this.#consumer.resume([{ topic, partitions: [partition] }]);
-          this.emit('resumed', { topic, partition, lateMs: this.#o.now() - dueAtMs });
-        },
-        Math.max(0, dueAtMs - this.#o.now()),
-      ),
-    );
+  async #pauseAt(state: PartitionState, message: ConsumedMessage): Promise<void> {
+    await this.#commits.commitBeforePause(state, BigInt(message.offset));
+    this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
+    this.emit('deferred', { message });
   }
 
-  /** Commits every partition whose settled position moved since the last commit. */
-  #commit(): Promise<void> {
-    if (this.#committing) return this.#committing;
-    const offsets: Array<{ topic: string; partition: number; offset: string; state: PartitionState; value: bigint }> = [];
-    for (const state of this.#states.values()) {
-      const c = state.tracker.committable();
-      if (c !== null && (state.committed === null || c > state.committed)) {
-        offsets.push({ topic: state.topic, partition: state.partition, offset: c.toString(), state, value: c });
-      }
-    }
-    if (offsets.length === 0) return Promise.resolve();
-    this.#committing = this.#consumer
-      .commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })))
-      .then(
-        () => {
-          for (const o of offsets) if (o.state.committed === null || o.value > o.state.committed) o.state.committed = o.value;
-          this.emit(
-            'committed',
-            offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-          );
-        },
-        (err: unknown) => this.#o.logger.warn({ err }, 'offset commit failed; will retry'),
-      )
-      .finally(() => {
-        this.#committing = null;
-      });
-    return this.#committing;
+  /** Fetches a partition paused by `defer` again; nothing once stopping. */
+  resume(topic: string, partition: number): void {
+    if (this.#stopping) return;
+    this.#consumer.resume([{ topic, partitions: [partition] }]);
   }
 
   /**
@@ -299,8 +239,6 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   async #stop(deadline?: AbortSignal): Promise<void> {
     this.#stopping = true;
     this.#retryAbort.abort();
-    for (const t of this.#resumeTimers.values()) clearTimeout(t);
-    this.#resumeTimers.clear();
     for (const s of this.#states.values()) for (const w of s.slotWaiters.splice(0)) w();
     try {
       this.#consumer.pause(this.#o.topics.map((topic) => ({ topic })));
@@ -323,8 +261,8 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       });
     }
     if (this.#commitTimer) clearInterval(this.#commitTimer);
-    await this.#committing;
-    await this.#commit();
+    await this.#commits.idle();
+    await this.#commits.commitMoved(this.#states.values());
     this.#joined = false;
     await this.#consumer.disconnect();
   }

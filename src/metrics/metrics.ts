@@ -1,6 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import pkg from '../../package.json' with { type: 'json' };
 import { EVENT_TYPES } from '../events/catalog.ts';
+import { CounterCells, LabelTree } from './counter-cells.ts';
+import { ATTEMPT_RESULTS, CONSUMER_NAMES, DELIVERY_OUTCOMES, type AttemptResult, type DeliveryOutcome } from './metric-labels.ts';
+
+export {
+  ATTEMPT_RESULTS,
+  CONSUMER_NAMES,
+  DELIVERY_OUTCOMES,
+  resultClass,
+  type AttemptResult,
+  type ConsumerName,
+  type DeliveryOutcome,
+} from './metric-labels.ts';
 
 /**
  * The service's Prometheus metrics, in a registry of their own (tests make several). Names carry
@@ -8,21 +20,6 @@ import { EVENT_TYPES } from '../events/catalog.ts';
  * The `endpoint` label (endpoint name) exists on deliveries, attempts and attempt duration only
  * when `perEndpoint` is on, because it multiplies those series by the number of endpoints.
  */
-
-/** Result class of one HTTP attempt, the `result` label. */
-export type AttemptResult = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network' | 'aborted';
-export const ATTEMPT_RESULTS: readonly AttemptResult[] = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network', 'aborted'];
-
-/**
- * What became of a delivery at one step, the `outcome` label: `retried` is counted each time a
- * failed attempt is handed to a retry topic; the other three are final.
- */
-export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead' | 'cancelled';
-export const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'retried', 'dead', 'cancelled'];
-
-/** The two consumers, the `consumer` label of `webhooks_consumer_up`. */
-export type ConsumerName = 'input' | 'retry';
-export const CONSUMER_NAMES: readonly ConsumerName[] = ['input', 'retry'];
 
 /** 1 ms … 10 s: one HTTP attempt, bounded by the 10 s delivery timeout. */
 const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -83,7 +80,7 @@ export interface Metrics {
   readonly deliveryLogFlushErrors: Counter;
   /** webhooks_endpoints_enabled: enabled endpoints in the in-memory index. */
   readonly endpointsEnabled: Gauge;
-  /** webhooks_endpoint_reloads_total{reason}: reason is notify, interval, startup, ... */
+  /** webhooks_endpoint_reloads_total{reason}: reason is start, notify, interval or reconnect. */
   readonly endpointReloads: Counter<'reason'>;
   /** webhooks_consumer_up{consumer}: 1 while the input or retry consumer runs. */
   readonly consumerUp: Gauge<'consumer'>;
@@ -104,100 +101,6 @@ export interface Metrics {
   deliveryReached(outcome: DeliveryOutcome, eventType: string, endpoint: string, latencySeconds?: number): void;
   /** The label set for deliveries/attempts: `endpoint` only when perEndpoint is on. */
   labelsFor<T extends Record<string, string>>(labels: T, endpoint: string): T & { endpoint?: string };
-}
-
-/**
- * Maps an attempt's HTTP status or error kind to the `result` label. A timeout or an abort wins
- * over a status received before it; a status outside 200–599 or an error without a status (DNS,
- * refused, reset, TLS, protocol) is `network`.
- */
-export function resultClass(statusCode: number | null, errorKind: string | null): AttemptResult {
-  // A stalled endpoint (requests not sent because earlier ones hang) counts with the timeouts.
-  if (errorKind === 'timeout' || errorKind === 'stalled') return 'timeout';
-  if (errorKind === 'aborted' || errorKind === 'cancelled') return 'aborted';
-  if (statusCode !== null) {
-    if (statusCode >= 200 && statusCode < 300) return '2xx';
-    if (statusCode >= 300 && statusCode < 400) return '3xx';
-    if (statusCode >= 400 && statusCode < 500) return '4xx';
-    if (statusCode >= 500 && statusCode < 600) return '5xx';
-  }
-  return 'network';
-}
-
-/**
- * Values found by up to three label values through nested Maps. Building one combined string key
- * per call costs more than the lookups (a fresh string must be flattened and hashed each time).
- */
-class LabelTree<V> {
-  readonly #root = new Map<string, Map<string, Map<string, V>>>();
-  readonly #make: (a: string, b: string, c: string) => V;
-  readonly all: V[] = [];
-
-  constructor(make: (a: string, b: string, c: string) => V) {
-    this.#make = make;
-  }
-
-  get(a: string, b: string, c: string): V {
-    let level1 = this.#root.get(a);
-    if (level1 === undefined) this.#root.set(a, (level1 = new Map()));
-    let level2 = level1.get(b);
-    if (level2 === undefined) level1.set(b, (level2 = new Map()));
-    let value = level2.get(c);
-    if (value === undefined) {
-      value = this.#make(a, b, c);
-      level2.set(c, value);
-      this.all.push(value);
-    }
-    return value;
-  }
-}
-
-interface Cell<L extends string> {
-  labels: Partial<Record<L, string>>;
-  pending: number;
-}
-
-/**
- * Counts kept as plain numbers per label set and added to the prom-client counter when the
- * registry is read. prom-client hashes and validates the label object on every `inc()`, even on
- * a `labels()` child; here the hot path is three Map lookups and an addition. Direct
- * `counter.inc()` calls still work: only the pending deltas are added at collection.
- */
-class CounterCells<L extends string> {
-  readonly #tree: LabelTree<Cell<L>>;
-  #counter: Counter<L> | null = null;
-
-  constructor(labels: (a: string, b: string, c: string) => Partial<Record<L, string>>) {
-    this.#tree = new LabelTree((a, b, c) => {
-      const cell = { labels: labels(a, b, c), pending: 0 };
-      // The series exists from here on; touched before first use, it is exported at 0.
-      this.#counter?.inc(cell.labels, 0);
-      return cell;
-    });
-  }
-
-  attach(counter: Counter<L>): void {
-    this.#counter = counter;
-  }
-
-  add(a: string, b: string, c: string): void {
-    this.#tree.get(a, b, c).pending += 1;
-  }
-
-  /** Exports the series at 0 if it does not exist yet. */
-  touch(a: string, b: string, c: string): void {
-    this.#tree.get(a, b, c);
-  }
-
-  flush(): void {
-    if (this.#counter === null) return;
-    for (const cell of this.#tree.all) {
-      if (cell.pending > 0) {
-        this.#counter.inc(cell.labels, cell.pending);
-        cell.pending = 0;
-      }
-    }
-  }
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -316,7 +219,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const endpointReloads = new Counter({
     name: 'webhooks_endpoint_reloads_total',
-    help: 'Reloads of the endpoint index from Postgres, by reason (startup, notify, interval, ...).',
+    help: 'Reloads of the endpoint index from Postgres, by reason (start, notify, interval, reconnect).',
     labelNames: ['reason'] as const,
     registers,
   });

@@ -5,7 +5,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ListenConnection } from '../db/listen-connection.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
-import { encodeTask, type DeliveryTask } from '../retry/retry-message.ts';
+import { UsageError } from '../errors.ts';
+import { backoffDelay } from '../util/backoff.ts';
+import { claimAndProduce, type ClaimedRedelivery } from './redelivery-claims.ts';
 
 /** The channel webhooks.redeliver() and webhooks.recover() (migration 0002) notify on. */
 export const REDELIVERIES_CHANNEL = 'webhooks_redeliveries';
@@ -64,44 +66,6 @@ export interface RedeliveryWatcherOptions {
   signal?: AbortSignal;
 }
 
-interface ClaimedRow {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  event_timestamp: Date;
-  series: number;
-  payload: Buffer;
-}
-
-// Claims pending redeliveries (made by webhooks.redeliver() / recover()). SKIP LOCKED lets several
-// dispatchers sweep at once: each row goes to exactly one of them, and a row whose claim is still
-// open in another transaction is simply left to it. MATERIALIZED keeps the locking subquery from
-// being inlined (and evaluated more than once) into the update.
-const CLAIM_SQL = `
-with claimed as materialized (
-  select id
-    from webhooks.deliveries
-   where status = 'pending' and payload is not null
-   order by next_attempt_at nulls first, id
-   limit $1
-     for update skip locked
-)
-update webhooks.deliveries d
-   set status = 'retrying',
-       status_reason = 'redelivery queued',
-       next_attempt_at = now(),
-       updated_at = now()
-  from claimed
- where d.id = claimed.id
-returning d.id, d.endpoint_id, d.event_id, d.event_type,
-          coalesce(d.event_timestamp, d.created_at) as event_timestamp, d.series, d.payload`;
-
-// kafkajs puts every message for one partition of one request into a single record batch, which
-// the broker refuses above message.max.bytes (1 MiB by default): send claimed tasks in requests of
-// about this many body bytes, one after the other.
-const PRODUCE_CHUNK_BYTES = 256 * 1024;
-
 /**
  * Turns redelivery requests in Postgres into delivery tasks on the first retry topic, so the normal
  * retry path sends them: a fresh endpoint lookup, fresh signatures, the same delivery id, attempt 1
@@ -145,9 +109,9 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     super();
     this.#intervalMs = options.intervalMs ?? 30_000;
     this.#batchSize = options.batchSize ?? 500;
-    if (!(this.#intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${this.#intervalMs}`);
+    if (!(this.#intervalMs > 0)) throw new UsageError(`intervalMs must be positive, got ${this.#intervalMs}`);
     if (!(Number.isInteger(this.#batchSize) && this.#batchSize > 0))
-      throw new RangeError(`batchSize must be a positive integer, got ${this.#batchSize}`);
+      throw new UsageError(`batchSize must be a positive integer, got ${this.#batchSize}`);
     this.#pool = options.pool;
     this.#producer = options.producer;
     this.#topic = options.firstRetryTopic;
@@ -192,8 +156,8 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
    * does not reject (it is retried by the next trigger).
    */
   async start(): Promise<void> {
-    if (this.#started) throw new Error('RedeliveryWatcher.start() called twice');
-    if (this.#stopped) throw new Error('RedeliveryWatcher was stopped before it started');
+    if (this.#started) throw new UsageError('RedeliveryWatcher.start() called twice');
+    if (this.#stopped) throw new UsageError('RedeliveryWatcher was stopped before it started');
     this.#started = true;
     this.#signal?.throwIfAborted();
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -243,9 +207,9 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
   /** One claim-produce-commit round; returns how many rows it claimed (0 after a failure). */
   async #sweepOnce(reason: SweepReason): Promise<number> {
     const started = performance.now();
-    let rows: ClaimedRow[];
+    let rows: ClaimedRedelivery[];
     try {
-      rows = await this.#claimAndProduce();
+      rows = await claimAndProduce(this.#pool, this.#producer, this.#topic, this.#batchSize, this.#now);
     } catch (error) {
       this.#logger.warn({ err: error, reason }, 'redelivery sweep failed; the requests stay pending for the next sweep');
       this.emit('sweepFailed', { reason, error });
@@ -263,74 +227,16 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     return deliveries.length;
   }
 
-  // The claim stays uncommitted until Kafka has acknowledged every task: a failure (or a crash)
-  // rolls it back, so the rows are pending again.
-  async #claimAndProduce(): Promise<ClaimedRow[]> {
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
-      const { rows } = await client.query<ClaimedRow>(CLAIM_SQL, [this.#batchSize]);
-      if (rows.length > 0) {
-        const nowMs = this.#now();
-        await this.#produce(rows.map((row) => toTask(row, nowMs)));
-      }
-      await client.query('commit');
-      return rows;
-    } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      // A client whose transaction failed may be in any state: drop it rather than reuse it.
-      client.release(broken);
-    }
-  }
-
   // After a failure, sweep again soon (doubling from 500 ms) rather than only at the next interval.
   #scheduleRetry(): void {
     if (this.#stopped || this.#retryTimer !== undefined) return;
-    const delayMs = Math.min(this.#intervalMs, 500 * 2 ** this.#failures);
     this.#failures += 1;
+    const delayMs = backoffDelay(this.#failures, { initialMs: 500, maxMs: this.#intervalMs });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#sweeps.request('retry');
     }, delayMs);
   }
-
-  async #produce(tasks: DeliveryTask[]): Promise<void> {
-    let chunk: DeliveryTask[] = [];
-    let bytes = 0;
-    const flush = async (): Promise<void> => {
-      const results = await Promise.allSettled(chunk.map((t) => this.#producer.send(this.#topic, encodeTask(t, { redelivery: 'true' }))));
-      chunk = [];
-      bytes = 0;
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    };
-    for (const task of tasks) {
-      if (chunk.length > 0 && bytes + task.body.length > PRODUCE_CHUNK_BYTES) await flush();
-      chunk.push(task);
-      bytes += task.body.length;
-    }
-    if (chunk.length > 0) await flush();
-  }
-}
-
-function toTask(row: ClaimedRow, nowMs: number): DeliveryTask {
-  return {
-    deliveryId: row.id,
-    endpointId: row.endpoint_id,
-    eventId: row.event_id,
-    eventType: row.event_type,
-    eventTimestampMs: row.event_timestamp.getTime(),
-    series: row.series,
-    attempt: 1,
-    firstAttemptAtMs: nowMs,
-    dueAtMs: nowMs,
-    delayMs: 0,
-    body: row.payload,
-  };
 }
 
 /** Creates a watcher and starts it; the caller stops it (before the producer disconnects). */

@@ -120,36 +120,3 @@ test('a handler that fails is retried, never skipped', async () => {
     await consumer.stop();
   }
 });
-
-test('a delay topic partition is paused until its message is due, and none is handled early', async () => {
-  const topic = uniqueName('pc4');
-  const groupId = uniqueName('g');
-  await k.createTopic(topic, 3);
-  const handled: Array<{ due: number; at: number }> = [];
-  const consumer = new PartitionConsumer({
-    kafka: k.kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
-    concurrency: 10,
-    logger,
-    dueAt: (m) => Number(m.headers!['due']!.toString()),
-    handle: async (m) => {
-      handled.push({ due: Number(m.headers!['due']!.toString()), at: Date.now() });
-    },
-  });
-  await consumer.start();
-  try {
-    const now = Date.now();
-    // Spread over every partition, including ones with no committed offset yet (kafkajs #1599).
-    await k.produce(
-      topic,
-      [300, 600, 900, 1200, 1500, 1800].map((d, i) => ({ partition: i % 3, value: `m${i}`, headers: { due: String(now + d) } })),
-    );
-    await waitFor(() => handled.length === 6, { what: 'six due messages handled', timeoutMs: 15_000 });
-    for (const h of handled) assert.ok(h.at >= h.due, `handled ${h.due - h.at} ms early`);
-    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 6, { what: 'all committed' });
-  } finally {
-    await consumer.stop();
-  }
-});

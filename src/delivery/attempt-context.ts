@@ -1,0 +1,151 @@
+import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { AttemptRecord, DeliveryRecord } from '../log/delivery-log-writer.ts';
+import type { DeliveryTask } from '../retry/retry-message.ts';
+import type { AttemptResult } from './deliverer.ts';
+
+/** One attempt to make, first or retried, and everything its log rows need. */
+export interface AttemptContext {
+  endpoint: Endpoint;
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  eventTimestampMs: number;
+  series: number;
+  attempt: number;
+  firstAttemptAtMs: number | null;
+  /** The delay that preceded this attempt and when it was due (null for a first attempt). */
+  delayMs: number | null;
+  dueAtMs: number | null;
+  body: Buffer;
+  /** Where the event was read, for a first attempt from an input topic. */
+  source: DeliveryRecord['source'];
+}
+
+/** The context of a retried attempt; a deleted endpoint is stood in for by a disabled stub. */
+export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): AttemptContext {
+  return {
+    endpoint: endpoint ?? {
+      id: task.endpointId,
+      name: '',
+      url: '',
+      secret: '',
+      previousSecret: null,
+      previousSecretExpiresAt: null,
+      eventTypes: [],
+      enabled: false,
+    },
+    deliveryId: task.deliveryId,
+    eventId: task.eventId,
+    eventType: task.eventType,
+    eventTimestampMs: task.eventTimestampMs,
+    series: task.series,
+    attempt: task.attempt,
+    firstAttemptAtMs: task.firstAttemptAtMs,
+    delayMs: task.delayMs,
+    dueAtMs: task.dueAtMs,
+    body: task.body,
+    source: null,
+  };
+}
+
+/** The task of the attempt in `ctx` (as it would travel on a delay topic), for the retry scheduler. */
+export function taskOf(ctx: AttemptContext, nowMs: number): DeliveryTask {
+  return {
+    deliveryId: ctx.deliveryId,
+    endpointId: ctx.endpoint.id,
+    eventId: ctx.eventId,
+    eventType: ctx.eventType,
+    eventTimestampMs: ctx.eventTimestampMs,
+    series: ctx.series,
+    attempt: ctx.attempt,
+    firstAttemptAtMs: ctx.firstAttemptAtMs ?? nowMs,
+    dueAtMs: ctx.dueAtMs ?? nowMs,
+    delayMs: ctx.delayMs ?? 0,
+    body: ctx.body,
+  };
+}
+
+/** The `webhooks.attempts` row of an HTTP attempt. */
+export function attemptRecord(ctx: AttemptContext, result: AttemptResult): AttemptRecord {
+  return {
+    deliveryId: ctx.deliveryId,
+    endpointId: ctx.endpoint.id,
+    series: ctx.series,
+    attempt: ctx.attempt,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    delayMs: ctx.delayMs,
+    dueAtMs: ctx.dueAtMs,
+    url: ctx.endpoint.url,
+    outcome: result.outcome,
+    statusCode: result.statusCode,
+    errorKind: result.errorKind,
+    error: result.error,
+    responseBody: result.responseBody,
+  };
+}
+
+/** The attempt row of a delivery cancelled before its attempt (endpoint disabled or deleted). */
+export function cancelledAttemptRecord(ctx: AttemptContext, reason: string | null, nowMs: number): AttemptRecord {
+  return {
+    deliveryId: ctx.deliveryId,
+    endpointId: ctx.endpoint.id,
+    series: ctx.series,
+    attempt: ctx.attempt,
+    startedAt: new Date(nowMs),
+    durationMs: 0,
+    delayMs: ctx.delayMs,
+    dueAtMs: ctx.dueAtMs,
+    url: ctx.endpoint.url,
+    outcome: 'cancelled',
+    statusCode: null,
+    errorKind: 'cancelled',
+    error: reason,
+    responseBody: null,
+  };
+}
+
+/** The `webhooks.deliveries` state after `attempt` (null: a decision without one, a cancellation). */
+export function deliveryRecord(
+  ctx: AttemptContext,
+  status: DeliveryRecord['status'],
+  reason: string | null,
+  attempts: number,
+  attempt: AttemptRecord | null,
+  nextAttemptAtMs: number | null,
+): DeliveryRecord {
+  return {
+    deliveryId: ctx.deliveryId,
+    endpointId: ctx.endpoint.id,
+    eventId: ctx.eventId,
+    eventType: ctx.eventType,
+    eventTimestampMs: ctx.eventTimestampMs,
+    status,
+    statusReason: reason,
+    series: ctx.series,
+    attempts,
+    lastStatusCode: attempt?.statusCode ?? null,
+    lastError: attempt?.error ?? null,
+    firstAttemptAtMs: ctx.firstAttemptAtMs,
+    lastAttemptAtMs: attempt ? attempt.startedAt.getTime() : null,
+    nextAttemptAtMs,
+    // Failed deliveries keep their body so an admin can redeliver them later.
+    payload: status === 'succeeded' || status === 'cancelled' || (status === 'retrying' && ctx.attempt > 1) ? null : ctx.body,
+    source: ctx.source,
+  };
+}
+
+/** The result of an attempt not sent because its endpoint stalled (`inFlight` requests, none answered lately). */
+export function stalledResult(inFlight: number, nowMs: number): AttemptResult {
+  return {
+    outcome: 'failed',
+    statusCode: null,
+    errorKind: 'stalled',
+    error: `not sent: the endpoint stopped answering (${inFlight} requests in flight, none answered recently)`,
+    responseBody: null,
+    durationMs: 0,
+    startedAt: new Date(nowMs),
+    retryAfterMs: null,
+    permanent: false,
+  };
+}

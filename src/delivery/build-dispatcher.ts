@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/database.ts';
+import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import { createEventDecoder } from '../events/event-decoder.ts';
+import { createRegistryDecoder } from '../events/registry-decoder.ts';
+import type { TopicProducer } from '../kafka/topic-producer.ts';
+import type { DeliveryLogWriter } from '../log/delivery-log-writer.ts';
+import { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
+import type { ReplayHorizon } from '../log/replay-horizon.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { RetryScheduler } from '../retry/retry-scheduler.ts';
+import { retryTiers } from '../retry/retry-schedule.ts';
+import type { TopicNames } from '../topics/service-topics.ts';
+import { createDeliverer, type Deliverer } from './deliverer.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { EndpointLimiter } from './endpoint-limiter.ts';
+
+/** The dispatcher and the parts only it uses, configured; the caller closes `deliverer` on the way down. */
+export function buildDispatcher(
+  config: Readonly<Config>,
+  parts: {
+    database: DatabaseHandle;
+    endpoints: { current(): EndpointIndex };
+    logWriter: DeliveryLogWriter;
+    replayHorizon: ReplayHorizon;
+    producer: TopicProducer;
+    topics: TopicNames;
+    metrics: Metrics;
+    logger: Logger;
+    userAgent: string;
+  },
+): { dispatcher: Dispatcher; deliverer: Deliverer } {
+  const { database, producer, topics, metrics, logger } = parts;
+  const deliverer = createDeliverer({
+    timeoutMs: config.delivery.timeoutMs,
+    responseReadBytes: config.delivery.responseReadBytes,
+    responseStoreBytes: config.delivery.responseStoreBytes,
+    userAgent: parts.userAgent,
+    // No cap per origin: EndpointLimiter bounds each endpoint, whatever host it shares.
+    connectionsPerOrigin: null,
+  });
+  const { url, username, password, timeoutMs } = config.schemaRegistry;
+  const registry = url
+    ? createRegistryDecoder({ url, ...(username ? { username } : {}), ...(password ? { password } : {}), timeoutMs })
+    : null;
+  const dispatcher = new Dispatcher({
+    db: database.db,
+    endpoints: parts.endpoints,
+    deliverer,
+    logWriter: parts.logWriter,
+    statusLookup: new DeliveryStatusLookup(database.pool),
+    replayHorizon: parts.replayHorizon,
+    producer,
+    decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
+    topics,
+    retries: new RetryScheduler({ db: database.db, producer, topics, tiers: retryTiers(config.retry.delaysMs), metrics, logger }),
+    limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
+    metrics,
+    logger,
+  });
+  return { dispatcher, deliverer };
+}

@@ -1,0 +1,39 @@
+import type { Admin } from 'kafkajs';
+import type pg from 'pg';
+import type { Readiness } from './http-server.ts';
+
+/** What `/readyz` looks at. */
+export interface ReadinessSources {
+  pool: pg.Pool;
+  admin: Admin;
+  input: { readonly consuming: boolean };
+  retry: { readonly consuming: boolean };
+  endpoints: { readonly listening: boolean };
+  redeliveries: { readonly listening: boolean };
+  stopping: () => boolean;
+}
+
+/**
+ * Ready while Postgres and the broker answer and both consumers are in their groups, and not
+ * shutting down. The LISTEN connections are shown but do not decide: their periodic reloads keep
+ * working without them.
+ */
+export async function checkReadiness(s: ReadinessSources): Promise<Readiness> {
+  const checks: Record<string, boolean | string> = {};
+  checks.postgres = await s.pool.query('select 1').then(
+    () => true,
+    (err: unknown) => `unreachable: ${(err as Error).message}`,
+  );
+  checks.kafka = await s.admin.describeCluster().then(
+    () => true,
+    (err: unknown) => `unreachable: ${(err as Error).message}`,
+  );
+  checks.inputConsumer = s.input.consuming;
+  checks.retryConsumer = s.retry.consuming;
+  checks.endpointListener = s.endpoints.listening;
+  checks.redeliveryListener = s.redeliveries.listening;
+  const stopping = s.stopping();
+  checks.shuttingDown = stopping ? 'yes' : false;
+  const ready = !stopping && checks.postgres === true && checks.kafka === true && s.input.consuming && s.retry.consuming;
+  return { ready, checks };
+}
