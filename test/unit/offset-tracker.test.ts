@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { UsageError } from '../../src/errors.ts';
 import { OffsetTracker } from '../../src/kafka/offset-tracker.ts';
 
 test('committable offset never passes an unsettled message', () => {
@@ -30,7 +31,10 @@ test('gaps in offsets (compaction, transaction markers) are allowed', () => {
 test('rejects offsets that go backwards', () => {
   const t = new OffsetTracker();
   t.add(5n);
-  assert.throws(() => t.add(4n), RangeError);
+  assert.throws(
+    () => t.add(4n),
+    (err) => err instanceof UsageError && err.code === 'WH_USAGE',
+  );
 });
 
 test('random completion order agrees with a naive model', () => {
