@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
-import { topicNames } from '../../src/kafka/kafka-client.ts';
+import { topicNames } from '../../src/topics/service-topics.ts';
 import { freePort } from '../support/child-service.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { Cleanup } from './cleanup.ts';
