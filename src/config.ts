@@ -269,8 +269,10 @@ export interface AdminConfig {
 export const ADMIN_TOKEN_MIN_LENGTH = 32;
 
 /** Reads the web admin's settings; throws `ConfigError` naming the first bad variable. */
-export function loadAdminConfig(env: Env = process.env): Readonly<AdminConfig> {
-  const token = read(env, 'ADMIN_TOKEN');
+// Its parameter is `adminEnv`, not `env`: scripts/check-deploy.sh collects the dispatcher's variables
+// from the `(env, NAME` calls in this file, and these belong to the admin's Deployment only.
+export function loadAdminConfig(adminEnv: Env = process.env): Readonly<AdminConfig> {
+  const token = read(adminEnv, 'ADMIN_TOKEN');
   if (token === undefined) {
     throw new ConfigError(
       'ADMIN_TOKEN',
@@ -283,21 +285,21 @@ export function loadAdminConfig(env: Env = process.env): Readonly<AdminConfig> {
       `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters, got ${token.length} (e.g. openssl rand -hex 32)`,
     );
   }
-  const ttlRaw = str(env, 'ADMIN_SESSION_TTL', '12h');
+  const ttlRaw = str(adminEnv, 'ADMIN_SESSION_TTL', '12h');
   const sessionTtlMs = parseDuration(ttlRaw);
   if (sessionTtlMs === null || sessionTtlMs < 60_000 || sessionTtlMs > 30 * 86_400_000) {
     throw new ConfigError('ADMIN_SESSION_TTL', `expected a duration between 1m and 720h, like 12h or 30m, got ${JSON.stringify(ttlRaw)}`);
   }
-  const proxyHeader = read(env, 'ADMIN_AUTH_PROXY_HEADER') ?? null;
+  const proxyHeader = read(adminEnv, 'ADMIN_AUTH_PROXY_HEADER') ?? null;
   if (proxyHeader !== null && !/^[A-Za-z0-9-]{1,100}$/.test(proxyHeader)) {
     throw new ConfigError('ADMIN_AUTH_PROXY_HEADER', `${JSON.stringify(proxyHeader)} is not an HTTP header name`);
   }
   return deepFreeze({
     token,
-    host: str(env, 'ADMIN_HTTP_HOST', '127.0.0.1'),
-    port: int(env, 'ADMIN_HTTP_PORT', 8080, 0, 65_535),
+    host: str(adminEnv, 'ADMIN_HTTP_HOST', '127.0.0.1'),
+    port: int(adminEnv, 'ADMIN_HTTP_PORT', 8080, 0, 65_535),
     sessionTtlMs,
-    cookieSecure: bool(env, 'ADMIN_COOKIE_SECURE', false),
+    cookieSecure: bool(adminEnv, 'ADMIN_COOKIE_SECURE', false),
     authProxyHeader: proxyHeader === null ? null : proxyHeader.toLowerCase(),
   });
 }

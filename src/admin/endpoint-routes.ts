@@ -88,7 +88,8 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
   function rejection(err: unknown): Record<string, { message: string; hint: string | null }> | null {
     const v = endpointValidationError(err);
     if (v === null) return null;
-    return { [v.field ?? 'form']: { message: v.message, hint: v.hint } };
+    // The trigger's messages start with the table name, which says nothing to a person at a form.
+    return { [v.field ?? 'form']: { message: v.message.replace(/^webhooks\.endpoints: /, ''), hint: v.hint } };
   }
 
   app.get('/new', (c) => formPage(c, 200, null, EMPTY_FORM));

@@ -32,7 +32,7 @@ export function logFilterFrom(endpointId: string, q: Record<string, string>): Lo
   const until = time(q.until);
   return {
     endpointId,
-    limit: 50,
+    limit: 25,
     ...(outcome ? { outcome } : {}),
     ...(eventType ? { eventType } : {}),
     ...(since ? { since } : {}),

@@ -14,6 +14,11 @@ interface Check {
   finding: Html;
 }
 
+/** `1 attempt`, `3 attempts`. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 const VERDICT_LABEL: Record<Verdict, string> = { ok: 'OK', warn: 'Check', bad: 'Problem' };
 
 /** The spec's troubleshooting table, each row answered from this endpoint's last 24 hours. */
@@ -26,7 +31,7 @@ export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
     finding: !e.enabled
       ? html`The webhook is <strong>disabled</strong>${e.disabledReason ? html` (${e.disabledReason})` : ''}. Enable it to receive events.`
       : f.deliveries_24h > 0
-        ? html`Enabled; ${f.deliveries_24h} deliveries in the last 24 h.`
+        ? html`Enabled; ${count(f.deliveries_24h, 'delivery', 'deliveries')} in the last 24 h.`
         : f.matching_events_24h > 0
           ? html`Enabled, but no deliveries in the last 24 h although ${f.matching_events_24h} events of its types were seen (they may have
             come before it was added or enabled).`
@@ -40,7 +45,7 @@ export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
     finding:
       f.attempts_4xx_24h === 0
         ? html`No 4xx answers in the last 24 h.`
-        : html`${f.attempts_4xx_24h} attempts answered 4xx; the latest ${f.last_4xx_status}
+        : html`${count(f.attempts_4xx_24h, 'attempt')} answered 4xx; the latest ${f.last_4xx_status}
           ${f.last_4xx_excerpt ? html`: <code>${excerpt(f.last_4xx_excerpt, 120)}</code>` : ''}.`,
   };
   const serverErrors: Check = {
@@ -51,7 +56,7 @@ export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
     finding:
       f.attempts_5xx_24h + f.attempts_no_response_24h === 0
         ? html`No 5xx answers or timeouts in the last 24 h.`
-        : html`${f.attempts_5xx_24h} attempts answered 5xx${f.last_5xx_status ? ` (latest ${f.last_5xx_status})` : ''},
+        : html`${count(f.attempts_5xx_24h, 'attempt')} answered 5xx${f.last_5xx_status ? ` (latest ${f.last_5xx_status})` : ''},
           ${f.attempts_no_response_24h} got no answer${f.last_network_error ? html` (latest: ${excerpt(f.last_network_error, 100)})` : ''}.`,
   };
   const signature: Check = {
@@ -62,8 +67,8 @@ export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
     finding:
       f.attempts_auth_rejected_24h === 0
         ? html`No 401 or 403 answers in the last 24 h.`
-        : html`${f.attempts_auth_rejected_24h} attempts answered 401 or 403: a receiver that rejects our signature often answers so. Compare
-          the secret on the webhook's page with the receiver's, and verify the raw body.`,
+        : html`${count(f.attempts_auth_rejected_24h, 'attempt')} answered 401 or 403: a receiver that rejects our signature often answers
+          so. Compare the secret on the webhook's page with the receiver's, and verify the raw body.`,
   };
   return [noDeliveries, clientErrors, serverErrors, signature];
 }
