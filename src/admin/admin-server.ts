@@ -2,12 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
-import pkg from '../../package.json' with { type: 'json' };
 import type { AdminConfig, Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
-import { createDeliverer } from '../delivery/deliverer.ts';
+import { createTestDeliverer, sendTestEvent } from '../delivery/test-delivery.ts';
+import { UsageError } from '../errors.ts';
+import { isEventType } from '../events/catalog.ts';
 import { createAdminApp } from './admin-app.ts';
-import { sendTestEvent } from './admin-test-event.ts';
 import { LiveUpdates } from './live-updates.ts';
 
 /** A running web admin: its address, and `stop()` (safe to call twice). */
@@ -27,13 +27,8 @@ export interface AdminServer extends AsyncDisposable {
 export async function startAdminServer(config: Config, admin: AdminConfig, logger: Logger): Promise<AdminServer> {
   const { db } = openDatabase(config.database.url, Math.min(config.database.poolSize, 5), 'dialer-webhooks-admin');
   const live = new LiveUpdates({ databaseUrl: config.database.url, logger: logger.child({ component: 'admin-live' }) });
-  const deliverer = createDeliverer({
-    timeoutMs: config.delivery.timeoutMs,
-    responseReadBytes: config.delivery.responseReadBytes,
-    responseStoreBytes: config.delivery.responseStoreBytes,
-    userAgent: `dialer-webhooks/${pkg.version}`,
-    connectionsPerOrigin: 1,
-  });
+  // The CLI's `endpoints test` sends with the same deliverer, so both reach only what a delivery may.
+  const deliverer = createTestDeliverer(config.delivery);
   let server: Server | null = null;
   const closeAll = async (): Promise<void> => {
     await live.stop();
@@ -54,7 +49,10 @@ export async function startAdminServer(config: Config, admin: AdminConfig, logge
       db,
       logger,
       live,
-      sendTestEvent: (endpoint, eventType, signal) => sendTestEvent({ endpoint, eventType, deliverer, nowMs: Date.now(), signal }),
+      sendTestEvent: (endpoint, eventType, signal) =>
+        isEventType(eventType)
+          ? sendTestEvent({ endpoint, eventType, deliverer, signal })
+          : Promise.reject(new UsageError(`unknown event type ${JSON.stringify(eventType)}`)),
     });
     const s = createAdaptorServer({ fetch: app.fetch }) as Server;
     server = s;

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { ListenConnection } from '../db/listen-connection.ts';
+import { UsageError } from '../errors.ts';
+import type { ListenConnection } from '../db/listen-connection.ts';
+import { createListenTrigger } from '../db/listen-trigger.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
-import { EndpointCacheOptionError, EndpointCacheStateError } from './endpoint-errors.ts';
 import { findEnabledEndpoints } from './endpoint-reads.ts';
 import { CoalescingRunner } from '../util/coalescing-runner.ts';
 
@@ -86,8 +87,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
 
   constructor(options: EndpointCacheOptions) {
     super();
-    if (!(options.reloadIntervalMs > 0))
-      throw new EndpointCacheOptionError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
+    if (!(options.reloadIntervalMs > 0)) throw new UsageError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
     this.#reloadIntervalMs = options.reloadIntervalMs;
     this.#reloads = new CoalescingRunner<ReloadReason>({
@@ -101,24 +101,20 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
     });
     this.#logger = options.logger;
     this.#signal = options.signal;
-    this.#listen = new ListenConnection({
-      databaseUrl: options.databaseUrl,
-      channels: [ENDPOINTS_CHANNEL],
-      applicationName: options.applicationName ?? 'dialer-webhooks-listen',
-      logger: options.logger,
-      ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
-      messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
-    });
-    this.#listen.on('notification', () => {
-      this.#reloads.request('notify');
-      this.emit('notification');
-    });
-    this.#listen.on('connected', ({ reconnected }) => {
-      this.emit('listenerConnected');
-      // Notifications sent while the connection was down are gone: reload everything.
-      if (reconnected) this.#reloads.request('reconnect');
-    });
-    this.#listen.on('lost', (e) => this.emit('listenerError', e));
+    // A reconnect reloads everything: changes made while the connection was down announced
+    // themselves to nobody.
+    this.#listen = createListenTrigger(
+      {
+        databaseUrl: options.databaseUrl,
+        channels: [ENDPOINTS_CHANNEL],
+        applicationName: options.applicationName ?? 'dialer-webhooks-listen',
+        logger: options.logger,
+        ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
+        messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
+      },
+      this.#reloads,
+      this,
+    );
   }
 
   /** True while the LISTEN connection is up (readiness). */
@@ -131,8 +127,8 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
    * nothing open, if Postgres cannot be reached or the first load fails.
    */
   async start(): Promise<void> {
-    if (this.#started) throw new EndpointCacheStateError('EndpointCache.start() called twice');
-    if (this.#stopped) throw new EndpointCacheStateError('EndpointCache was stopped before it started');
+    if (this.#started) throw new UsageError('EndpointCache.start() called twice');
+    if (this.#stopped) throw new UsageError('EndpointCache was stopped before it started');
     this.#started = true;
     this.#signal?.throwIfAborted();
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });

@@ -15,16 +15,6 @@ export class EndpointChangedError extends WebhooksError {
   }
 }
 
-/** EndpointCache was given an option it cannot work with (a programming or configuration error). */
-export class EndpointCacheOptionError extends WebhooksError {
-  override readonly code = 'WH_ENDPOINT_CACHE_OPTION';
-}
-
-/** EndpointCache.start() was called twice, or after stop(). */
-export class EndpointCacheStateError extends WebhooksError {
-  override readonly code = 'WH_ENDPOINT_CACHE_STATE';
-}
-
 /** Why the database refused an endpoint write, for showing beside the form field it concerns. */
 export interface EndpointValidationFailure {
   /** The column at fault (`url`, `name`, `event_types`, `secret`), when the database named it. */

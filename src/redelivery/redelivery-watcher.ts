@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ListenConnection } from '../db/listen-connection.ts';
+import type { ListenConnection } from '../db/listen-connection.ts';
+import { createListenTrigger } from '../db/listen-trigger.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import { UsageError } from '../errors.ts';
 import { backoffDelay } from '../util/backoff.ts';
@@ -125,24 +126,19 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     });
     this.#now = options.now ?? Date.now;
     this.#signal = options.signal;
-    this.#listen = new ListenConnection({
-      databaseUrl: options.databaseUrl,
-      channels: [REDELIVERIES_CHANNEL],
-      applicationName: options.applicationName ?? 'dialer-webhooks-redeliveries',
-      logger: options.logger,
-      ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
-      messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
-    });
-    this.#listen.on('notification', () => {
-      this.#sweeps.request('notify');
-      this.emit('notification');
-    });
-    this.#listen.on('connected', ({ reconnected }) => {
-      this.emit('listenerConnected');
-      // Requests made while the connection was down announced themselves to nobody.
-      if (reconnected) this.#sweeps.request('reconnect');
-    });
-    this.#listen.on('lost', (e) => this.emit('listenerError', e));
+    // A reconnect sweeps: requests made while the connection was down announced themselves to nobody.
+    this.#listen = createListenTrigger(
+      {
+        databaseUrl: options.databaseUrl,
+        channels: [REDELIVERIES_CHANNEL],
+        applicationName: options.applicationName ?? 'dialer-webhooks-redeliveries',
+        logger: options.logger,
+        ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
+        messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
+      },
+      this.#sweeps,
+      this,
+    );
   }
 
   /** True while the LISTEN connection is up (readiness). */
