@@ -93,6 +93,31 @@ end
 $$;
 
 --
+-- Name: prune_deliveries(interval, integer); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.prune_deliveries(older_than interval, batch_size integer DEFAULT 10000) RETURNS integer
+    LANGUAGE sql
+    AS $$
+  with old as (
+    select id from webhooks.deliveries
+     where created_at < now() - older_than
+       and updated_at < now() - older_than
+       and status in ('succeeded', 'dead', 'cancelled')
+     limit batch_size
+  ), gone as (
+    delete from webhooks.deliveries d using old where d.id = old.id returning 1
+  )
+  select count(*)::integer from gone
+$$;
+
+--
+-- Name: FUNCTION prune_deliveries(older_than interval, batch_size integer); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.prune_deliveries(older_than interval, batch_size integer) IS 'Deletes final deliveries (succeeded, dead, cancelled) older than the retention, in batches (DELIVERY_RETENTION_DAYS).';
+
+--
 -- Name: recover(uuid, timestamp with time zone); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -420,8 +445,23 @@ CREATE TABLE webhooks.deliveries (
     source_topic text,
     source_partition integer,
     source_offset bigint,
+    body_digest bytea,
+    claimed_by uuid,
+    claimed_at timestamp with time zone,
     CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text])))
 );
+
+--
+-- Name: COLUMN deliveries.body_digest; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.deliveries.body_digest IS 'SHA-256 of the webhook body; a replay with the same id and digest is the same event.';
+
+--
+-- Name: COLUMN deliveries.claimed_by; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.deliveries.claimed_by IS 'The dispatcher instance that claimed the first attempt (pending, attempts = 0) before sending it.';
 
 --
 -- Name: endpoints; Type: TABLE; Schema: webhooks; Owner: -
@@ -629,6 +669,12 @@ CREATE INDEX attempts_endpoint_time ON ONLY webhooks.attempts USING btree (endpo
 --
 
 CREATE INDEX attempts_default_endpoint_id_started_at_idx ON webhooks.attempts_default USING btree (endpoint_id, started_at DESC);
+
+--
+-- Name: deliveries_created; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX deliveries_created ON webhooks.deliveries USING btree (created_at);
 
 --
 -- Name: deliveries_endpoint_open; Type: INDEX; Schema: webhooks; Owner: -

@@ -85,6 +85,8 @@ export interface Config {
     endpointConcurrency: number;
     /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its further attempts fail at once, unsent, and follow the retry schedule, ms. Default 1000. */
     endpointStallMs: number;
+    /** DELIVERY_CLAIM_LEASE_MS: a first attempt claimed by a dispatcher that recorded nothing for this long is taken over by another copy of the event (its claimer is presumed dead), ms. Default 30000. */
+    claimLeaseMs: number;
     /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
     maxEventBytes: number;
     /** REQUIRE_HTTPS: endpoints must use https URLs (enforced by the database trigger). Default false. */
@@ -107,6 +109,8 @@ export interface Config {
     retentionDays: number;
     /** LOG_MAINTENANCE_INTERVAL_MS: how often attempt partitions are created ahead and old ones dropped, ms. Default 21600000 (6 h). */
     maintenanceIntervalMs: number;
+    /** DELIVERY_RETENTION_DAYS: deliveries (payloads included) in a final state, not created or updated for this long, are deleted, days. Default 30. */
+    deliveryRetentionDays: number;
   };
   schemaRegistry: {
     /** SCHEMA_REGISTRY_URL: Confluent-compatible registry for wire-format values. Default none (plain JSON only). */
@@ -180,6 +184,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 64, 1, 100_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
+    claimLeaseMs: int(env, 'DELIVERY_CLAIM_LEASE_MS', 30_000, 100, 86_400_000),
     maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     requireHttps: bool(env, 'REQUIRE_HTTPS', false),
   };
@@ -225,6 +230,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       flushIntervalMs: int(env, 'DELIVERY_LOG_FLUSH_MS', 20, 0, 60_000),
       retentionDays: int(env, 'ATTEMPT_RETENTION_DAYS', 90, 1, 36_500),
       maintenanceIntervalMs: int(env, 'LOG_MAINTENANCE_INTERVAL_MS', 6 * 3_600_000, 1000, 7 * 86_400_000),
+      deliveryRetentionDays: int(env, 'DELIVERY_RETENTION_DAYS', 30, 1, 36_500),
     },
     schemaRegistry: {
       url: registryUrl,

@@ -14,6 +14,7 @@ import { PartitionConsumer } from './kafka/partition-consumer.ts';
 import { TopicProducer } from './kafka/topic-producer.ts';
 import { startAttemptPartitionMaintenance } from './log/attempt-partitions.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
+import { startDeliveryRetention } from './log/delivery-retention.ts';
 import { ReplayHorizon } from './log/replay-horizon.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -90,6 +91,13 @@ async function start(
     logger,
   });
   cleanups.push(async () => partitions.stop());
+  const retention = startDeliveryRetention({
+    pool: database.pool,
+    retentionDays: config.log.deliveryRetentionDays,
+    intervalMs: config.log.maintenanceIntervalMs,
+    logger,
+  });
+  cleanups.push(async () => retention.stop());
 
   const kafka = createKafka(config.kafka, logger);
   const admin: Admin = kafka.admin();

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { pgInt, pgText, pgTimestamp, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
+import { sleep } from '../util/backoff.ts';
+
+/** One delivery an input message would make. */
+export interface ClaimRequest {
+  deliveryId: string;
+  /** The id to use instead if `deliveryId` already belongs to a different event (another digest). */
+  collisionId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  eventTimestampMs: number;
+  /** SHA-256 of the webhook body. */
+  bodyDigest: Buffer;
+  source: { topic: string; partition: number; offset: string };
+}
+
+/** What became of a request: the delivery id it goes under, and whether this caller sends it. */
+export interface ClaimOutcome {
+  deliveryId: string;
+  /** True: claimed here, send it. False: made (or claimed) before, do not send it again. */
+  claimed: boolean;
+}
+
+type Answer = 'claimed' | 'done' | 'held' | 'collision';
+
+// One round trip for every delivery of a message. The outer select reads the rows as they were
+// before this statement, which tells a delivery already made from one claimed elsewhere.
+const CLAIM_SQL = `
+with input as (
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[],
+                       $7::text[], $8::int[], $9::bigint[])
+    as u(id, endpoint_id, event_id, event_type, event_timestamp, body_digest, source_topic, source_partition, source_offset)
+), claimed as (
+  insert into webhooks.deliveries as d
+    (id, endpoint_id, event_id, event_type, event_timestamp, status, body_digest, claimed_by, claimed_at,
+     source_topic, source_partition, source_offset)
+  select id, endpoint_id, event_id, event_type, event_timestamp, 'pending', body_digest, $10::uuid, now(),
+         source_topic, source_partition, source_offset
+    from input
+  on conflict (id) do update set claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at
+   where d.status = 'pending' and d.attempts = 0 and d.payload is null and d.claimed_at is not null
+     and d.body_digest = excluded.body_digest
+     and (d.claimed_by = excluded.claimed_by or d.claimed_at < now() - make_interval(secs => $11::double precision / 1000))
+  returning d.id
+)
+select i.id::text as id,
+       case when c.id is not null then 'claimed'
+            when d.id is null then 'held'
+            when d.body_digest is not null and d.body_digest <> i.body_digest then 'collision'
+            when d.status = 'pending' and d.attempts = 0 and d.payload is null and d.claimed_at is not null then 'held'
+            else 'done' end as answer
+  from input i
+  left join claimed c on c.id = i.id
+  left join webhooks.deliveries d on d.id = i.id`;
+
+export interface DeliveryClaimsOptions {
+  /** A claim older than this whose claimer has not recorded an attempt is taken over, ms. */
+  leaseMs: number;
+  /** Pause before asking again about a delivery claimed elsewhere, ms. */
+  pollMs?: number;
+}
+
+/**
+ * Claims first attempts in Postgres before they are sent, so two copies of one event handled at
+ * the same time (here or in another dispatcher) send it once. A delivery claimed by someone else
+ * is waited for: it ends recorded (then it is not sent again) or its claim goes stale (the claimer
+ * died) and is taken over, so a claim never loses a delivery.
+ */
+export class DeliveryClaims {
+  /** This dispatcher instance: a restart is a new claimer. */
+  readonly instanceId = randomUUID();
+  readonly #pool: pg.Pool;
+  readonly #o: Required<DeliveryClaimsOptions>;
+  /** Claimed here and not released yet: another copy handled here waits for it. */
+  readonly #mine = new Map<string, Buffer>();
+
+  constructor(pool: pg.Pool, options: DeliveryClaimsOptions) {
+    this.#pool = pool;
+    this.#o = { pollMs: 100, ...options };
+  }
+
+  /** Claims the deliveries of one message, waiting for those claimed elsewhere to settle. */
+  async claim(requests: readonly ClaimRequest[], signal: AbortSignal): Promise<ClaimOutcome[]> {
+    const out: Array<ClaimOutcome | undefined> = requests.map(() => undefined);
+    let todo = requests.map((r, i) => ({ i, r, id: r.deliveryId }));
+    while (todo.length > 0) {
+      const next: typeof todo = [];
+      const ask: typeof todo = [];
+      for (const t of todo) {
+        const held = this.#mine.get(t.id);
+        if (held === undefined) ask.push(t);
+        // Claimed here for another body: another event, which takes the collision id.
+        else if (!held.equals(t.r.bodyDigest) && t.id !== t.r.collisionId) ask.push({ ...t, id: t.r.collisionId });
+        else next.push(t);
+      }
+      const answers = ask.length > 0 ? await this.#ask(ask.map((t) => ({ ...t.r, deliveryId: t.id }))) : new Map<string, Answer>();
+      for (const t of ask) {
+        const answer = answers.get(t.id) ?? 'held';
+        if (answer === 'claimed') {
+          this.#mine.set(t.id, t.r.bodyDigest);
+          out[t.i] = { deliveryId: t.id, claimed: true };
+        } else if (answer === 'done') out[t.i] = { deliveryId: t.id, claimed: false };
+        else if (answer === 'collision' && t.id !== t.r.collisionId) next.push({ ...t, id: t.r.collisionId });
+        else next.push(t);
+      }
+      todo = next;
+      if (todo.length > 0) await sleep(this.#o.pollMs, signal);
+    }
+    return out as ClaimOutcome[];
+  }
+
+  /** Ends this instance's hold on claims: call it once the message's deliveries have settled. */
+  release(deliveryIds: Iterable<string>): void {
+    for (const id of deliveryIds) this.#mine.delete(id);
+  }
+
+  async #ask(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
+    const { rows } = await this.#pool.query<{ id: string; answer: Answer }>(CLAIM_SQL, [
+      requests.map((r) => r.deliveryId),
+      requests.map((r) => r.endpointId),
+      requests.map((r) => pgText(r.eventId, SHORT_TEXT_CHARS)),
+      requests.map((r) => pgText(r.eventType, SHORT_TEXT_CHARS)),
+      requests.map((r) => pgTimestamp(r.eventTimestampMs)),
+      requests.map((r) => r.bodyDigest),
+      requests.map((r) => pgText(r.source.topic, SHORT_TEXT_CHARS)),
+      requests.map((r) => pgInt(r.source.partition)),
+      requests.map((r) => r.source.offset),
+      this.instanceId,
+      this.#o.leaseMs,
+    ]);
+    return new Map(rows.map((r) => [r.id, r.answer]));
+  }
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { bodyDigest, deliveryId } from '../../src/delivery/delivery-id.ts';
+import { DeliveryClaims, type ClaimRequest } from '../../src/log/delivery-claims.ts';
+import { pruneDeliveries } from '../../src/log/delivery-retention.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+let db: TestDatabase;
+
+before(async () => {
+  db = await createTestDatabase('claims');
+});
+
+after(async () => {
+  await db?.drop();
+});
+
+function request(eventId: string, body: string, endpointId = randomUUID()): ClaimRequest {
+  const digest = bodyDigest(Buffer.from(body));
+  return {
+    deliveryId: deliveryId(eventId, endpointId),
+    collisionId: deliveryId(eventId, endpointId, digest),
+    endpointId,
+    eventId,
+    eventType: 'call.ended',
+    eventTimestampMs: Date.now(),
+    bodyDigest: digest,
+    source: { topic: 'in', partition: 0, offset: '7' },
+  };
+}
+
+const signal = AbortSignal.timeout(30_000);
+
+test('two dispatchers claiming the same deliveries at once: each delivery is claimed once, the other copy waits and then skips it', async () => {
+  const a = new DeliveryClaims(db.pool, { leaseMs: 60_000, pollMs: 20 });
+  const b = new DeliveryClaims(db.pool, { leaseMs: 60_000, pollMs: 20 });
+  const reqs = [request('evt-race', '{"n":1}'), request('evt-race', '{"n":1}')];
+  const first = await a.claim(reqs, signal);
+  assert.deepEqual(
+    first.map((o) => o.claimed),
+    [true, true],
+  );
+  const second = b.claim(reqs, signal);
+  // The claimer records its attempts; until then the other copy waits.
+  await db.pool.query("update webhooks.deliveries set status = 'succeeded', attempts = 1 where id = any($1::uuid[])", [
+    reqs.map((r) => r.deliveryId),
+  ]);
+  assert.deepEqual(
+    (await second).map((o) => o.claimed),
+    [false, false],
+  );
+});
+
+test('a copy handled in the same dispatcher waits for the first, and after a failed first attempt it sends', async () => {
+  const claims = new DeliveryClaims(db.pool, { leaseMs: 60_000, pollMs: 20 });
+  const req = request('evt-local', '{"n":2}');
+  assert.equal((await claims.claim([req], signal))[0]!.claimed, true);
+  const copy = claims.claim([req], signal);
+  let settled = false;
+  void copy.then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'the copy waits while the first is in flight');
+  claims.release([req.deliveryId]); // the first failed before recording anything
+  assert.equal((await copy)[0]!.claimed, true);
+});
+
+test('a claim left by a dead dispatcher is taken over once older than the lease, not before', async () => {
+  const dead = new DeliveryClaims(db.pool, { leaseMs: 60_000 });
+  const req = request('evt-dead', '{"n":3}');
+  await dead.claim([req], signal);
+  const fresh = new DeliveryClaims(db.pool, { leaseMs: 60_000, pollMs: 20 });
+  const early = new AbortController();
+  const waiting = fresh.claim([req], early.signal);
+  await new Promise((r) => setTimeout(r, 100));
+  early.abort(new Error('still held'));
+  await assert.rejects(waiting, /still held/);
+  await db.pool.query("update webhooks.deliveries set claimed_at = now() - interval '2 minutes' where id = $1", [req.deliveryId]);
+  assert.equal((await fresh.claim([req], signal))[0]!.claimed, true);
+});
+
+test('a different event under a colliding id (same position, other body) is claimed under a distinct delivery id', async () => {
+  const claims = new DeliveryClaims(db.pool, { leaseMs: 60_000 });
+  const endpointId = randomUUID();
+  const old = request('in/0/7', '{"old":true}', endpointId);
+  await claims.claim([old], signal);
+  await db.pool.query("update webhooks.deliveries set status = 'succeeded', attempts = 1 where id = $1", [old.deliveryId]);
+  claims.release([old.deliveryId]);
+  const replay = await claims.claim([old], signal);
+  assert.deepEqual(replay[0], { deliveryId: old.deliveryId, claimed: false }, 'the same event again is skipped');
+  const other = request('in/0/7', '{"new":true}', endpointId);
+  assert.equal(other.deliveryId, old.deliveryId);
+  const outcome = (await claims.claim([other], signal))[0]!;
+  assert.equal(outcome.claimed, true);
+  assert.equal(outcome.deliveryId, other.collisionId);
+  assert.notEqual(outcome.deliveryId, old.deliveryId);
+});
+
+test('retention deletes final deliveries older than DELIVERY_RETENTION_DAYS and keeps recent or unfinished ones', async () => {
+  const insert = async (status: string, ageDays: number): Promise<string> => {
+    const id = randomUUID();
+    await db.pool.query(
+      `insert into webhooks.deliveries (id, endpoint_id, event_id, event_type, status, payload, created_at, updated_at)
+       values ($1, $2, 'e', 'call.ended', $3, '\\x00', now() - make_interval(days => $4), now() - make_interval(days => $4))`,
+      [id, randomUUID(), status, ageDays],
+    );
+    return id;
+  };
+  const oldDone = [await insert('succeeded', 40), await insert('dead', 40), await insert('cancelled', 31)];
+  const kept = [await insert('succeeded', 10), await insert('retrying', 40), await insert('pending', 40)];
+  assert.equal(await pruneDeliveries(db.pool, 30), 3);
+  const { rows } = await db.pool.query<{ id: string }>('select id from webhooks.deliveries where id = any($1::uuid[])', [
+    [...oldDone, ...kept],
+  ]);
+  assert.deepEqual(rows.map((r) => r.id).sort(), [...kept].sort());
+});
