@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type IHeaders, type Producer } from 'kafkajs';
+import { retrying } from '../../src/util/backoff.ts';
 import { waitFor } from './wait-for.ts';
 
 /** The broker the tests use: KAFKA_BROKERS when set, else the one `npm run services:up` starts. */
@@ -60,15 +61,12 @@ export async function openTestKafka(label = 'test'): Promise<TestKafka> {
     async produce(topic, messages) {
       // Right after a topic is created, its leader may not be known to this client yet
       // (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER...): kafkajs marks those retriable.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await producer.send({ topic, acks: -1, messages });
-          return;
-        } catch (err) {
-          if (attempt >= 5 || (err as { retriable?: boolean }).retriable !== true) throw err;
-          await new Promise((r) => setTimeout(r, 300 * attempt));
-        }
-      }
+      await retrying(() => producer.send({ topic, acks: -1, messages }), {
+        initialMs: 300,
+        maxMs: 2400,
+        signal: AbortSignal.timeout(30_000),
+        retryable: (err, failures) => failures < 5 && (err as { retriable?: boolean }).retriable === true,
+      });
     },
     async committedTotal(groupId, topic) {
       const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
