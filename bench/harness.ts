@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
-import { freePort } from '../test/support/child-service.ts';
+import { freePort } from '../test/support/ports.ts';
 import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { signingSecrets } from '../../src/endpoints/endpoint.ts';
 import { findEndpointById } from '../../src/endpoints/endpoint-store.ts';
 import { DeliveryLogWriter, type AttemptRecord, type DeliveryRecord } from '../../src/log/delivery-log-writer.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { createTestDatabase, dbError, type TestDatabase } from '../support/database.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 // The views and functions of migration 0002 over a delivery history written by the service's own
@@ -127,16 +127,6 @@ async function writeDelivery(
     );
   }
   return deliveryId;
-}
-
-async function dbError(promise: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof pg.DatabaseError, `expected a DatabaseError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the statement to be rejected');
 }
 
 /** A connection of its own that collects notifications and notices. */

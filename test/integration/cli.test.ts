@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,49 +9,24 @@ import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka } from '../support/kafka.ts';
+import { freePort } from '../support/ports.ts';
+import { runProcess, type ProcessRun } from '../support/run-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { TestReceiver } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
 const SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
 const MASKED = /^whsec_[A-Za-z0-9+/]{4}…$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI as a real process: `node src/cli/main.ts …`. */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], env: Record<string, string>): Promise<ProcessRun> {
+  return runProcess(process.execPath, ['src/cli/main.ts', ...args], { env });
 }
 
-function json<T = Record<string, unknown>>(run: Run): T {
+function json<T = Record<string, unknown>>(run: ProcessRun): T {
   assert.equal(run.code, 0, `exit 0 expected, got ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 let db: TestDatabase;
@@ -92,7 +65,7 @@ describe('usage', () => {
   ];
 
   test('--help works for every command and subcommand without a database, and documents the exit codes', async () => {
-    const unreachable = { DATABASE_URL: `postgres://x:y@127.0.0.1:${await closedPort()}/none` };
+    const unreachable = { DATABASE_URL: `postgres://x:y@127.0.0.1:${await freePort()}/none` };
     const runs = await Promise.all(COMMANDS.map((c) => cli([...c, '--help'], unreachable)));
     runs.forEach((run, i) => {
       const words = COMMANDS[i]!;
@@ -139,7 +112,7 @@ describe('usage', () => {
   });
 
   test('an unreachable database is exit 3 with one line naming it (password hidden); bad configuration is exit 2', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const run = await cli(['endpoints', 'list'], { DATABASE_URL: `postgres://webhooks:topsecret@127.0.0.1:${port}/webhooks` });
     assert.equal(run.code, 3);
     assert.equal(run.stdout, '');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { EVENT_TYPES } from '../../src/events/catalog.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka, type TestKafka } from '../support/kafka.ts';
+import { freePort } from '../support/ports.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { TestReceiver } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
@@ -31,14 +31,6 @@ function event(type: string, n: number): string {
   return JSON.stringify({ event: type, timestamp: new Date().toISOString(), data: sampleData(type, n) });
 }
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 async function addEndpoint(name: string, url: string, types: string[], enabled = true): Promise<string> {
   const row = await db.db
     .insertInto('webhooks.endpoints')
@@ -52,7 +44,7 @@ before(async () => {
   db = await createTestDatabase('delivery');
   kafka = await openTestKafka('delivery');
   receiver = await TestReceiver.start();
-  const refused = await closedPort();
+  const refused = await freePort();
   await addEndpoint('crm', receiver.route('/crm', SECRET), ['call.ended']);
   await addEndpoint('staffing', receiver.route('/staffing', SECRET), ['agent.login', 'agent.logout']);
   await addEndpoint('audit', receiver.route('/audit', SECRET), ['*']);

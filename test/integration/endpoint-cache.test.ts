@@ -13,7 +13,7 @@ import {
   writeSettings,
 } from '../../src/endpoints/endpoint-store.ts';
 import { openDatabase } from '../../src/db/database.ts';
-import { BASE_DATABASE_URL, createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { BASE_DATABASE_URL, createTestDatabase, dbError, type TestDatabase } from '../support/database.ts';
 import { waitFor, waitForEvent } from '../support/wait-for.ts';
 
 const LISTEN_APP_PREFIX = `ec-listen-${randomBytes(3).toString('hex')}`;
@@ -93,16 +93,6 @@ async function onAdmin(text: string): Promise<void> {
   } finally {
     await admin.end();
   }
-}
-
-async function dbError(promise: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof pg.DatabaseError, `expected a DatabaseError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the statement to be rejected');
 }
 
 // --- the cache -------------------------------------------------------------------------------

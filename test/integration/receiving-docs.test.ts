@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka } from '../support/kafka.ts';
 import { TestReceiver, type ReceivedRequest } from '../support/receiver.ts';
+import { runProcess, type ProcessRun } from '../support/run-process.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 
 // docs/receiving.md promises that its verification programs work on real deliveries and that its
@@ -18,25 +18,6 @@ import { startTestService, testEnv } from '../support/service.ts';
 const root = new URL('../../', import.meta.url).pathname;
 const DOC = join(root, 'docs/receiving.md');
 const EXAMPLES = ['docs/examples/verify.js', 'docs/examples/verify.py', 'docs/examples/verify.go'] as const;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], options: { env: Record<string, string>; stdin: Buffer }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.stdin);
-  });
-}
 
 const goEnv = {
   GOCACHE: join(root, '.cache/go-build'),
@@ -48,11 +29,11 @@ const goEnv = {
 };
 
 /** Runs one documented verifier as the docs say: headers file as the argument, body on stdin, secret in WEBHOOK_SECRET. */
-function verify(example: (typeof EXAMPLES)[number], headersFile: string, body: Buffer, secret: string): Promise<Run> {
+function verify(example: (typeof EXAMPLES)[number], headersFile: string, body: Buffer, secret: string): Promise<ProcessRun> {
   const env = { WEBHOOK_SECRET: secret };
-  if (example.endsWith('.js')) return run(process.execPath, [example, headersFile], { env, stdin: body });
-  if (example.endsWith('.py')) return run('python3', [example, headersFile], { env, stdin: body });
-  return run('go', ['run', example, headersFile], { env: { ...env, ...goEnv }, stdin: body });
+  if (example.endsWith('.js')) return runProcess(process.execPath, [example, headersFile], { env, stdin: body });
+  if (example.endsWith('.py')) return runProcess('python3', [example, headersFile], { env, stdin: body });
+  return runProcess('go', ['run', example, headersFile], { env: { ...env, ...goEnv }, stdin: body });
 }
 
 let db: TestDatabase;

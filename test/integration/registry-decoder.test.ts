@@ -20,6 +20,7 @@ import {
   protoSchema,
   protoSchemaEnvelopeSecond,
 } from '../support/call-ended-schemas.ts';
+import { freePort } from '../support/ports.ts';
 
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const TIMEOUT_MS = 5_000;
@@ -261,15 +262,6 @@ function invalid(reason: string): (error: unknown) => boolean {
     assert.equal(error.reason, reason, String(error.message));
     return true;
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 async function startStub(handler: RequestListener): Promise<{ url: string } & AsyncDisposable> {

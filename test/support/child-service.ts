@@ -1,16 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from './ports.ts';
 import { waitFor } from './wait-for.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** The dispatcher as a real process (`node src/main.ts`), for crash and signal tests. */
 export class ChildService {

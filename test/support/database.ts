@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate, readMigrations, SERVICE_MIGRATIONS_DIR } from '../../src/db/migrator.ts';
@@ -106,4 +107,15 @@ export async function createEmptyDatabase(label = 'empty'): Promise<{ name: stri
     url: databaseUrl(name),
     drop: () => withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`)).then(() => {}),
   };
+}
+
+/** The error a statement was rejected with, failing the test when it was not rejected by Postgres. */
+export async function dbError(promise: Promise<unknown>): Promise<pg.DatabaseError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof pg.DatabaseError, `expected a DatabaseError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the statement to be rejected');
 }
