@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait-for.ts';
 
+// Re-exported for the callers that took it from here (test/chaos/).
+export { freePort };
+
 const root = new URL('../../', import.meta.url).pathname;
 
 /** The dispatcher as a real process (`node src/main.ts`), for crash and signal tests. */
