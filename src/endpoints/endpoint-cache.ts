@@ -3,12 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { UsageError } from '../errors.ts';
-import type { ListenConnection } from '../db/listen-connection.ts';
-import { createListenTrigger } from '../db/listen-trigger.ts';
+import { NotifiedJob } from '../db/notified-job.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
 import { findEnabledEndpoints } from './endpoint-reads.ts';
-import { CoalescingRunner } from '../util/coalescing-runner.ts';
 
 /** The channel migration 0001's statement trigger notifies on every change to webhooks.endpoints. */
 export const ENDPOINTS_CHANNEL = 'webhooks_endpoints_changed';
@@ -67,44 +65,20 @@ export interface EndpointCacheOptions {
  */
 export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements AsyncDisposable {
   readonly #db: Db;
-  readonly #reloadIntervalMs: number;
   readonly #logger: Logger;
   readonly #signal: AbortSignal | undefined;
-
+  readonly #job: NotifiedJob<ReloadReason>;
   #index: EndpointIndex = EndpointIndex.empty;
-  #started = false;
-  #stopped = false;
-  #stopping: Promise<void> | null = null;
-
-  readonly #listen: ListenConnection;
-
-  #intervalTimer: NodeJS.Timeout | undefined;
-  readonly #reloads: CoalescingRunner<ReloadReason>;
-
-  readonly #onAbort = (): void => {
-    void this.stop();
-  };
 
   constructor(options: EndpointCacheOptions) {
     super();
     if (!(options.reloadIntervalMs > 0)) throw new UsageError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
-    this.#reloadIntervalMs = options.reloadIntervalMs;
-    this.#reloads = new CoalescingRunner<ReloadReason>({
-      run: async (reason) => {
-        await this.#reload(reason);
-        return null;
-      },
-      debounceMs: options.debounceMs ?? 50,
-      debounced: 'notify',
-      onError: (err, reason) => this.#logger.warn({ err, reason }, 'endpoint reload failed'),
-    });
     this.#logger = options.logger;
     this.#signal = options.signal;
-    // A reconnect reloads everything: changes made while the connection was down announced
-    // themselves to nobody.
-    this.#listen = createListenTrigger(
-      {
+    this.#job = new NotifiedJob<ReloadReason>({
+      owner: 'EndpointCache',
+      listen: {
         databaseUrl: options.databaseUrl,
         channels: [ENDPOINTS_CHANNEL],
         applicationName: options.applicationName ?? 'dialer-webhooks-listen',
@@ -112,40 +86,30 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
         ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
         messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
       },
-      this.#reloads,
-      this,
-    );
+      run: async (reason) => {
+        await this.#reload(reason);
+        return null;
+      },
+      debounceMs: options.debounceMs ?? 50,
+      onError: (err, reason) => this.#logger.warn({ err, reason }, 'endpoint reload failed'),
+      intervalMs: options.reloadIntervalMs,
+      signal: options.signal,
+      events: this,
+      onStart: () => this.#firstLoad(),
+    });
   }
 
   /** True while the LISTEN connection is up (readiness). */
   get listening(): boolean {
-    return this.#listen.listening;
+    return this.#job.listening;
   }
 
   /**
    * Connects the LISTEN connection, loads the index and starts the reload timer. Rejects, leaving
    * nothing open, if Postgres cannot be reached or the first load fails.
    */
-  async start(): Promise<void> {
-    if (this.#started) throw new UsageError('EndpointCache.start() called twice');
-    if (this.#stopped) throw new UsageError('EndpointCache was stopped before it started');
-    this.#started = true;
-    this.#signal?.throwIfAborted();
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
-    try {
-      await this.#listen.start();
-      const started = performance.now();
-      const endpoints = await findEnabledEndpoints(this.#db);
-      if (this.#stopped) {
-        this.#signal?.throwIfAborted();
-        return;
-      }
-      this.#swap(endpoints, 'start', started);
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    this.#intervalTimer = setInterval(() => this.#reloads.request('interval'), this.#reloadIntervalMs);
+  start(): Promise<void> {
+    return this.#job.start();
   }
 
   /** The latest loaded index (empty before `start()`). */
@@ -160,24 +124,25 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
 
   /** Stops timers, waits for a running reload and closes the LISTEN connection. Safe to call twice. */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#job.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
-  async #stop(): Promise<void> {
-    this.#stopped = true;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    clearInterval(this.#intervalTimer);
-    const reloads = this.#reloads.stop();
-    await this.#listen.stop();
-    await reloads;
-  }
-
   // --- reloads -------------------------------------------------------------------------------
+
+  // Unlike later reloads, a failed first load fails start(): there is no previous index to keep.
+  async #firstLoad(): Promise<void> {
+    const started = performance.now();
+    const endpoints = await findEnabledEndpoints(this.#db);
+    if (this.#job.stopped) {
+      this.#signal?.throwIfAborted();
+      return;
+    }
+    this.#swap(endpoints, 'start', started);
+  }
 
   async #reload(reason: ReloadReason): Promise<void> {
     const started = performance.now();
@@ -189,7 +154,7 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
       this.emit('reloadFailed', { reason, error });
       return;
     }
-    if (this.#stopped) return;
+    if (this.#job.stopped) return;
     this.#swap(endpoints, reason, started);
   }
 

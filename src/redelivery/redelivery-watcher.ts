@@ -1,10 +1,8 @@
-import { CoalescingRunner } from '../util/coalescing-runner.ts';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { ListenConnection } from '../db/listen-connection.ts';
-import { createListenTrigger } from '../db/listen-trigger.ts';
+import { NotifiedJob } from '../db/notified-job.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import { UsageError } from '../errors.ts';
 import { backoffDelay } from '../util/backoff.ts';
@@ -91,20 +89,9 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
   readonly #intervalMs: number;
   readonly #batchSize: number;
   readonly #now: () => number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #listen: ListenConnection;
-
-  #started = false;
-  #stopped = false;
-  #stopping: Promise<void> | null = null;
-  #intervalTimer: NodeJS.Timeout | undefined;
-  readonly #sweeps: CoalescingRunner<SweepReason>;
+  readonly #job: NotifiedJob<SweepReason>;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
-
-  readonly #onAbort = (): void => {
-    void this.stop();
-  };
 
   constructor(options: RedeliveryWatcherOptions) {
     super();
@@ -117,18 +104,10 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     this.#producer = options.producer;
     this.#topic = options.firstRetryTopic;
     this.#logger = options.logger;
-    this.#sweeps = new CoalescingRunner<SweepReason>({
-      // A full batch is followed at once by another ('more'), unless a trigger is already queued.
-      run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
-      debounceMs: options.debounceMs ?? 20,
-      debounced: 'notify',
-      onError: (err, reason) => this.#logger.warn({ err, reason }, 'redelivery sweep failed'),
-    });
     this.#now = options.now ?? Date.now;
-    this.#signal = options.signal;
-    // A reconnect sweeps: requests made while the connection was down announced themselves to nobody.
-    this.#listen = createListenTrigger(
-      {
+    this.#job = new NotifiedJob<SweepReason>({
+      owner: 'RedeliveryWatcher',
+      listen: {
         databaseUrl: options.databaseUrl,
         channels: [REDELIVERIES_CHANNEL],
         applicationName: options.applicationName ?? 'dialer-webhooks-redeliveries',
@@ -136,14 +115,22 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
         ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
         messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
       },
-      this.#sweeps,
-      this,
-    );
+      // A full batch is followed at once by another ('more'), unless a trigger is already queued.
+      run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
+      debounceMs: options.debounceMs ?? 20,
+      onError: (err, reason) => this.#logger.warn({ err, reason }, 'redelivery sweep failed'),
+      intervalMs: this.#intervalMs,
+      signal: options.signal,
+      events: this,
+      // Requests made while no dispatcher ran; a failing first sweep does not fail start().
+      onStart: () => this.#job.request('start'),
+      onStop: () => clearTimeout(this.#retryTimer),
+    });
   }
 
   /** True while the LISTEN connection is up (readiness). */
   get listening(): boolean {
-    return this.#listen.listening;
+    return this.#job.listening;
   }
 
   /**
@@ -151,21 +138,8 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
    * sweep. Rejects, leaving nothing open, if Postgres cannot be reached; a failing first sweep
    * does not reject (it is retried by the next trigger).
    */
-  async start(): Promise<void> {
-    if (this.#started) throw new UsageError('RedeliveryWatcher.start() called twice');
-    if (this.#stopped) throw new UsageError('RedeliveryWatcher was stopped before it started');
-    this.#started = true;
-    this.#signal?.throwIfAborted();
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
-    try {
-      await this.#listen.start();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    if (this.#stopped) return;
-    this.#intervalTimer = setInterval(() => this.#sweeps.request('interval'), this.#intervalMs);
-    this.#sweeps.request('start');
+  start(): Promise<void> {
+    return this.#job.start();
   }
 
   /**
@@ -173,29 +147,18 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
    * and tools; the watcher sweeps by itself.
    */
   async sweep(): Promise<void> {
-    if (this.#stopped) return;
-    this.#sweeps.request('manual');
-    await this.#sweeps.idle();
+    if (this.#job.stopped) return;
+    this.#job.request('manual');
+    await this.#job.idle();
   }
 
   /** Stops timers, waits for a sweep in progress (its produce and commit) and closes the LISTEN connection. Safe to call twice. */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+    return this.#job.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  async #stop(): Promise<void> {
-    this.#stopped = true;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    clearInterval(this.#intervalTimer);
-    clearTimeout(this.#retryTimer);
-    const sweeps = this.#sweeps.stop();
-    await this.#listen.stop();
-    await sweeps;
   }
 
   // --- sweeps --------------------------------------------------------------------------------
@@ -225,12 +188,12 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
 
   // After a failure, sweep again soon (doubling from 500 ms) rather than only at the next interval.
   #scheduleRetry(): void {
-    if (this.#stopped || this.#retryTimer !== undefined) return;
+    if (this.#job.stopped || this.#retryTimer !== undefined) return;
     this.#failures += 1;
     const delayMs = backoffDelay(this.#failures, { initialMs: 500, maxMs: this.#intervalMs });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#sweeps.request('retry');
+      this.#job.request('retry');
     }, delayMs);
   }
 }
