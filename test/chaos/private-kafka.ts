@@ -31,10 +31,13 @@ export class PrivateKafka {
   readonly #libs: string;
   readonly #port: number;
   readonly #controllerPort: number;
+  readonly #env: Record<string, string>;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(options: { dir: string; port: number; controllerPort: number; libs: string }) {
+  /** `env`: added to the JVM's environment (the campaign's run marker). */
+  constructor(options: { dir: string; port: number; controllerPort: number; libs: string; env: Record<string, string> }) {
+    this.#env = options.env;
     this.#dir = options.dir;
     this.#libs = options.libs;
     this.#port = options.port;
@@ -62,7 +65,7 @@ export class PrivateKafka {
         `${this.#libs}/*`,
         ...args,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#env } },
     );
     const log = createWriteStream(logFile, { flags: 'a' });
     child.stdout?.pipe(log);

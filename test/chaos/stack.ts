@@ -12,6 +12,7 @@ import { Member } from './members.ts';
 import { PrivateKafka, kafkaLibs } from './private-kafka.ts';
 import { PrivatePostgres } from './private-postgres.ts';
 import { ChaosReceiver, type EndpointKind } from './receivers.ts';
+import { claimRunDir, RUN_MARKER, RUN_PREFIX, sweepStaleRuns } from './stale-runs.ts';
 
 export const INPUT_TOPIC = 'chaos.events';
 export const INPUT_PARTITIONS = 6;
@@ -63,6 +64,7 @@ export class ChaosStack {
       DATABASE_POOL_SIZE: '5',
       LAG_POLL_INTERVAL_MS: '5000',
       ENDPOINT_RELOAD_INTERVAL_MS: '10000',
+      [RUN_MARKER]: dir,
     };
     this.pool = new pg.Pool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 3000 });
     this.pool.on('error', () => {}); // idle connections die with each Postgres stop
@@ -79,10 +81,18 @@ export class ChaosStack {
 
   static async open(log: (line: string) => void): Promise<ChaosStack> {
     const libs = kafkaLibs();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dialer-chaos-'));
+    await sweepStaleRuns(log);
+    const dir = await mkdtemp(path.join(os.tmpdir(), RUN_PREFIX));
     await chmod(dir, 0o755); // the postgres OS user must reach its data dir inside
+    await claimRunDir(dir);
     const cleanup = new Cleanup();
-    const kafka = new PrivateKafka({ dir: path.join(dir, 'kafka'), port: await freePort(), controllerPort: await freePort(), libs });
+    const kafka = new PrivateKafka({
+      dir: path.join(dir, 'kafka'),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      libs,
+      env: { [RUN_MARKER]: dir },
+    });
     const postgres = new PrivatePostgres({ dir: path.join(dir, 'postgres'), port: await freePort() });
     const stack = new ChaosStack(dir, kafka, postgres, cleanup);
     cleanup.add(
