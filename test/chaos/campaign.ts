@@ -185,7 +185,11 @@ async function runRound(
   for (const m of stack.members.filter((x) => !joinedBefore.has(x))) await stack.removeMember(m);
   const notes = outcome.note ? [outcome.note] : [];
   if (verdict.deadAfter2xx.length > 0) notes.push(`${verdict.deadAfter2xx.length} pairs dead although answered 2xx`);
-  await stack.allReady(120_000).catch(() => notes.push('not every member ready again within 120 s'));
+  await stack.allReady(120_000).catch(async () => {
+    for (const m of stack.members) {
+      if (!(await m.ready())) notes.push(`${m.name} not ready again within 120 s: ${await m.readiness()}`);
+    }
+  });
   return {
     round,
     fault,

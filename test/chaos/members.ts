@@ -71,6 +71,15 @@ export class Member {
     return res?.status === 200;
   }
 
+  /** What /readyz says (its checks), for a report on a member that stays unready. */
+  async readiness(): Promise<string> {
+    if (!this.running) return 'not running';
+    const res = await fetch(`http://127.0.0.1:${this.#port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch((err: unknown) =>
+      String(err),
+    );
+    return typeof res === 'string' ? res : `${res.status} ${(await res.text()).slice(0, 300)}`;
+  }
+
   /** Sends a signal and waits for the exit (SIGKILL after `graceMs`); returns how it ended. */
   async stop(signal: NodeJS.Signals, graceMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     this.#wanted = false;
