@@ -81,7 +81,14 @@ export class DispatcherRun {
     overrides: Record<string, string> = {},
   ): Promise<DispatcherRun> {
     const db = await createTestDatabase(`bench_${label}`);
-    const env = testEnv(db.url, `bench-${label}`, { LOG_LEVEL: 'warn', LAG_POLL_INTERVAL_MS: '15000', ...overrides });
+    // The benchmark's receivers are plain-http servers on loopback: allowed here on purpose.
+    const env = testEnv(db.url, `bench-${label}`, {
+      LOG_LEVEL: 'warn',
+      LAG_POLL_INTERVAL_MS: '15000',
+      REQUIRE_HTTPS: 'false',
+      DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8',
+      ...overrides,
+    });
     await ctx.receiver.routes(Object.fromEntries(endpoints.map((e) => [e.path, e.behaviour])));
     for (const [i, e] of endpoints.entries()) {
       await db.db

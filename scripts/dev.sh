@@ -12,6 +12,10 @@ source scripts/ensure-deps.sh
 ensure_deps
 bash scripts/services-up.sh
 export MIGRATE_ON_START=true
+# Local receivers are plain-http servers on loopback, which a real installation refuses
+# (REQUIRE_HTTPS, the egress guard): dev allows them explicitly unless told otherwise.
+export REQUIRE_HTTPS="${REQUIRE_HTTPS:-false}"
+export DELIVERY_ALLOW_NETWORKS="${DELIVERY_ALLOW_NETWORKS:-127.0.0.0/8,::1/128}"
 
 # The service runs as this script's child, not exec'd: a terminal's Ctrl-C sends SIGINT to the
 # whole process group and npm forwards one more to its child; exec'd, the service would sometimes

@@ -13,6 +13,7 @@ import {
   url,
   type Env,
 } from './config-values.ts';
+import { canonicalAllowNetworks } from './delivery/egress-guard.ts';
 import { ConfigError } from './errors.ts';
 
 export { parseDuration } from './config-values.ts';
@@ -89,8 +90,12 @@ export interface Config {
     claimLeaseMs: number;
     /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
     maxEventBytes: number;
-    /** REQUIRE_HTTPS: endpoints must use https URLs (enforced by the database trigger). Default false. */
+    /** REQUIRE_HTTPS: endpoints must use https URLs (the database trigger at write, the deliverer at send). Default true. */
     requireHttps: boolean;
+    /** DELIVERY_ALLOW_NETWORKS: comma-separated CIDRs the egress guard lets through although internal, e.g. `10.20.0.0/16`. Default none. */
+    allowNetworks: string[];
+    /** DELIVERY_PROXY_URL: send every webhook through this HTTP(S) proxy (HTTP CONNECT), e.g. smokescreen. Default none. */
+    proxyUrl: string | null;
   };
   retry: {
     /** RETRY_DELAYS: comma-separated delays before attempts 2, 3, 4… (`5s,30s,120s`; units ms, s, m). */
@@ -150,6 +155,9 @@ export const MAX_EVENT_DEPTH = 64;
 export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 200, maxMs: 10_000 });
 
 /** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
+/** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
+export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
+
 export const RECONNECT_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 100, maxMs: 10_000 });
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -186,7 +194,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
     claimLeaseMs: int(env, 'DELIVERY_CLAIM_LEASE_MS', 30_000, 100, 86_400_000),
     maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    requireHttps: bool(env, 'REQUIRE_HTTPS', false),
+    requireHttps: bool(env, 'REQUIRE_HTTPS', true),
+    allowNetworks: canonicalAllowNetworks(read(env, 'DELIVERY_ALLOW_NETWORKS') ?? '', 'DELIVERY_ALLOW_NETWORKS'),
+    proxyUrl: url(env, 'DELIVERY_PROXY_URL', null, ['http:', 'https:']),
   };
   if (delivery.responseStoreBytes > delivery.responseReadBytes) {
     throw new ConfigError('RESPONSE_BODY_STORE_BYTES', `must not exceed RESPONSE_BODY_READ_BYTES (${delivery.responseReadBytes})`);

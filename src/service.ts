@@ -1,13 +1,15 @@
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import pkg from '../package.json' with { type: 'json' };
-import type { Config } from './config.ts';
+import { PREVIOUS_SECRET_SWEEP_MS, type Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateAll } from './db/migrator.ts';
 import { buildDispatcher } from './delivery/build-dispatcher.ts';
 import type { Dispatcher } from './delivery/dispatcher.ts';
 import { EndpointCache } from './endpoints/endpoint-cache.ts';
+import { logEgressSettings } from './delivery/egress-connector.ts';
 import { writeSettings } from './endpoints/endpoint-store.ts';
+import { startPreviousSecretExpiry } from './endpoints/secret-expiry.ts';
 import { createKafka, ensureTopics } from './kafka/kafka-client.ts';
 import { startLagPoller } from './kafka/lag-poller.ts';
 import { PartitionConsumer } from './kafka/partition-consumer.ts';
@@ -83,7 +85,10 @@ async function start(
       onApplied: (set, r) => r.status === 'applied' && logger.info(r, set === 'admin' ? 'admin migration applied' : 'migration applied'),
     });
   }
-  await writeSettings(database.db, { requireHttps: config.delivery.requireHttps });
+  await writeSettings(database.db, { requireHttps: config.delivery.requireHttps, allowNetworks: config.delivery.allowNetworks });
+  logEgressSettings(config.delivery, logger);
+  const secretExpiry = await startPreviousSecretExpiry({ pool: database.pool, intervalMs: PREVIOUS_SECRET_SWEEP_MS, logger });
+  cleanups.push(async () => secretExpiry.stop());
   const partitions = await startAttemptPartitionMaintenance({
     pool: database.pool,
     retentionDays: config.log.retentionDays,
@@ -234,6 +239,7 @@ async function start(
         endpoints,
         redeliveries,
         stopping: () => stopping,
+        logger,
       }),
   });
   // The health server goes last on the way down, so probes see "not ready" while draining.

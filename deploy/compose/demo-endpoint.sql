@@ -8,6 +8,10 @@
   do $$ begin raise exception 'demo-endpoint.sql: set WEBHOOK_SECRET to the receiver''s shared secret'; end $$;
 \endif
 
+-- The demo receiver speaks plain http. The dispatcher (REQUIRE_HTTPS=false in the compose file)
+-- writes this setting at its start, which may come after this file runs: say it here too.
+update webhooks.settings set value = 'false' where key = 'require_https';
+
 insert into webhooks.endpoints (name, url, secret, event_types, description)
 values ('demo-receiver', 'http://receiver:8080/webhooks', :'secret', array['*'],
         'docker compose demo: the receiver container logs and verifies every delivery')

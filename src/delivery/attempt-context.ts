@@ -147,5 +147,6 @@ export function stalledResult(inFlight: number, nowMs: number): AttemptResult {
     startedAt: new Date(nowMs),
     retryAfterMs: null,
     permanent: false,
+    retryable: true,
   };
 }

@@ -13,6 +13,7 @@ import { RetryScheduler } from '../retry/retry-scheduler.ts';
 import { retryTiers } from '../retry/retry-schedule.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
 import { createDeliverer, type Deliverer } from './deliverer.ts';
+import { egressOptions } from './egress-connector.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EndpointLimiter } from './endpoint-limiter.ts';
 
@@ -39,6 +40,8 @@ export function buildDispatcher(
     userAgent: parts.userAgent,
     // No cap per origin: EndpointLimiter bounds each endpoint, whatever host it shares.
     connectionsPerOrigin: null,
+    ...egressOptions(config.delivery),
+    onRefused: (reason) => metrics.egressRefused.inc({ reason }),
   });
   const { url, username, password, timeoutMs } = config.schemaRegistry;
   const registry = url

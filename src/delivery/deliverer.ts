@@ -4,9 +4,13 @@
  * the attempt row of the delivery log. This is the throughput-critical path: one shared Agent, no
  * JSON work, nothing per request that could be computed once.
  */
-import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { StringDecoder } from 'node:string_decoder';
+import { watchAbort } from './abort-watchers.ts';
+import { describeError, errorCode, findBlocked, TIMEOUT_CODES } from './attempt-errors.ts';
+import { targetCache } from './attempt-target.ts';
+import { createDeliveryDispatcher } from './egress-connector.ts';
+import { createEgressGuard, type EgressGuard } from './egress-guard.ts';
+import { headerValue, parseRetryAfter, readBody, redirectTarget } from './response-reader.ts';
 import { signatureHeader, standardSignatureHeader } from './signing.ts';
 
 /**
@@ -14,8 +18,10 @@ import { signatureHeader, standardSignatureHeader } from './signing.ts';
  * (`redirect`, never followed); the attempt ran out of time (`timeout`); the connection failed
  * (`network`); or we aborted it for shutdown (`aborted`). `stalled` is the dispatcher's own: the
  * request was not sent because the endpoint had stopped answering the requests already in flight.
+ * Two are refusals, never retried: the egress guard denied the address (`blocked`), or the URL is
+ * plain http while REQUIRE_HTTPS is on (`insecure_url`); nothing was sent to the endpoint.
  */
-export type ErrorKind = 'http_status' | 'redirect' | 'timeout' | 'network' | 'aborted' | 'stalled';
+export type ErrorKind = 'http_status' | 'redirect' | 'timeout' | 'network' | 'aborted' | 'stalled' | 'blocked' | 'insecure_url';
 
 export interface AttemptRequest {
   /** The endpoint URL (http or https). */
@@ -50,6 +56,11 @@ export interface AttemptResult {
   retryAfterMs: number | null;
   /** True for 410 Gone: the caller stops retrying and disables the endpoint. */
   permanent: boolean;
+  /**
+   * False when trying again cannot help and the delivery is dead at once, with the endpoint left
+   * as it is (`blocked`, `insecure_url`): unlike `permanent`, the receiver said nothing.
+   */
+  retryable: boolean;
 }
 
 export interface DelivererOptions {
@@ -69,6 +80,14 @@ export interface DelivererOptions {
   connectionsPerOrigin?: number | null;
   /** Wall clock in ms, for `webhook-timestamp`, `startedAt` and HTTP-date `Retry-After` (tests). Default `Date.now`. */
   now?: () => number;
+  /** Which addresses may be connected to. Default: the guard with an empty allow-list. */
+  guard?: EgressGuard;
+  /** REQUIRE_HTTPS: refuse plain-http URLs at send time (`insecure_url`). Default true. */
+  requireHttps?: boolean;
+  /** DELIVERY_PROXY_URL: tunnel every request through this HTTP proxy. Default null (direct). */
+  proxyUrl?: string | null;
+  /** Called once per refused attempt (`blocked` or `insecure_url`), for metrics. */
+  onRefused?: (kind: 'blocked' | 'insecure_url') => void;
 }
 
 export interface Deliverer {
@@ -79,42 +98,9 @@ export interface Deliverer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const MAX_ERROR_CHARS = 300;
-const MAX_LOCATION_CHARS = 500;
-const TARGET_CACHE_MAX = 4096;
 // undici's own per-phase timeouts are backstops; our deadline timer is the bound on the whole
 // attempt and must fire first, so the kind, message and duration of a timeout are always ours.
 const UNDICI_TIMEOUT_MARGIN_MS = 1000;
-
-// One 'abort' listener per shutdown signal, however many attempts are in flight: EventTarget's
-// addEventListener/removeEventListener walk the signal's listener list, so a listener per attempt
-// on the one shared signal makes every attempt O(attempts in flight).
-const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
-function watchAbort(signal: AbortSignal, fn: () => void): () => void {
-  let set = abortWatchers.get(signal);
-  if (set === undefined) {
-    const fns = new Set<() => void>();
-    abortWatchers.set(signal, fns);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const f of fns) f();
-        fns.clear();
-      },
-      { once: true },
-    );
-    set = fns;
-  }
-  const watchers = set;
-  watchers.add(fn);
-  return () => void watchers.delete(fn);
-}
-
-interface Target {
-  origin: string;
-  path: string;
-}
 
 /** Creates a deliverer with one keep-alive connection pool per origin, shared by all attempts. */
 export function createDeliverer(options: DelivererOptions): Deliverer {
@@ -122,37 +108,33 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const storeBytes = Math.min(options.responseStoreBytes, responseReadBytes);
   const now = options.now ?? Date.now;
   const connections = options.connectionsPerOrigin ?? null;
+  const guard = options.guard ?? createEgressGuard();
+  const requireHttps = options.requireHttps ?? true;
+  const onRefused = options.onRefused ?? (() => {});
   requireInteger('timeoutMs', timeoutMs, 1);
   requireInteger('responseReadBytes', responseReadBytes, 0);
   requireInteger('responseStoreBytes', options.responseStoreBytes, 0);
   if (connections !== null) requireInteger('connectionsPerOrigin', connections, 1);
 
-  const agent = new Agent({
+  // TLS certificates are always verified (undici's default); no option here turns that off.
+  const agent = createDeliveryDispatcher({
+    guard,
+    proxyUrl: options.proxyUrl ?? null,
+    timeoutMs,
+    backstopTimeoutMs: timeoutMs + UNDICI_TIMEOUT_MARGIN_MS,
     connections,
-    pipelining: 1,
-    connect: { timeout: timeoutMs },
-    headersTimeout: timeoutMs + UNDICI_TIMEOUT_MARGIN_MS,
-    bodyTimeout: timeoutMs + UNDICI_TIMEOUT_MARGIN_MS,
   });
   const timeoutMessage = `timed out after ${timeoutMs} ms`;
 
-  // Endpoints are few and their URLs are sent to over and over: parse each once.
-  const targets = new Map<string, Target | string>();
-  function resolveTarget(url: string): Target | string {
-    let target = targets.get(url);
-    if (target === undefined) {
-      target = parseTarget(url);
-      if (targets.size >= TARGET_CACHE_MAX) {
-        const oldest = targets.keys().next();
-        if (!oldest.done) targets.delete(oldest.value);
-      }
-      targets.set(url, target);
-    }
-    return target;
-  }
+  const resolveTarget = targetCache(guard);
 
   let closed = false;
   let closing: Promise<void> | null = null;
+
+  function refused(startedAt: Date, t0: number, kind: 'blocked' | 'insecure_url', error: string): AttemptResult {
+    onRefused(kind);
+    return { ...failure(startedAt, t0, kind, error), retryable: false };
+  }
 
   async function deliver(req: AttemptRequest): Promise<AttemptResult> {
     const startedAtMs = now();
@@ -163,6 +145,10 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (req.signal?.aborted) return failure(startedAt, t0, 'aborted', 'aborted before sending');
     const target = resolveTarget(req.url);
     if (typeof target === 'string') return failure(startedAt, t0, 'network', target);
+    if (target.refusal !== null) return refused(startedAt, t0, 'blocked', target.refusal);
+    if (requireHttps && !target.https) {
+      return refused(startedAt, t0, 'insecure_url', 'not sent: the URL uses plain http and REQUIRE_HTTPS is on; change it to https');
+    }
     const secret = req.secrets[0];
     if (secret === undefined) return failure(startedAt, t0, 'network', 'no signing secret');
 
@@ -218,6 +204,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         if (abortedBy === 'aborted') return failure(startedAt, t0, 'aborted', 'aborted by shutdown');
         if (closed) return failure(startedAt, t0, 'aborted', 'deliverer is closed');
         const code = errorCode(err);
+        const blocked = findBlocked(err);
+        if (blocked !== null) return refused(startedAt, t0, 'blocked', blocked.message);
         if (code !== undefined && TIMEOUT_CODES.has(code)) return failure(startedAt, t0, 'timeout', `${timeoutMessage} (${code})`);
         return failure(startedAt, t0, 'network', describeError(err, code));
       }
@@ -231,11 +219,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         return result('succeeded', statusCode, null, null, responseBody, durationMs, startedAt, null, false);
       }
       if (statusCode >= 300 && statusCode < 400) {
-        const location = headerValue(res.headers['location']);
+        const location = redirectTarget(headerValue(res.headers['location']), target.origin);
         const error =
-          location === undefined
-            ? `HTTP ${statusCode} redirect not followed`
-            : `redirect to ${truncate(location, MAX_LOCATION_CHARS)} not followed`;
+          location === null ? `HTTP ${statusCode} redirect not followed` : `HTTP ${statusCode} redirect to ${location} not followed`;
         return result('failed', statusCode, 'redirect', error, responseBody, durationMs, startedAt, null, false);
       }
       const retryAfterMs =
@@ -277,7 +263,7 @@ function result(
   retryAfterMs: number | null,
   permanent: boolean,
 ): AttemptResult {
-  return { outcome, statusCode, errorKind, error, responseBody, durationMs, startedAt, retryAfterMs, permanent };
+  return { outcome, statusCode, errorKind, error, responseBody, durationMs, startedAt, retryAfterMs, permanent, retryable: true };
 }
 
 function failure(startedAt: Date, t0: number, kind: ErrorKind, error: string): AttemptResult {
@@ -289,95 +275,6 @@ function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);
 }
 
-function parseTarget(url: string): Target | string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The URL itself stays out of the message: it may carry a token.
-    return 'invalid URL';
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported URL scheme ${parsed.protocol}`;
-  return { origin: parsed.origin, path: parsed.pathname + parsed.search };
-}
-
-/**
- * Reads at most `readLimit` bytes and keeps the first `storeLimit` of them. A body that ends within
- * the limit is consumed, so its connection goes back to the pool; a longer one is destroyed (the
- * connection is closed), so an endless body cannot hold the attempt. A read error (deadline,
- * shutdown, reset) ends the read with what was kept so far.
- */
-async function readBody(body: Dispatcher.ResponseData['body'], readLimit: number, storeLimit: number): Promise<string | null> {
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let readBytes = 0;
-  try {
-    if (readLimit === 0) {
-      body.destroy();
-    } else {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        readBytes += chunk.length;
-        if (keptBytes < storeLimit) {
-          const part = chunk.length <= storeLimit - keptBytes ? chunk : chunk.subarray(0, storeLimit - keptBytes);
-          kept.push(part);
-          keptBytes += part.length;
-        }
-        if (readBytes >= readLimit) break; // leaving the loop destroys the body
-      }
-    }
-  } catch {
-    // Keep what was read; the stream is already destroyed.
-  }
-  if (keptBytes === 0) return null;
-  // StringDecoder.write holds back a multi-byte sequence cut by the limit instead of emitting a
-  // replacement character for it; other invalid sequences become U+FFFD.
-  let text = new StringDecoder('utf8').write(kept.length === 1 ? kept[0]! : Buffer.concat(kept, keptBytes));
-  // Postgres text cannot hold NUL; the result is also the attempt row.
-  if (text.includes('\0')) text = text.replaceAll('\0', '\uFFFD');
-  return text === '' ? null : text;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** `Retry-After` as ms from now: delay-seconds or an HTTP-date (a past date gives 0); null if absent or malformed. */
-function parseRetryAfter(value: string | undefined, nowMs: number): number | null {
-  if (value === undefined) return null;
-  const text = value.trim();
-  if (text === '') return null;
-  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, Number.MAX_SAFE_INTEGER);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
-}
-
-function errorCode(err: unknown): string | undefined {
-  // The error's own code, else its cause's (a few levels, in case of a cycle).
-  let current = err;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function describeError(err: unknown, code: string | undefined): string {
-  let message = err instanceof Error ? err.message : String(err);
-  // Happy-eyeballs connects fail with an AggregateError whose own message is empty.
-  if (message === '' && err instanceof AggregateError) {
-    const first: unknown = err.errors[0];
-    if (first instanceof Error) message = first.message;
-  }
-  if (code !== undefined && !message.includes(code)) message = message === '' ? code : `${message} (${code})`;
-  if (message === '') message = 'network error';
-  return truncate(message, MAX_ERROR_CHARS);
-}
-
 function requireInteger(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new TypeError(`createDeliverer: ${name} must be an integer >= ${min}`);
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

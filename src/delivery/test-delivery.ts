@@ -5,6 +5,7 @@ import { signingSecrets, type Endpoint } from '../endpoints/endpoint.ts';
 import { isEventType, type EventType } from '../events/catalog.ts';
 import { sampleBody } from '../events/sample-events.ts';
 import { createDeliverer, type AttemptResult, type Deliverer } from './deliverer.ts';
+import { egressOptions } from './egress-connector.ts';
 
 // A test event is one real attempt of a sample event to one endpoint, made by the dispatcher's
 // deliverer and signing (current and still-valid previous secrets), with a fresh uuid as
@@ -59,5 +60,7 @@ export function createTestDeliverer(delivery: Readonly<Config['delivery']>): Del
     responseStoreBytes: delivery.responseStoreBytes,
     userAgent: `dialer-webhooks/${pkg.version}`,
     connectionsPerOrigin: 1,
+    // The dispatcher's guard: a test event must not reach what a delivery may not.
+    ...egressOptions(delivery),
   });
 }

@@ -153,14 +153,23 @@ export async function rotateEndpointSecret(db: Db, id: string, overlapSeconds: n
 export interface EndpointSettings {
   /** Reject plain-http endpoint URLs (REQUIRE_HTTPS); the validation trigger reads it. */
   requireHttps: boolean;
+  /**
+   * DELIVERY_ALLOW_NETWORKS as canonical CIDRs: the trigger refuses URLs whose host is a literal
+   * internal IP outside them. Omitted: left as stored.
+   */
+  allowNetworks?: readonly string[];
 }
 
 /** Writes the installation settings the validation trigger enforces; unchanged values are left alone. */
 export async function writeSettings(db: Db, settings: EndpointSettings): Promise<void> {
-  const value = settings.requireHttps ? 'true' : 'false';
+  await writeSetting(db, 'require_https', settings.requireHttps ? 'true' : 'false');
+  if (settings.allowNetworks !== undefined) await writeSetting(db, 'delivery_allow_networks', settings.allowNetworks.join(','));
+}
+
+async function writeSetting(db: Db, key: string, value: string): Promise<void> {
   await db
     .insertInto('webhooks.settings')
-    .values({ key: 'require_https', value })
+    .values({ key, value })
     .onConflict((oc) =>
       oc
         .column('key')

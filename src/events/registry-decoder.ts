@@ -99,10 +99,17 @@ class RegistryResponseError extends WebhooksError {
 }
 
 export function createRegistryDecoder(options: RegistryDecoderOptions): RegistryDecoder {
-  const baseUrl = options.url.replace(/\/+$/, '');
+  // Credentials in the URL (https://user:pass@host/...) become the Authorization header and leave
+  // the URL, which appears in error messages and so in log lines.
+  const parsed = new URL(options.url);
+  const username = options.username ?? (parsed.username === '' ? undefined : decodeURIComponent(parsed.username));
+  const password = options.password ?? (parsed.password === '' ? undefined : decodeURIComponent(parsed.password));
+  parsed.username = '';
+  parsed.password = '';
+  const baseUrl = parsed.toString().replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
-  if (options.username !== undefined) {
-    const credentials = `${options.username}:${options.password ?? ''}`;
+  if (username !== undefined) {
+    const credentials = `${username}:${password ?? ''}`;
     headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
   }
   // Settled schemas and in-flight loads share one map, so concurrent cache misses for the same id

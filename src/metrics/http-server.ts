@@ -96,7 +96,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return await Promise.race([
         call.catch((err: unknown): Readiness => {
           logger.warn({ err }, 'readiness check failed');
-          return { ready: false, checks: { readiness: `failed: ${err instanceof Error ? err.message : String(err)}` } };
+          // The error text stays in the log: /readyz is unauthenticated and error texts name hosts.
+          return { ready: false, checks: { readiness: 'failed' } };
         }),
         timeout,
       ]);

@@ -82,6 +82,11 @@ export interface Metrics {
   readonly endpointsEnabled: Gauge;
   /** webhooks_endpoint_reloads_total{reason}: reason is start, notify, interval or reconnect. */
   readonly endpointReloads: Counter<'reason'>;
+  /**
+   * webhooks_egress_refused_total{reason}: attempts refused before sending, `blocked` (the egress
+   * guard denied the address) or `insecure_url` (plain http while REQUIRE_HTTPS is on).
+   */
+  readonly egressRefused: Counter<'reason'>;
   /** webhooks_consumer_up{consumer}: 1 while the input or retry consumer runs. */
   readonly consumerUp: Gauge<'consumer'>;
   /** webhooks_build_info{version}: always 1. */
@@ -223,6 +228,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['reason'] as const,
     registers,
   });
+  const egressRefused = new Counter({
+    name: 'webhooks_egress_refused_total',
+    help: 'Attempts refused before sending: blocked (the egress guard denied the address) or insecure_url (http while REQUIRE_HTTPS is on).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const consumerUp = new Gauge({
     name: 'webhooks_consumer_up',
     help: '1 while the consumer (input or retry) is running, else 0.',
@@ -238,6 +249,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   buildInfo.set({ version: options.version ?? pkg.version }, 1);
   for (const consumer of CONSUMER_NAMES) consumerUp.set({ consumer }, 0);
+  for (const reason of ['blocked', 'insecure_url']) egressRefused.inc({ reason }, 0);
   deliveriesInFlight.set(0);
   deliveryLogQueueRows.set(0);
   if (!perEndpoint) {
@@ -270,6 +282,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     deliveryLogFlushErrors,
     endpointsEnabled,
     endpointReloads,
+    egressRefused,
     consumerUp,
     buildInfo,
     labelsFor,

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { Readiness } from './http-server.ts';
 
 /** What `/readyz` looks at. */
@@ -11,6 +12,8 @@ export interface ReadinessSources {
   endpoints: { readonly listening: boolean };
   redeliveries: { readonly listening: boolean };
   stopping: () => boolean;
+  /** Where the reasons behind a failed check go (they stay out of the answer). */
+  logger?: Logger;
 }
 
 /**
@@ -20,13 +23,21 @@ export interface ReadinessSources {
  */
 export async function checkReadiness(s: ReadinessSources): Promise<Readiness> {
   const checks: Record<string, boolean | string> = {};
+  // Generic reasons only: /readyz is unauthenticated, and driver errors name hosts, IPs and users.
+  // The details go to the log.
   checks.postgres = await s.pool.query('select 1').then(
     () => true,
-    (err: unknown) => `unreachable: ${(err as Error).message}`,
+    (err: unknown) => {
+      s.logger?.warn({ err }, 'readiness: postgres check failed');
+      return 'unreachable';
+    },
   );
   checks.kafka = await s.admin.describeCluster().then(
     () => true,
-    (err: unknown) => `unreachable: ${(err as Error).message}`,
+    (err: unknown) => {
+      s.logger?.warn({ err }, 'readiness: kafka check failed');
+      return 'unreachable';
+    },
   );
   checks.inputConsumer = s.input.consuming;
   checks.retryConsumer = s.retry.consuming;

@@ -29,15 +29,18 @@ export function retryTiers(delaysMs: readonly number[]): RetryTier[] {
  * What follows a failed attempt number `attempt` (1-based) that failed at `nowMs`.
  * `retryAfterMs` (from a 429/503 Retry-After) moves the retry to the first later-or-equal tier
  * whose delay covers it, so the receiver's wish is honoured within the schedule's tiers; when no
- * tier is long enough the longest one is used. A permanent failure (410 Gone) is dead at once.
+ * tier is long enough the longest one is used. A permanent failure (410 Gone) is dead at once, and
+ * so is one that is not retryable (the egress guard or REQUIRE_HTTPS refused it: nothing was sent,
+ * and trying again later would be refused the same way).
  */
 export function decideRetry(
   tiers: readonly RetryTier[],
   attempt: number,
   nowMs: number,
-  options: { retryAfterMs?: number | null; permanent?: boolean } = {},
+  options: { retryAfterMs?: number | null; permanent?: boolean; retryable?: boolean } = {},
 ): RetryDecision {
   if (options.permanent) return { kind: 'dead', reason: 'permanent failure (410 Gone)' };
+  if (options.retryable === false) return { kind: 'dead', reason: 'refused before sending (not retried)' };
   if (attempt > tiers.length) return { kind: 'dead', reason: `failed ${attempt} attempts` };
   let tier = tiers[attempt - 1]!;
   const wanted = options.retryAfterMs ?? 0;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { safeOrigin } from '../delivery/egress-connector.ts';
 import { withBackoff } from '../delivery/with-backoff.ts';
 import { disableEndpoint } from '../endpoints/endpoint-store.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
@@ -26,6 +27,9 @@ export interface FailedAttempt {
   retryAfterMs: number | null;
   /** 410 Gone: no retry, and the endpoint is disabled. */
   permanent: boolean;
+  /** False when the attempt was refused before sending (egress guard, REQUIRE_HTTPS): dead at once, endpoint untouched. */
+  retryable: boolean;
+  errorKind: string | null;
 }
 
 /** What the delivery log records after a failed attempt. */
@@ -56,15 +60,19 @@ export class RetryScheduler {
   /** `task` is the attempt that failed (its number, first-attempt time, delay and body). */
   async afterFailure(task: DeliveryTask, failed: FailedAttempt, signal: AbortSignal): Promise<RetryOutcome> {
     const { metrics, logger, producer, topics } = this.#o;
+    // The endpoint by name and origin: a URL's path and query may carry a token (Slack-style URLs).
     const log = logger.child({
       deliveryId: task.deliveryId,
       endpointId: failed.endpoint.id,
+      endpoint: failed.endpoint.name,
+      origin: safeOrigin(failed.endpoint.url),
       attempt: task.attempt,
       eventType: task.eventType,
     });
     const decision = decideRetry(this.#o.tiers, task.attempt, this.#now(), {
       retryAfterMs: failed.retryAfterMs,
       permanent: failed.permanent,
+      retryable: failed.retryable,
     });
     if (decision.kind === 'retry') {
       const next = { ...task, attempt: decision.nextAttempt, dueAtMs: decision.dueAtMs, delayMs: decision.tier.delayMs };
@@ -85,9 +93,11 @@ export class RetryScheduler {
     let reason = decision.reason;
     if (failed.permanent) {
       reason = `410 Gone: endpoint disabled`;
-      const why = `410 Gone from ${failed.endpoint.url} at ${new Date(this.#now()).toISOString()}`;
+      const why = `410 Gone from ${safeOrigin(failed.endpoint.url)} at ${new Date(this.#now()).toISOString()}`;
       await withBackoff(() => disableEndpoint(this.#o.db, failed.endpoint.id, why), { signal, logger, what: 'disabling an endpoint' });
       log.warn({ error: failed.error }, 'endpoint answered 410 Gone; delivery dead and endpoint disabled');
+    } else if (!failed.retryable) {
+      log.warn({ error: failed.error, errorKind: failed.errorKind }, 'delivery refused before sending; dead, not retried');
     } else {
       log.warn({ error: failed.error }, 'delivery dead after its last attempt');
     }

@@ -351,11 +351,12 @@ const plans: Record<string, Plan> = {
     },
   },
   'end-rotation-overlap': {
-    async check() {
-      const [row] = await q<{ ended: boolean }>(
-        `select previous_secret_expires_at <= now() as ended from webhooks.endpoints where name = 'crm-docs'`,
+    async check([rows]) {
+      assert.equal(rows![0]!.old_secret_erased, true);
+      const [row] = await q<{ previous_secret: string | null; previous_secret_expires_at: Date | null }>(
+        `select previous_secret, previous_secret_expires_at from webhooks.endpoints where name = 'crm-docs'`,
       );
-      assert.equal(row!.ended, true);
+      assert.deepEqual(row, { previous_secret: null, previous_secret_expires_at: null }, 'the overlap is over and the old secret erased');
     },
   },
   'admin-migration-add': {

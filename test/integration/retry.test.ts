@@ -158,7 +158,7 @@ test('410 Gone ends the delivery at once and disables the endpoint with a reason
     },
     { what: 'the endpoint disabled' },
   );
-  assert.match(ep.disabled_reason ?? '', /^410 Gone from http:\/\/127\.0\.0\.1:\d+\/gone at /);
+  assert.match(ep.disabled_reason ?? '', /^410 Gone from http:\/\/127\.0\.0\.1:\d+ at /);
   const d = await waitFor(
     async () => {
       const r = await sql<{

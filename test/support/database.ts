@@ -24,6 +24,16 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /**
+ * Tests deliver to receivers on loopback over plain http, which a real installation refuses
+ * (REQUIRE_HTTPS, the egress guard): the tests say so explicitly, here for endpoints written before
+ * a dispatcher starts, and in testEnv() for the dispatcher, which writes the same settings.
+ */
+export const TEST_ALLOW_NETWORKS = '127.0.0.0/8,::1/128';
+const TEST_SETTINGS_SQL = `
+  update webhooks.settings set value = 'false' where key = 'require_https';
+  update webhooks.settings set value = '${TEST_ALLOW_NETWORKS}' where key = 'delivery_allow_networks';`;
+
+/**
  * Makes (once per migration set) a migrated template database and returns its name. Its name
  * carries a hash of the migration files, so a new migration yields a new template. Guarded by an
  * advisory lock because test files run in parallel processes.
@@ -47,6 +57,7 @@ async function templateDatabase(): Promise<string> {
         await c.connect();
         try {
           await migrate(c, files);
+          await c.query(TEST_SETTINGS_SQL);
         } finally {
           await c.end();
         }

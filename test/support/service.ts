@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startService, type Service } from '../../src/service.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, TEST_ALLOW_NETWORKS, type TestDatabase } from './database.ts';
 import { BROKERS, openTestKafka, uniqueName, type TestKafka } from './kafka.ts';
 import { TestReceiver, type Behaviour } from './receiver.ts';
 
@@ -22,6 +22,9 @@ export function testEnv(databaseUrl: string, label: string, overrides: Record<st
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     TOPIC_PARTITIONS: '3',
     LAG_POLL_INTERVAL_MS: '1000',
+    // Receivers are plain-http servers on loopback: both are refused by default.
+    REQUIRE_HTTPS: 'false',
+    DELIVERY_ALLOW_NETWORKS: TEST_ALLOW_NETWORKS,
     ...overrides,
   };
 }

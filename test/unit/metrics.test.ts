@@ -34,6 +34,7 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_delivery_log_flush_errors_total', 'counter', []],
   ['webhooks_endpoints_enabled', 'gauge', []],
   ['webhooks_endpoint_reloads_total', 'counter', ['reason']],
+  ['webhooks_egress_refused_total', 'counter', ['reason']],
   ['webhooks_consumer_up', 'gauge', ['consumer']],
   ['webhooks_build_info', 'gauge', ['version']],
 ];

@@ -30,6 +30,16 @@ test('410 Gone is dead at once', () => {
   assert.deepEqual(decideRetry(tiers, 1, t0, { permanent: true }).kind, 'dead');
 });
 
+test('an attempt refused before sending (blocked, insecure_url) is dead at once, on any attempt', () => {
+  for (const attempt of [1, 2, 3]) {
+    assert.deepEqual(decideRetry(tiers, attempt, t0, { retryable: false }), {
+      kind: 'dead',
+      reason: 'refused before sending (not retried)',
+    });
+  }
+  assert.equal(decideRetry(tiers, 1, t0, { retryable: true }).kind, 'retry');
+});
+
 test('Retry-After moves the retry to the first tier long enough, never earlier than asked', () => {
   const d = decideRetry(tiers, 1, t0, { retryAfterMs: 20_000 });
   assert.equal(d.kind === 'retry' && d.tier.label, '30s');

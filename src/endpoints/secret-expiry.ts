@@ -1,0 +1,24 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+/**
+ * Erases rotated-out secrets once their overlap has ended (`webhooks.expire_previous_secrets()`).
+ * Signing already ignores an expired previous secret and the endpoints trigger clears one on any
+ * write of its row; this sweep covers rows nobody writes, so an old secret does not stay readable
+ * in the table for good. Runs once now, then every `intervalMs`; a failure is logged and retried
+ * at the next interval.
+ */
+export async function startPreviousSecretExpiry(options: { pool: pg.Pool; intervalMs: number; logger: Logger }): Promise<{ stop(): void }> {
+  const { pool, logger } = options;
+  const sweep = async (): Promise<void> => {
+    const { rows } = await pool.query<{ cleared: number }>('select webhooks.expire_previous_secrets() as cleared');
+    if (rows[0]!.cleared > 0) logger.info({ cleared: rows[0]!.cleared }, 'erased previous secrets past their overlap');
+  };
+  await sweep();
+  const timer = setInterval(
+    () => void sweep().catch((err: unknown) => logger.warn({ err }, 'erasing expired previous secrets failed')),
+    options.intervalMs,
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
