@@ -108,6 +108,13 @@ export class ChaosStack {
       log(`chaos: private services in ${dir}`);
       await Promise.all([kafka.start(), postgres.start()]);
       log(`chaos: Kafka on ${kafka.brokers}, Postgres on ${postgres.url.replace(/:[^:@/]*@/, ':***@')}`);
+      // The members run with REQUIRE_HTTPS=false and loopback allowed and write that to
+      // webhooks.settings at start; the endpoints go in before, so say it here too.
+      await stack.pool.query(
+        `update webhooks.settings set value = case key when 'require_https' then 'false' else $1 end
+          where key in ('require_https', 'delivery_allow_networks')`,
+        [stack.memberEnv.DELIVERY_ALLOW_NETWORKS],
+      );
       for (const r of stack.receivers) {
         await r.listen();
         await stack.pool.query(`insert into webhooks.endpoints (name, url, secret, event_types) values ($1, $2, $3, '{call.ended}')`, [
