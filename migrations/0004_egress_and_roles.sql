@@ -350,6 +350,8 @@ begin
     grant select on webhooks.endpoints, webhooks.event_types, webhooks.schema_migrations to webhooks_service;
     grant update (enabled, disabled_reason) on webhooks.endpoints to webhooks_service;
     grant select, insert, update on webhooks.deliveries, webhooks.settings to webhooks_service;
+    -- Retention pruning of old deliveries.
+    grant delete on webhooks.deliveries to webhooks_service;
     grant select, insert on webhooks.attempts to webhooks_service;
     grant execute on function webhooks.ensure_attempt_partitions(integer), webhooks.drop_old_attempt_partitions(interval),
                               webhooks.expire_previous_secrets() to webhooks_service;
