@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { AttemptLogRow } from '../log/delivery-queries.ts';
 
 // Reads of the delivery log and endpoint health that only the web admin makes. Times come back as
 // Date (pg's timestamptz); bigint counts as numbers (src/db/database.ts sets the parser).
@@ -30,20 +31,14 @@ export async function endpointHealth(db: Db, endpointId?: string): Promise<Map<s
 }
 
 /** One attempt (or cancellation) in an endpoint's delivery log. */
-export interface LogEntry {
+export interface LogEntry extends Pick<
+  AttemptLogRow,
+  'attempted_at' | 'series' | 'attempt' | 'outcome' | 'status_code' | 'error_kind' | 'error' | 'duration_ms' | 'response_excerpt'
+> {
   cursor: string;
-  attempted_at: Date;
   delivery_id: string;
   event_type: string;
   event_id: string;
-  series: number;
-  attempt: number;
-  outcome: 'succeeded' | 'failed' | 'cancelled';
-  status_code: number | null;
-  error_kind: string | null;
-  error: string | null;
-  duration_ms: number;
-  response_excerpt: string | null;
   delivery_status: string | null;
 }
 
@@ -95,56 +90,6 @@ export async function listLogEntries(db: Db, f: LogFilter): Promise<{ entries: L
      limit ${f.limit + 1}`.execute(db);
   const entries = rows.slice(0, f.limit);
   return { entries, next: rows.length > f.limit ? entries.at(-1)!.cursor : null };
-}
-
-/** A delivery with its stored payload (kept only once it failed), for the delivery page. */
-export interface DeliveryDetail {
-  id: string;
-  endpoint_id: string;
-  endpoint_name: string | null;
-  event_id: string;
-  event_type: string;
-  event_timestamp: Date | null;
-  status: string;
-  status_reason: string | null;
-  series: number;
-  attempts: number;
-  next_attempt_at: Date | null;
-  created_at: Date;
-  payload: Buffer | null;
-}
-
-export async function findDeliveryDetail(db: Db, id: string): Promise<DeliveryDetail | null> {
-  const { rows } = await sql<DeliveryDetail>`
-    select d.id, d.endpoint_id, e.name as endpoint_name, d.event_id, d.event_type, d.event_timestamp, d.status,
-           d.status_reason, d.series, d.attempts, d.next_attempt_at, d.created_at, d.payload
-      from webhooks.deliveries d left join webhooks.endpoints e on e.id = d.endpoint_id
-     where d.id = ${id}::uuid`.execute(db);
-  return rows[0] ?? null;
-}
-
-/** A delivery's attempts in order, with the full stored response body. */
-export interface AttemptDetail {
-  started_at: Date;
-  series: number;
-  attempt: number;
-  outcome: 'succeeded' | 'failed' | 'cancelled';
-  status_code: number | null;
-  error_kind: string | null;
-  error: string | null;
-  duration_ms: number;
-  delay_ms: number | null;
-  url: string;
-  response_body: string | null;
-}
-
-export async function listAttemptDetails(db: Db, deliveryId: string): Promise<AttemptDetail[]> {
-  const { rows } = await sql<AttemptDetail>`
-    select started_at, series, attempt, outcome, status_code, error_kind, error, duration_ms, delay_ms, url, response_body
-      from webhooks.attempts
-     where delivery_id = ${deliveryId}::uuid
-     order by series, attempt, started_at`.execute(db);
-  return rows;
 }
 
 /** Live answers to the spec's troubleshooting table for one endpoint, over the last 24 hours. */

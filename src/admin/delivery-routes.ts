@@ -3,7 +3,7 @@ import { redeliver } from '../log/delivery-queries.ts';
 import type { AdminEnv } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
 import { isEndpointId } from '../endpoints/endpoint-store.ts';
-import { findDeliveryDetail, listAttemptDetails } from './admin-queries.ts';
+import { findDeliveryDetail, listAttempts } from '../log/delivery-queries.ts';
 import { noticeFrom, notFound, pgProblem } from './page-helpers.ts';
 import { deliveryPage } from './views/delivery-page.ts';
 
@@ -13,7 +13,7 @@ export function deliveryRoutes(deps: AdminDeps): Hono<AdminEnv> {
   app.get('/:id', async (c) => {
     const id = c.req.param('id');
     if (!isEndpointId(id)) return notFound(c);
-    const [delivery, attempts] = await Promise.all([findDeliveryDetail(deps.db, id), listAttemptDetails(deps.db, id)]);
+    const [delivery, attempts] = await Promise.all([findDeliveryDetail(deps.db, id), listAttempts(deps.db, id)]);
     if (delivery === null) return notFound(c);
     return c.html(deliveryPage(c.get('identity'), delivery, attempts, noticeFrom(c.req.query())));
   });
@@ -27,7 +27,7 @@ export function deliveryRoutes(deps: AdminDeps): Hono<AdminEnv> {
     } catch (err) {
       const problem = pgProblem(err);
       if (problem === null) throw err;
-      const [delivery, attempts] = await Promise.all([findDeliveryDetail(deps.db, id), listAttemptDetails(deps.db, id)]);
+      const [delivery, attempts] = await Promise.all([findDeliveryDetail(deps.db, id), listAttempts(deps.db, id)]);
       if (delivery === null) return notFound(c);
       return c.html(deliveryPage(c.get('identity'), delivery, attempts, { kind: 'error', text: problem }), 409);
     }

@@ -79,7 +79,18 @@ export async function findDelivery(db: Db, id: string): Promise<DeliverySummary 
   return (row as unknown as DeliverySummary | undefined) ?? null;
 }
 
-/** One row of the webhooks.delivery_log view (migration 0002): one attempt or cancellation. */
+/** A delivery with its stored body (kept only once it failed, for redelivery), for a delivery's page. */
+export type DeliveryDetail = DeliverySummary & { payload: Buffer | null };
+
+export async function findDeliveryDetail(db: Db, id: string): Promise<DeliveryDetail | null> {
+  const row = await summaryQuery(db).select('d.payload').where('d.id', '=', id).executeTakeFirst();
+  return (row as unknown as DeliveryDetail | undefined) ?? null;
+}
+
+/**
+ * One attempt or cancellation of a delivery: the columns of the webhooks.delivery_log view
+ * (migration 0002), and the whole stored response body beside its excerpt.
+ */
 export interface AttemptLogRow {
   attempted_at: Date;
   series: number;
@@ -92,16 +103,21 @@ export interface AttemptLogRow {
   delay_ms: number | null;
   due_at: Date | null;
   url: string;
+  /** The view's excerpt: the first 300 characters of `response_body`. */
   response_excerpt: string | null;
+  /** As stored: at most RESPONSE_BODY_STORE_BYTES of the response. */
+  response_body: string | null;
 }
 
-/** Every attempt of a delivery, in order, from the webhooks.delivery_log view. */
+/** Every attempt of a delivery, in order. */
 export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptLogRow[]> {
+  // The view's columns, read from its table to have the whole body too.
   const { rows } = await sql<AttemptLogRow>`
-    select attempted_at, series, attempt, outcome, status_code, error_kind, error, duration_ms, delay_ms, due_at, url, response_excerpt
-      from webhooks.delivery_log
+    select started_at as attempted_at, series, attempt, outcome, status_code, error_kind, error, duration_ms, delay_ms, due_at, url,
+           left(response_body, 300) as response_excerpt, response_body
+      from webhooks.attempts
      where delivery_id = ${deliveryId}::uuid
-     order by series, attempt, attempted_at`.execute(db);
+     order by series, attempt, started_at`.execute(db);
   return rows;
 }
 

@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
-import type { AttemptDetail, DeliveryDetail } from '../admin-queries.ts';
+import type { AttemptLogRow, DeliveryDetail } from '../../log/delivery-queries.ts';
 import { csrfInput, formatTime, page, statusBadge, type Html } from './layout.ts';
 
 const STATUS_CLASS: Record<string, string> = { succeeded: 'green', dead: 'red', retrying: 'orange', pending: 'blue', cancelled: 'grey' };
@@ -19,7 +19,7 @@ function prettyPayload(payload: Buffer): string {
 export function deliveryPage(
   identity: AdminIdentity,
   d: DeliveryDetail,
-  attempts: readonly AttemptDetail[],
+  attempts: readonly AttemptLogRow[],
   flash: { kind: 'ok' | 'error' | 'info'; text: string; hint?: string | null } | null,
 ): Html {
   const endpointCrumb: readonly [string, string | null] =
@@ -71,7 +71,7 @@ export function deliveryPage(
                 ${attempts.map(
                   (a) =>
                     html`<li class="${a.outcome}">
-                      <div class="when">${formatTime(a.started_at)}</div>
+                      <div class="when">${formatTime(a.attempted_at)}</div>
                       <div>
                         <strong>Attempt ${a.attempt}</strong>${a.series > 1 ? html` <span class="muted">(series ${a.series})</span>` : ''}
                         ${a.outcome === 'cancelled' ? html`<span class="badge grey">cancelled</span>` : statusBadge(a.status_code, a.error_kind)}
