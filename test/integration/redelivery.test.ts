@@ -15,7 +15,7 @@ import { decodeTask, headerString } from '../../src/retry/retry-message.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
-import { waitFor } from '../support/wait-for.ts';
+import { waitFor, waitForEvent } from '../support/wait-for.ts';
 import { TestReceiver, type ReceivedRequest } from '../support/receiver.ts';
 import { startTestService, testEnv } from '../support/service.ts';
 
@@ -33,26 +33,13 @@ after(async () => {
   await kafka?.close();
 });
 
-/** Resolves with the first `name` event satisfying `predicate`. Create it before causing the event. */
-function nextEvent<K extends keyof RedeliveryWatcherEvents>(
+/** The first `name` event satisfying `predicate` (the shared waitForEvent, with 10 s to wait). */
+function nextEvent<K extends keyof RedeliveryWatcherEvents & string>(
   watcher: RedeliveryWatcher,
   name: K,
   predicate: (...args: RedeliveryWatcherEvents[K]) => boolean = () => true,
-  timeoutMs = 10_000,
 ): Promise<RedeliveryWatcherEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const listener = (...args: RedeliveryWatcherEvents[K]): void => {
-      if (!predicate(...args)) return;
-      clearTimeout(timer);
-      watcher.off(name, listener as never);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      watcher.off(name, listener as never);
-      reject(new Error(`no matching '${String(name)}' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    watcher.on(name, listener as never);
-  });
+  return waitForEvent(watcher, name, predicate, 10_000);
 }
 
 /** What a receiver holding only `secret` concludes about a request, by both schemes. */
