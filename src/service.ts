@@ -17,7 +17,6 @@ import { TopicProducer } from './kafka/topic-producer.ts';
 import { startAttemptPartitionMaintenance } from './log/attempt-partitions.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
 import { startDeliveryRetention } from './log/delivery-retention.ts';
-import { ReplayHorizon } from './log/replay-horizon.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { checkReadiness } from './metrics/readiness.ts';
@@ -142,12 +141,10 @@ async function start(
   });
   cleanups.push(() => logWriter.close(AbortSignal.timeout(config.shutdownLogFlushMs)));
 
-  const replayHorizon = new ReplayHorizon(database.pool);
   const { dispatcher, deliverer } = buildDispatcher(config, {
     database,
     endpoints,
     logWriter,
-    replayHorizon,
     producer,
     topics,
     metrics,
@@ -175,8 +172,6 @@ async function start(
   });
   let crash: (e: Error) => void = () => {};
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
-  // A new assignment may bring partitions another member was handling: read their horizons anew.
-  input.on('joined', () => replayHorizon.reset());
   for (const [name, c] of [
     ['input', input],
     ['retry', retry.consumer],

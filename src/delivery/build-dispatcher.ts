@@ -7,7 +7,7 @@ import { createRegistryDecoder } from '../events/registry-decoder.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { DeliveryLogWriter } from '../log/delivery-log-writer.ts';
 import { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
-import type { ReplayHorizon } from '../log/replay-horizon.ts';
+import { DeliveryClaims } from '../log/delivery-claims.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { RetryScheduler } from '../retry/retry-scheduler.ts';
 import { retryTiers } from '../retry/retry-schedule.ts';
@@ -24,7 +24,6 @@ export function buildDispatcher(
     database: DatabaseHandle;
     endpoints: { current(): EndpointIndex };
     logWriter: DeliveryLogWriter;
-    replayHorizon: ReplayHorizon;
     producer: TopicProducer;
     topics: TopicNames;
     metrics: Metrics;
@@ -53,7 +52,7 @@ export function buildDispatcher(
     deliverer,
     logWriter: parts.logWriter,
     statusLookup: new DeliveryStatusLookup(database.pool),
-    replayHorizon: parts.replayHorizon,
+    claims: new DeliveryClaims(database.pool, { leaseMs: config.delivery.claimLeaseMs }),
     producer,
     decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
     topics,

@@ -7,11 +7,12 @@ import { findEndpointById } from '../endpoints/endpoint-store.ts';
 import { InvalidEventError, TransientError } from '../errors.ts';
 import { envelopeBody, type Envelope } from '../events/envelope.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';
+import { producerEventId } from '../events/event-id.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
 import type { DeliveryStatusLookup, StoredDelivery } from '../log/delivery-status-lookup.ts';
-import type { ReplayHorizon } from '../log/replay-horizon.ts';
+import type { DeliveryClaims } from '../log/delivery-claims.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
 import { decodeTask, headerString, type DeliveryTask } from '../retry/retry-message.ts';
 import type { RetryScheduler } from '../retry/retry-scheduler.ts';
@@ -26,7 +27,7 @@ import {
   type AttemptContext,
 } from './attempt-context.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
-import { deliveryId } from './delivery-id.ts';
+import { bodyDigest, deliveryId } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
 import { sendToInvalidTopic } from './invalid-topic.ts';
 import { withBackoff } from './with-backoff.ts';
@@ -37,7 +38,7 @@ export interface DispatcherOptions {
   deliverer: Deliverer;
   logWriter: DeliveryLogWriter;
   statusLookup: DeliveryStatusLookup;
-  replayHorizon: ReplayHorizon;
+  claims: DeliveryClaims;
   producer: TopicProducer;
   decodeEvent: EventDecoder;
   topics: TopicNames;
@@ -57,7 +58,6 @@ export interface DispatcherEvents {
 }
 
 const FINAL = new Set(['succeeded', 'dead', 'cancelled']);
-const NONE_EXISTING: ReadonlyMap<string, StoredDelivery> = new Map();
 
 /**
  * The heart of the service: turns an input event into deliveries and a retry message into the
@@ -88,31 +88,40 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const matches = this.#o.endpoints.current().match(envelope.event);
     if (matches.length === 0) return;
 
-    const producerEventId = headerString(message.headers, 'event-id');
-    const eventId = producerEventId ?? `${message.topic}/${message.partition}/${message.offset}`;
-    const ids = matches.map((e) => deliveryId(eventId, e.id));
-    // Deliveries made before a restart or rebalance are never sent twice. An offset-derived id can
-    // only exist if this offset was read before (at or below the replay horizon); a producer's
-    // event-id may repeat anywhere (a producer retry), so it is always looked up.
-    const mayExist =
-      producerEventId !== undefined ||
-      (await withBackoff(() => this.#o.replayHorizon.mayHaveDeliveries(message.topic, message.partition, message.offset), {
-        signal,
-        logger,
-        what: 'reading the replay horizon',
-      }));
-    const existing = mayExist
-      ? await withBackoff(() => this.#o.statusLookup.find(ids), { signal, logger, what: 'looking up deliveries' })
-      : NONE_EXISTING;
+    // An empty or unusable event-id header counts as absent: the position is the id then.
+    const eventId = producerEventId(message.headers) ?? `${message.topic}/${message.partition}/${message.offset}`;
     const body = envelopeBody(envelope);
+    const digest = bodyDigest(body);
+    const source = { topic: message.topic, partition: message.partition, offset: message.offset };
+    // Every delivery is claimed in Postgres before it is sent (one statement for the message), so
+    // a copy of this event handled at the same time, or made before a restart or rebalance, is
+    // not sent again; an id that belongs to a different event (other body) gets another id.
+    const outcomes = await withBackoff(
+      () =>
+        this.#o.claims.claim(
+          matches.map((e) => ({
+            deliveryId: deliveryId(eventId, e.id),
+            collisionId: deliveryId(eventId, e.id, digest),
+            endpointId: e.id,
+            eventId,
+            eventType: envelope.event,
+            eventTimestampMs: envelope.timestampMs,
+            bodyDigest: digest,
+            source,
+          })),
+          signal,
+        ),
+      { signal, logger, what: 'claiming deliveries' },
+    );
     const work: Promise<void>[] = [];
     for (let i = 0; i < matches.length; i++) {
-      if (existing.has(ids[i]!)) continue; // made before a restart: never sent twice
+      const { deliveryId: id, claimed } = outcomes[i]!;
+      if (!claimed) continue; // made (or being made) already: never sent twice
       work.push(
         this.#attempt(
           {
             endpoint: matches[i]!,
-            deliveryId: ids[i]!,
+            deliveryId: id,
             eventId,
             eventType: envelope.event,
             eventTimestampMs: envelope.timestampMs,
@@ -122,13 +131,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
             delayMs: null,
             dueAtMs: null,
             body,
-            source: { topic: message.topic, partition: message.partition, offset: message.offset },
+            source,
           },
           signal,
         ),
       );
     }
-    await settleAll(work);
+    try {
+      await settleAll(work);
+    } finally {
+      this.#o.claims.release(outcomes.filter((o) => o.claimed).map((o) => o.deliveryId));
+    }
   };
 
   /** Handles one message of a delay topic, once it is due. */

@@ -90,19 +90,31 @@ export class DeliveryClaims {
       const next: typeof todo = [];
       const ask: typeof todo = [];
       for (const t of todo) {
-        const held = this.#mine.get(t.id);
-        if (held === undefined) ask.push(t);
-        // Claimed here for another body: another event, which takes the collision id.
-        else if (!held.equals(t.r.bodyDigest) && t.id !== t.r.collisionId) ask.push({ ...t, id: t.r.collisionId });
-        else next.push(t);
+        let id = t.id;
+        // Held here for another body: another event, which takes the collision id.
+        if (this.#mine.get(id)?.equals(t.r.bodyDigest) === false && id !== t.r.collisionId) id = t.r.collisionId;
+        if (this.#mine.has(id)) next.push({ ...t, id });
+        else {
+          // Reserved while asked, so a copy handled here at the same moment waits instead of asking too.
+          this.#mine.set(id, t.r.bodyDigest);
+          ask.push({ ...t, id });
+        }
       }
-      const answers = ask.length > 0 ? await this.#ask(ask.map((t) => ({ ...t.r, deliveryId: t.id }))) : new Map<string, Answer>();
+      let answers = new Map<string, Answer>();
+      try {
+        if (ask.length > 0) answers = await this.#ask(ask.map((t) => ({ ...t.r, deliveryId: t.id })));
+      } catch (err) {
+        for (const t of ask) this.#mine.delete(t.id);
+        throw err;
+      }
       for (const t of ask) {
         const answer = answers.get(t.id) ?? 'held';
         if (answer === 'claimed') {
-          this.#mine.set(t.id, t.r.bodyDigest);
           out[t.i] = { deliveryId: t.id, claimed: true };
-        } else if (answer === 'done') out[t.i] = { deliveryId: t.id, claimed: false };
+          continue;
+        }
+        this.#mine.delete(t.id);
+        if (answer === 'done') out[t.i] = { deliveryId: t.id, claimed: false };
         else if (answer === 'collision' && t.id !== t.r.collisionId) next.push({ ...t, id: t.r.collisionId });
         else next.push(t);
       }
