@@ -112,6 +112,16 @@ test("the spec's five steps in the browser add a webhook that receives a Kafka e
   await reloadUntil(page, '#delivery-log tr.attempt.succeeded .badge.green', 'the attempt in the delivery log');
   const firstRow = page.locator('#delivery-log tr.attempt').last();
   assert.match((await firstRow.textContent()) ?? '', /call\.ended[\s\S]*200/);
+
+  // "Send test event" on the same page: a real signed request, its status and body shown in place.
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await page.locator('#test-result .badge.green').waitFor();
+  assert.equal(await page.locator('#test-result .badge').first().textContent(), '200');
+  const webhookId = await page.locator('#test-webhook-id').textContent();
+  assert.ok(
+    f.receiver.to('/crm').some((r) => r.headers['webhook-id'] === webhookId),
+    'the receiver got the test event',
+  );
   assert.deepEqual(consoleErrors, [], 'no CSP violation or script error in the browser');
   await context.close();
 });

@@ -159,7 +159,7 @@ function testCard(d: EndpointPageData): Html {
         ? html`<div class="test-result ${r.outcome}" role="status" id="test-result">
             <div>
               ${statusBadge(r.statusCode, r.errorKind)} <strong>${r.outcome === 'succeeded' ? 'Delivered' : 'Failed'}</strong> in
-              ${r.durationMs} ms · <code>${r.eventType}</code> · webhook-id <code>${r.webhookId}</code>
+              ${r.durationMs} ms · <code>${r.eventType}</code> · webhook-id <code id="test-webhook-id">${r.webhookId}</code>
             </div>
             ${r.error ? html`<div class="muted">${r.error}</div>` : ''}
             <div class="label">Response body</div>
