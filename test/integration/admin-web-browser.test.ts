@@ -223,3 +223,27 @@ test('signing out ends the session: pages send the browser back to the sign-in p
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   await context.close();
 });
+
+test('without JavaScript the sign-in, Add Webhook form and the Enabled toggle still work', async () => {
+  const context = await browser.newContext({ baseURL: admin.url, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/webhooks');
+  await page.getByLabel('Token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/webhooks');
+  await page.getByRole('link', { name: 'Add Webhook' }).first().click();
+  await page.getByLabel('Name').fill('no-js');
+  await page.getByLabel('URL').fill(f.receiver.route('/no-js', 's', 200));
+  await page.getByRole('checkbox', { name: 'All events' }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/notice=created/);
+  await page.getByRole('switch', { name: 'Enabled: no-js' }).click();
+  await page.locator('[aria-label="Enabled: no-js"][aria-checked="false"]').waitFor();
+  const row = await f.db.db
+    .selectFrom('webhooks.endpoints')
+    .select(['enabled', 'event_types'])
+    .where('name', '=', 'no-js')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(row, { enabled: false, event_types: ['*'] });
+  await context.close();
+});

@@ -258,3 +258,97 @@ describe('forms', () => {
     assert.match(await res.text(), /id="name-error"/);
   });
 });
+
+describe('delivery log and troubleshooting', () => {
+  async function attempts(endpointId: string, n: number, startMs: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const deliveryId = randomUUID();
+      const failed = i % 3 === 0;
+      await db.db
+        .insertInto('webhooks.deliveries')
+        .values({
+          id: deliveryId,
+          endpoint_id: endpointId,
+          event_id: `ev-${i}`,
+          event_type: i % 2 ? 'call.ended' : 'call.started',
+          status: failed ? 'dead' : 'succeeded',
+        })
+        .execute();
+      await db.db
+        .insertInto('webhooks.attempts')
+        .values({
+          delivery_id: deliveryId,
+          endpoint_id: endpointId,
+          series: 1,
+          attempt: 1,
+          // Pairs of attempts share a time to the microsecond: the cursor must still order them.
+          started_at: new Date(startMs + Math.floor(i / 2) * 1000),
+          duration_ms: 10,
+          url: 'https://crm.example.com/hooks/dialer',
+          outcome: failed ? 'failed' : 'succeeded',
+          status_code: failed ? 503 : 200,
+          error_kind: failed ? 'http_status' : null,
+          error: failed ? 'HTTP 503' : null,
+          response_body: `body-${i}`,
+        })
+        .execute();
+    }
+  }
+
+  const headers = { authorization: `Bearer ${TOKEN}` };
+  const bodiesOn = (page: string): string[] => [...page.matchAll(/body-(\d+)/g)].map((m) => m[1]!);
+
+  test('the delivery log pages by keyset through every attempt once, newest first, and filters by status', async () => {
+    const id = await addEndpoint(`log-${randomUUID().slice(0, 8)}`);
+    await attempts(id, 30, Date.now() - 3_600_000);
+    const first = await (await app.request(`/webhooks/${id}`, { headers })).text();
+    const next = /href="([^"]*after=[^"#]*)/.exec(first)?.[1]?.replaceAll('&amp;', '&');
+    assert.ok(next, 'a link to older attempts');
+    const second = await (await app.request(next, { headers })).text();
+    assert.doesNotMatch(second, /after=/, 'the second page is the last');
+    const seen = [...bodiesOn(first), ...bodiesOn(second)];
+    assert.equal(bodiesOn(first).length, 25);
+    assert.equal(new Set(seen).size, 30, 'every attempt once');
+    assert.deepEqual(seen.slice(0, 2).sort(), ['28', '29'], 'newest first');
+
+    const failed = await (await app.request(`/webhooks/${id}?status=failed`, { headers })).text();
+    assert.deepEqual(
+      bodiesOn(failed).sort((a, b) => Number(a) - Number(b)),
+      ['0', '3', '6', '9', '12', '15', '18', '21', '24', '27'],
+    );
+    const started = await (await app.request(`/webhooks/${id}?event=call.started&status=succeeded`, { headers })).text();
+    assert.ok(bodiesOn(started).every((b) => Number(b) % 2 === 0 && Number(b) % 3 !== 0));
+  });
+
+  test('Recover says how many deliveries it will redeliver before it is confirmed', async () => {
+    const id = await addEndpoint(`recover-${randomUUID().slice(0, 8)}`);
+    await attempts(id, 6, Date.now() - 60_000);
+    await db.db
+      .updateTable('webhooks.deliveries')
+      .set({ payload: Buffer.from('{}') })
+      .where('endpoint_id', '=', id)
+      .execute();
+    const page = await (await app.request(`/webhooks/${id}/recover?since=1h`, { headers })).text();
+    assert.match(page, /This will redeliver <strong>2<\/strong> deliveries/);
+    const stillDead = await db.db
+      .selectFrom('webhooks.deliveries')
+      .select('id')
+      .where('endpoint_id', '=', id)
+      .where('status', '=', 'dead')
+      .execute();
+    assert.equal(stillDead.length, 2, 'nothing is redelivered before the confirmation');
+  });
+
+  test('troubleshooting says a disabled endpoint is why no deliveries appear', async () => {
+    const name = `off-${randomUUID().slice(0, 8)}`;
+    const id = await addEndpoint(name);
+    await db.db
+      .updateTable('webhooks.endpoints')
+      .set({ enabled: false, disabled_reason: '410 Gone from the endpoint' })
+      .where('id', '=', id)
+      .execute();
+    const page = await (await app.request('/troubleshooting', { headers })).text();
+    const section = page.slice(page.indexOf(`id="ep-${id}"`));
+    assert.match(section.slice(0, 3000), /The webhook is <strong>disabled<\/strong> \(410 Gone from the endpoint\)/);
+  });
+});
