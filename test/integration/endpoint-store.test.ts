@@ -105,8 +105,13 @@ describe('the endpoint store', () => {
     assert.ok(typo);
     assert.match(typo.message, /unknown event type\(s\) call\.exploded/);
     assert.match(typo.hint ?? '', /^Valid event types: /);
-    // Migration 0004 names the column of every rejection; before it the field is unknown.
-    assert.ok(typo.field === null || typo.field === 'event_types');
+    // Migration 0004 names the column of every rejection.
+    assert.equal(typo.field, 'event_types');
+    const badUrl = endpointValidationError(
+      await rejection(createEndpoint(tdb.db, { name: 'bad-url', url: 'ftp://t.example.com/', eventTypes: ['*'] })),
+    );
+    assert.equal(badUrl?.field, 'url');
+    assert.match(badUrl.message, /is not an http\(s\) URL/);
 
     await createEndpoint(tdb.db, { name: 'taken', url: 'https://t.example.com/', eventTypes: ['*'] });
     const duplicate = endpointValidationError(
