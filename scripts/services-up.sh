@@ -74,13 +74,15 @@ postgres_up() {
   done
 
   say "ensuring role and database '$PG_DB'"
+  # CREATEROLE: migration 0004 creates the cluster-wide group roles webhooks_admin, webhooks_reader
+  # and webhooks_service (and the roles test takes one on); it is the database owner's local stand-in.
   pg_super "$PG_PORT" -d postgres <<SQL || die "could not create role/database '$PG_DB' (psql as postgres failed)"
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN
-    CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+    CREATE ROLE $PG_USER LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD';
   ELSE
-    ALTER ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+    ALTER ROLE $PG_USER LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD';
   END IF;
 END
 \$\$;

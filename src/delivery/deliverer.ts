@@ -145,10 +145,10 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (req.signal?.aborted) return failure(startedAt, t0, 'aborted', 'aborted before sending');
     const target = resolveTarget(req.url);
     if (typeof target === 'string') return failure(startedAt, t0, 'network', target);
-    if (target.refusal !== null) return refused(startedAt, t0, 'blocked', target.refusal);
     if (requireHttps && !target.https) {
       return refused(startedAt, t0, 'insecure_url', 'not sent: the URL uses plain http and REQUIRE_HTTPS is on; change it to https');
     }
+    if (target.refusal !== null) return refused(startedAt, t0, 'blocked', target.refusal);
     const secret = req.secrets[0];
     if (secret === undefined) return failure(startedAt, t0, 'network', 'no signing secret');
 
