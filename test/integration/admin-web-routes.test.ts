@@ -232,7 +232,7 @@ describe('forms', () => {
     assert.notEqual(row.name, 'edited-in-browser');
   });
 
-  test("the database's validation message is shown on the form, with the values kept", async () => {
+  test("the database's validation message is shown beside the field it names, with the values kept", async () => {
     const cookie = await signIn();
     const form = await (await app.request('/webhooks/new', { headers: { cookie } })).text();
     const res = await post('/webhooks', cookie, {
@@ -244,7 +244,8 @@ describe('forms', () => {
     });
     assert.equal(res.status, 422);
     const text = await res.text();
-    assert.match(text, /is not an http\(s\) URL/);
+    // Beside the URL field: the trigger names the column it rejected (pg error field `column`).
+    assert.match(text, /<div class="field-error" id="url-error" role="alert">[^<]*is not an http\(s\) URL/);
     assert.match(text, /value="not a url at all"/);
   });
 
