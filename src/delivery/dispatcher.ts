@@ -137,11 +137,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         ),
       );
     }
+    const claimed = outcomes.filter((o) => o.claimed).map((o) => o.deliveryId);
     try {
       await settleAll(work);
-    } finally {
-      this.#o.claims.release(outcomes.filter((o) => o.claimed).map((o) => o.deliveryId));
+    } catch (err) {
+      this.#o.claims.abandon(claimed);
+      throw err;
     }
+    this.#o.claims.release(claimed);
   };
 
   /** Handles one message of a delay topic, once it is due. */

@@ -124,6 +124,23 @@ export class DeliveryClaims {
     return out as ClaimOutcome[];
   }
 
+  /**
+   * Gives up claims whose attempt did not settle (the handler failed or was aborted), so whoever
+   * handles the message next need not wait out the lease. Best effort and not awaited: a claim
+   * it cannot give up still ends with the lease.
+   */
+  abandon(deliveryIds: readonly string[]): void {
+    this.release(deliveryIds);
+    if (deliveryIds.length === 0) return;
+    this.#pool
+      .query(
+        `update webhooks.deliveries set claimed_at = '-infinity'
+          where id = any($1::uuid[]) and claimed_by = $2 and status = 'pending' and attempts = 0 and payload is null`,
+        [deliveryIds, this.instanceId],
+      )
+      .catch(() => {});
+  }
+
   /** Ends this instance's hold on claims: call it once the message's deliveries have settled. */
   release(deliveryIds: Iterable<string>): void {
     for (const id of deliveryIds) this.#mine.delete(id);

@@ -114,3 +114,13 @@ test('retention deletes final deliveries older than DELIVERY_RETENTION_DAYS and 
   ]);
   assert.deepEqual(rows.map((r) => r.id).sort(), [...kept].sort());
 });
+
+test('a claim given up after a failed attempt is taken over at once by another dispatcher', async () => {
+  const first = new DeliveryClaims(db.pool, { leaseMs: 60_000 });
+  const req = request('evt-abandoned', '{"n":5}');
+  assert.equal((await first.claim([req], signal))[0]!.claimed, true);
+  first.abandon([req.deliveryId]);
+  const other = new DeliveryClaims(db.pool, { leaseMs: 60_000, pollMs: 20 });
+  const taken = await other.claim([req], AbortSignal.timeout(5000));
+  assert.equal(taken[0]!.claimed, true);
+});
