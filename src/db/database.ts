@@ -117,6 +117,11 @@ export function openDatabase(
   // An idle client that loses its connection emits 'error' on the pool; without a listener the
   // process would crash. The next query reconnects.
   pool.on('error', () => {});
+  // pg-pool takes its listener off a client while it is checked out, and pg emits 'error' on a
+  // client whose connection ends even while a query is running (that query rejects as well). With
+  // no listener, a Postgres restart during any query would crash the process; the query's own
+  // rejection is what the caller handles and retries.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }
