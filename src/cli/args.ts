@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { EVENT_TYPES, isEventType, type EventType } from '../events/catalog.ts';
 import { EXIT_CODES_HELP, UsageError } from './cli-errors.ts';
 
 export const PROGRAM = 'dialer-webhooks';
@@ -124,6 +125,17 @@ function parseArgsMessage(err: unknown): string {
 export function stringValue(values: ParsedValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** An event-type option's value (undefined when not given); a type outside the catalog is a usage error naming the valid ones. */
+export function eventTypeValue(values: ParsedValues, name: string, command: string): EventType | undefined {
+  const v = stringValue(values, name);
+  if (v === undefined || isEventType(v)) return v;
+  throw new UsageError(
+    `unknown event type ${JSON.stringify(v)}; valid types: ${EVENT_TYPES.join(', ')}`,
+    null,
+    `${PROGRAM} ${command} --help`,
+  );
 }
 
 const RELATIVE_RE = /^(\d+)\s*(s|m|h|d|w)$/;

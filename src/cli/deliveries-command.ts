@@ -1,6 +1,5 @@
 import type { DeliveryStatus } from '../db/database.ts';
-import { EVENT_TYPES, isEventType } from '../events/catalog.ts';
-import { parseIntegerOption, parseSince, stringValue } from './args.ts';
+import { eventTypeValue, parseIntegerOption, parseSince, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import {
@@ -102,14 +101,7 @@ const listCommand: Command = {
     examples: ['dialer-webhooks deliveries list --endpoint crm-sync --status dead --since 1d'],
   },
   async run(ctx, { values }) {
-    const eventType = stringValue(values, 'event-type');
-    if (eventType !== undefined && !isEventType(eventType)) {
-      throw new UsageError(
-        `unknown event type ${JSON.stringify(eventType)}; valid types: ${EVENT_TYPES.join(', ')}`,
-        null,
-        'dialer-webhooks deliveries list --help',
-      );
-    }
+    const eventType = eventTypeValue(values, 'event-type', 'deliveries list');
     const status = stringValue(values, 'status');
     if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
       throw new UsageError(

@@ -1,8 +1,8 @@
 import { subscribesTo } from '../endpoints/endpoint-store.ts';
-import { EVENT_TYPES, isEventType } from '../events/catalog.ts';
-import { stringValue } from './args.ts';
+import { EVENT_TYPES } from '../events/catalog.ts';
+import { eventTypeValue } from './args.ts';
 import type { Command } from './cli-context.ts';
-import { EXIT, UsageError } from './cli-errors.ts';
+import { EXIT } from './cli-errors.ts';
 import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs } from './output.ts';
 
@@ -24,14 +24,7 @@ export const testEndpointCommand: Command = {
     examples: ['dialer-webhooks endpoints test crm-sync --event call.ended'],
   },
   async run(ctx, { values, positionals }) {
-    const eventOption = stringValue(values, 'event');
-    if (eventOption !== undefined && !isEventType(eventOption)) {
-      throw new UsageError(
-        `unknown event type ${JSON.stringify(eventOption)}; valid types: ${EVENT_TYPES.join(', ')}`,
-        null,
-        'dialer-webhooks endpoints test --help',
-      );
-    }
+    const eventOption = eventTypeValue(values, 'event', 'endpoints test');
     const config = ctx.config();
     const { db } = await ctx.database();
     const endpoint = await findEndpointOrFail(db, positionals[0]!);
