@@ -1,14 +1,17 @@
 // Exit 0 when node_modules holds exactly what package-lock.json pins, 1 when it is missing or
-// stale (then `npm ci` is due). Plain JavaScript that any Node (>= 18) runs: it is called before
-// the project's own Node 24 is installed, with whatever `node` the machine has.
+// stale (then `npm ci` is due). Usage: node scripts/deps-fresh.mjs [project dir, default: this one]
+//
+// Plain JavaScript that any Node (>= 18) runs: it is called before the project's own Node 24 is
+// installed, with whatever `node` the machine has.
 //
 // npm writes node_modules/.package-lock.json (the "hidden lockfile") after every install; it lists
 // what is installed, keyed like package-lock.json's "packages". They agree when every installed
 // package has the locked version and every locked package is installed (optional ones, e.g. for
 // another platform, may be absent).
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
-const root = new URL('..', import.meta.url);
+const root = process.argv[2] ? pathToFileURL(`${process.argv[2].replace(/\/$/, '')}/`) : new URL('..', import.meta.url);
 
 function packages(path) {
   try {
