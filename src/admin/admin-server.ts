@@ -14,8 +14,6 @@ import { LiveUpdates } from './live-updates.ts';
 export interface AdminServer extends AsyncDisposable {
   url: string;
   port: number;
-  /** Pages holding the live-update stream open now. */
-  readonly liveSubscribers: number;
   stop(): Promise<void>;
 }
 
@@ -76,9 +74,6 @@ export async function startAdminServer(config: Config, admin: AdminConfig, logge
   return {
     url,
     port: address.port,
-    get liveSubscribers() {
-      return live.subscribers;
-    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -136,13 +136,32 @@ test('an SQL update appears live on the Webhooks page without a reload', async (
   ).id;
   const { context, page } = await signedIn();
   await page.getByRole('link', { name: 'live-before' }).waitFor();
-  // The event stream is open before the change is made.
-  await waitFor(() => admin.liveSubscribers > 0, { what: 'an SSE subscriber' });
-
-  await f.db.db.updateTable('webhooks.endpoints').set({ name: 'renamed-in-sql', enabled: false }).where('id', '=', id).execute();
-  await page.getByRole('link', { name: 'renamed-in-sql' }).waitFor({ timeout: 15_000 });
+  // The page never reloads (its URL and a marker set on it stay). Until its event stream is open a
+  // change would pass unseen, so the same UPDATE is repeated (each one NOTIFYs) until it shows.
+  await page.evaluate('window.__notReloaded = true');
+  const rename = () =>
+    f.db.db.updateTable('webhooks.endpoints').set({ name: 'renamed-in-sql', enabled: false }).where('id', '=', id).execute();
+  await waitFor(
+    async () => {
+      await rename();
+      return (await page.getByRole('link', { name: 'renamed-in-sql' }).count()) > 0;
+    },
+    { what: 'the SQL rename on the open page', timeoutMs: 20_000, intervalMs: 500 },
+  );
+  assert.equal(await page.evaluate('window.__notReloaded === true'), true, 'updated in place, not reloaded');
   assert.equal(await page.getByRole('switch', { name: 'Enabled: renamed-in-sql' }).getAttribute('aria-checked'), 'false');
   assert.equal(await page.getByRole('link', { name: 'live-before' }).count(), 0);
+
+  // An endpoint's own page follows SQL changes too.
+  await page.getByRole('link', { name: 'renamed-in-sql' }).click();
+  await page.locator('#endpoint-title .pill.grey').waitFor();
+  await waitFor(
+    async () => {
+      await f.db.db.updateTable('webhooks.endpoints').set({ enabled: true }).where('id', '=', id).execute();
+      return (await page.locator('#endpoint-title .pill.green').count()) > 0;
+    },
+    { what: 'the SQL enable on the open endpoint page', timeoutMs: 20_000, intervalMs: 500 },
+  );
   assert.deepEqual(consoleErrors, [], 'no CSP violation or script error in the browser');
   await context.close();
 });

@@ -266,20 +266,32 @@ export function endpointPage(d: EndpointPageData): Html {
   const e = d.endpoint;
   return page(
     { title: e.name, identity: d.identity, crumbs: [[e.name, null]], flash: d.flash ?? null },
-    html`<div class="page-head">
-        <div>
-          <h1>${e.name} ${e.enabled ? html`<span class="pill green">Enabled</span>` : html`<span class="pill grey">Disabled</span>`}</h1>
-          <p><code>${e.url}</code></p>
-          <p class="events">${eventsLabel(e.eventTypes)}</p>
-          ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
-          ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
+    html`<section hx-ext="sse" sse-connect="/webhooks/live">
+        <!-- Re-read when anyone changes endpoints (SQL, CLI, another browser), like the Webhooks list. -->
+        <div
+          class="page-head"
+          id="endpoint-head"
+          hx-get="/webhooks/${e.id}"
+          hx-trigger="sse:endpoints-changed"
+          hx-select="#endpoint-head"
+          hx-swap="outerHTML"
+        >
+          <div>
+            <h1 id="endpoint-title">
+              ${e.name} ${e.enabled ? html`<span class="pill green">Enabled</span>` : html`<span class="pill grey">Disabled</span>`}
+            </h1>
+            <p><code>${e.url}</code></p>
+            <p class="events">${eventsLabel(e.eventTypes)}</p>
+            ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
+            ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
+          </div>
+          <div class="head-actions">
+            ${enabledToggle(d.identity, e, `/webhooks/${e.id}`)}
+            <a class="button" href="/webhooks/${e.id}/edit">Edit</a>
+            <a class="button danger" href="/webhooks/${e.id}/delete">Delete…</a>
+          </div>
         </div>
-        <div class="head-actions">
-          ${enabledToggle(d.identity, e, `/webhooks/${e.id}`)}
-          <a class="button" href="/webhooks/${e.id}/edit">Edit</a>
-          <a class="button danger" href="/webhooks/${e.id}/delete">Delete…</a>
-        </div>
-      </div>
+      </section>
       ${healthCard(d.health, d.nowMs)}
       <div class="grid3">${secretCard(d)} ${testCard(d)} ${recoverCard(d)}</div>
       ${logTable(d)}`,
