@@ -26,7 +26,7 @@ export interface ClaimOutcome {
 
 type Answer = 'claimed' | 'done' | 'held' | 'collision';
 
-// One round trip for every delivery of a message. The outer select reads the rows as they were
+// One round trip for every delivery of the messages asking at once. The outer select reads the rows as they were
 // before this statement, which tells a delivery already made from one claimed elsewhere.
 const CLAIM_SQL = `
 with input as (
@@ -76,6 +76,7 @@ export class DeliveryClaims {
   readonly #o: Required<DeliveryClaimsOptions>;
   /** Claimed here and not released yet: another copy handled here waits for it. */
   readonly #mine = new Map<string, Buffer>();
+  #queued: Array<{ requests: ClaimRequest[]; resolve: (answers: Map<string, Answer>) => void; reject: (err: unknown) => void }> = [];
 
   constructor(pool: pg.Pool, options: DeliveryClaimsOptions) {
     this.#pool = pool;
@@ -146,7 +147,26 @@ export class DeliveryClaims {
     for (const id of deliveryIds) this.#mine.delete(id);
   }
 
-  async #ask(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
+  // Messages handled in the same turn of the event loop share one statement: ids never repeat in
+  // it, as each is reserved in #mine before it is asked about.
+  #ask(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ requests, resolve, reject });
+      if (this.#queued.length === 1) setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queued.splice(0);
+    try {
+      const answers = await this.#query(batch.flatMap((b) => b.requests));
+      for (const b of batch) b.resolve(answers);
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+
+  async #query(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
     const { rows } = await this.#pool.query<{ id: string; answer: Answer }>(CLAIM_SQL, [
       requests.map((r) => r.deliveryId),
       requests.map((r) => r.endpointId),

@@ -124,3 +124,20 @@ test('a claim given up after a failed attempt is taken over at once by another d
   const taken = await other.claim([req], AbortSignal.timeout(5000));
   assert.equal(taken[0]!.claimed, true);
 });
+
+test('messages claiming at the same moment share one statement', async () => {
+  let statements = 0;
+  const counting = new Proxy(db.pool, {
+    get(target, key, receiver) {
+      if (key === 'query') return (...args: Parameters<typeof target.query>) => (statements++, target.query(...args));
+      const v = Reflect.get(target, key, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const claims = new DeliveryClaims(counting, { leaseMs: 60_000 });
+  const outcomes = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => claims.claim([request(`evt-batch-${i}`, '{}'), request(`evt-batch-${i}`, '{}')], signal)),
+  );
+  assert.equal(outcomes.flat().filter((o) => o.claimed).length, 40);
+  assert.equal(statements, 1);
+});
