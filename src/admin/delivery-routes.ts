@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { redeliver } from '../log/delivery-queries.ts';
 import type { AdminEnv } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
-import { isEndpointId } from '../endpoints/endpoint-store.ts';
+import { isUuid } from '../util/uuid.ts';
 import { findDeliveryDetail, listAttempts } from '../log/delivery-queries.ts';
 import { noticeFrom, notFound, pgProblem } from './page-helpers.ts';
 import { deliveryPage } from './views/delivery-page.ts';
@@ -12,7 +12,7 @@ export function deliveryRoutes(deps: AdminDeps): Hono<AdminEnv> {
 
   app.get('/:id', async (c) => {
     const id = c.req.param('id');
-    if (!isEndpointId(id)) return notFound(c);
+    if (!isUuid(id)) return notFound(c);
     const [delivery, attempts] = await Promise.all([findDeliveryDetail(deps.db, id), listAttempts(deps.db, id)]);
     if (delivery === null) return notFound(c);
     return c.html(deliveryPage(c.get('identity'), delivery, attempts, noticeFrom(c.req.query())));
@@ -20,7 +20,7 @@ export function deliveryRoutes(deps: AdminDeps): Hono<AdminEnv> {
 
   app.post('/:id/redeliver', async (c) => {
     const id = c.req.param('id');
-    if (!isEndpointId(id)) return notFound(c);
+    if (!isUuid(id)) return notFound(c);
     const force = (await c.req.parseBody()).force === 'true';
     try {
       await redeliver(deps.db, id, force);

@@ -1,4 +1,5 @@
 import type { IHeaders } from 'kafkajs';
+import { isUuid } from '../util/uuid.ts';
 
 /**
  * A delivery task in flight between attempts, as it travels on a delay or dead-letter topic.
@@ -71,7 +72,6 @@ export function taskDueAt(headers: IHeaders | undefined): number {
   return Number.isFinite(v) ? v : 0;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT4_MAX = 2_147_483_647;
 const MAX_DATE_MS = 8.64e15;
 
@@ -98,7 +98,7 @@ export function decodeTask(value: Buffer | null, headers: IHeaders | undefined):
   };
   // Each value is checked as tightly as the columns it reaches: a message that passed here with a
   // non-UUID id would be refused by Postgres on every try.
-  if (!UUID_RE.test(task.deliveryId) || !UUID_RE.test(task.endpointId) || !task.eventId || !task.eventType) return null;
+  if (!isUuid(task.deliveryId) || !isUuid(task.endpointId) || !task.eventId || !task.eventType) return null;
   for (const n of [task.series, task.attempt]) if (!Number.isInteger(n) || n < 1 || n > INT4_MAX) return null;
   if (!Number.isInteger(task.delayMs) || task.delayMs < 0 || task.delayMs > INT4_MAX) return null;
   for (const ms of [task.eventTimestampMs, task.firstAttemptAtMs, task.dueAtMs]) {
