@@ -45,6 +45,11 @@ export interface Config {
     topicPartitions: number;
     /** TOPIC_REPLICATION_FACTOR: replication factor of topics this service creates. Default 1. */
     topicReplicationFactor: number;
+    /**
+     * REBALANCE_DRAIN_MS: before a rejoin, how long in-flight messages may take to settle before
+     * they are aborted (and read again by the next owner), ms; keep it under the 30 s session timeout. Default 10000.
+     */
+    rebalanceDrainMs: number;
   };
   database: {
     /** DATABASE_URL. Default `postgres://webhooks:webhooks@127.0.0.1:5432/webhooks`. */
@@ -154,6 +159,12 @@ export const MAX_EVENT_DEPTH = 64;
  */
 export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 200, maxMs: 10_000 });
 
+/**
+ * Tries of an operation (or of a whole message) that keeps failing with an error nobody classified
+ * before it is given up: the message is then quarantined to the invalid topic (`handler_failed`).
+ */
+export const UNCLASSIFIED_ATTEMPTS = 5;
+
 /** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
 /** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
 export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
@@ -217,6 +228,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       topicPrefix,
       topicPartitions: int(env, 'TOPIC_PARTITIONS', 3, 1, 10_000),
       topicReplicationFactor: int(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 32),
+      rebalanceDrainMs: int(env, 'REBALANCE_DRAIN_MS', 10_000, 0, 25_000),
     },
     database: {
       url: url(env, 'DATABASE_URL', 'postgres://webhooks:webhooks@127.0.0.1:5432/webhooks', ['postgres:', 'postgresql:'])!,

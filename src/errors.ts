@@ -51,3 +51,13 @@ export class TransientError extends WebhooksError {
 export class UsageError extends WebhooksError {
   override readonly code = 'WH_USAGE';
 }
+
+/**
+ * Handling a message kept failing with an error nobody classified (a bug, data nothing expected):
+ * after HANDLER_MAX_ATTEMPTS tries the message is quarantined to the invalid topic with
+ * `reason`, so its partition moves on. `cause` is the last error.
+ */
+export class HandlerFailedError extends WebhooksError {
+  override readonly code = 'WH_HANDLER_FAILED';
+  readonly reason = 'handler_failed';
+}

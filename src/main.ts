@@ -66,5 +66,9 @@ export async function runService(): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.exitCode = await runService();
+  const code = await runService();
+  process.exitCode = code;
+  // The stop is bounded, but with Kafka or Postgres gone a socket it gave up on may still hold the
+  // event loop: exit anyway, once the log lines written so far are out.
+  setTimeout(() => process.exit(code), 1000).unref();
 }

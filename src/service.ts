@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import pkg from '../package.json' with { type: 'json' };
-import { PREVIOUS_SECRET_SWEEP_MS, type Config } from './config.ts';
+import { PREVIOUS_SECRET_SWEEP_MS, UNCLASSIFIED_ATTEMPTS, type Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateAll } from './db/migrator.ts';
 import { buildDispatcher } from './delivery/build-dispatcher.ts';
@@ -19,10 +20,13 @@ import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
 import { startDeliveryRetention } from './log/delivery-retention.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { dependencyWaits } from './metrics/dependency-waits.ts';
 import { checkReadiness } from './metrics/readiness.ts';
 import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
 import { DelayConsumer } from './retry/delay-consumer.ts';
 import { topicNames, topicSpecs, type TopicNames } from './topics/service-topics.ts';
+import { settleWithin } from './util/bounded.ts';
+import { errorKind } from './util/error-kind.ts';
 
 export const VERSION: string = pkg.version;
 
@@ -55,8 +59,13 @@ export interface Service {
  */
 export async function startService(config: Readonly<Config>, logger: Logger): Promise<Service> {
   const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async (): Promise<void> => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => logger.warn({ err }, 'cleanup step failed'));
+  // Each step is awaited in turn, but never past `deadline`: with Kafka or Postgres down, a
+  // disconnect may hang, and the steps after it (the health server last) must still run.
+  const cleanup = async (deadline?: AbortSignal): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      const step = c().catch((err: unknown) => logger.warn({ err }, 'cleanup step failed'));
+      if ((await settleWithin(step, deadline)) === 'timeout') logger.warn('shutdown deadline passed; not waiting for a cleanup step');
+    }
   };
   try {
     return await start(config, logger, cleanups, cleanup);
@@ -70,7 +79,7 @@ async function start(
   config: Readonly<Config>,
   logger: Logger,
   cleanups: Array<() => Promise<unknown>>,
-  cleanup: () => Promise<void>,
+  cleanup: (deadline?: AbortSignal) => Promise<void>,
 ): Promise<Service> {
   const metrics = createMetrics({ perEndpoint: config.metrics.perEndpoint, version: VERSION });
   let stopping = false;
@@ -139,9 +148,14 @@ async function start(
     onFlushError: () => metrics.deliveryLogFlushErrors.inc(),
     onQueueChange: (n) => metrics.deliveryLogQueueRows.set(n),
   });
-  cleanups.push(() => logWriter.close(AbortSignal.timeout(config.shutdownLogFlushMs)));
+  // Closed once: by the consumers' step on the way down (see below), or here after a failed start.
+  let logClosed: Promise<void> | null = null;
+  const closeLog = (): Promise<void> => (logClosed ??= logWriter.close(AbortSignal.timeout(config.shutdownLogFlushMs)));
+  cleanups.push(closeLog);
 
+  const waits = dependencyWaits(metrics);
   const { dispatcher, deliverer } = buildDispatcher(config, {
+    backoffObserver: waits.observer,
     database,
     endpoints,
     logWriter,
@@ -153,6 +167,12 @@ async function start(
   });
   cleanups.push(() => deliverer.close());
 
+  const failures = {
+    classify: errorKind,
+    quarantine: dispatcher.quarantine,
+    maxUnclassifiedAttempts: UNCLASSIFIED_ATTEMPTS,
+    rebalanceDrainMs: config.kafka.rebalanceDrainMs,
+  };
   const input = new PartitionConsumer({
     kafka,
     groupId: config.kafka.groupId,
@@ -160,6 +180,7 @@ async function start(
     fromBeginning: config.kafka.inputStartFrom === 'earliest',
     concurrency: config.delivery.partitionConcurrency,
     handle: dispatcher.handleInput,
+    ...failures,
     logger: logger.child({ component: 'input-consumer' }),
   });
   const retry = new DelayConsumer({
@@ -168,6 +189,7 @@ async function start(
     topics: topics.retryDistinct,
     concurrency: config.delivery.partitionConcurrency,
     handle: dispatcher.handleRetry,
+    ...failures,
     logger: logger.child({ component: 'retry-consumer' }),
   });
   let crash: (e: Error) => void = () => {};
@@ -184,11 +206,17 @@ async function start(
       metrics.consumerUp.set({ consumer: name }, 0);
       crash(error);
     });
+    c.on('handlerFailed', (e) => metrics.handlerFailures.inc({ consumer: name, kind: e.kind }));
   }
-  const shutdownDeadline = (): AbortSignal => AbortSignal.timeout(config.shutdownTimeoutMs - config.shutdownLogFlushMs);
+  // Stop fetching and drain until the deadline, then abort. Once that deadline has passed, the log
+  // writer closes within SHUTDOWN_LOG_FLUSH_MS even while the consumers still wait: records stuck
+  // on a dead Postgres give up (their offsets stay uncommitted), so the stop stays bounded.
   cleanups.push(async () => {
-    const deadline = shutdownDeadline();
-    await Promise.all([input.stop(deadline), retry.stop(deadline)]);
+    const deadline = AbortSignal.timeout(config.shutdownTimeoutMs - config.shutdownLogFlushMs);
+    const consumers = Promise.all([input.stop(deadline), retry.stop(deadline)]);
+    await Promise.race([consumers, once(deadline, 'abort')]);
+    await closeLog();
+    await consumers;
   });
   await retry.start();
   await input.start();
@@ -233,6 +261,7 @@ async function start(
         retry: retry.consumer,
         endpoints,
         redeliveries,
+        dependencyWaits: () => waits.count(),
         stopping: () => stopping,
         logger,
       }),
@@ -246,7 +275,7 @@ async function start(
     stopping = true;
     stopped ??= (async () => {
       logger.info('stopping: draining in-flight deliveries');
-      await cleanup();
+      await cleanup(AbortSignal.timeout(config.shutdownTimeoutMs));
       logger.info('stopped');
     })();
     return stopped;

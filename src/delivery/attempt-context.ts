@@ -21,6 +21,31 @@ export interface AttemptContext {
   source: DeliveryRecord['source'];
 }
 
+/** The context of the first attempt of a delivery of an input event. */
+export function firstAttemptContext(
+  endpoint: Endpoint,
+  deliveryId: string,
+  eventId: string,
+  envelope: { event: string; timestampMs: number },
+  body: Buffer,
+  source: NonNullable<DeliveryRecord['source']>,
+): AttemptContext {
+  return {
+    endpoint,
+    deliveryId,
+    eventId,
+    eventType: envelope.event,
+    eventTimestampMs: envelope.timestampMs,
+    series: 1,
+    attempt: 1,
+    firstAttemptAtMs: null,
+    delayMs: null,
+    dueAtMs: null,
+    body,
+    source,
+  };
+}
+
 /** The context of a retried attempt; a deleted endpoint is stood in for by a disabled stub. */
 export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): AttemptContext {
   return {

@@ -16,6 +16,7 @@ import { createDeliverer, type Deliverer } from './deliverer.ts';
 import { egressOptions } from './egress-connector.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EndpointLimiter } from './endpoint-limiter.ts';
+import type { BackoffObserver } from './with-backoff.ts';
 
 /** The dispatcher and the parts only it uses, configured; the caller closes `deliverer` on the way down. */
 export function buildDispatcher(
@@ -29,6 +30,7 @@ export function buildDispatcher(
     metrics: Metrics;
     logger: Logger;
     userAgent: string;
+    backoffObserver: BackoffObserver;
   },
 ): { dispatcher: Dispatcher; deliverer: Deliverer } {
   const { database, producer, topics, metrics, logger } = parts;
@@ -56,7 +58,16 @@ export function buildDispatcher(
     producer,
     decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
     topics,
-    retries: new RetryScheduler({ db: database.db, producer, topics, tiers: retryTiers(config.retry.delaysMs), metrics, logger }),
+    retries: new RetryScheduler({
+      db: database.db,
+      producer,
+      topics,
+      tiers: retryTiers(config.retry.delaysMs),
+      metrics,
+      logger,
+      backoffObserver: parts.backoffObserver,
+    }),
+    backoffObserver: parts.backoffObserver,
     limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
     metrics,
     logger,

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { signingSecrets } from '../endpoints/endpoint.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import { findEndpointById } from '../endpoints/endpoint-store.ts';
-import { InvalidEventError, TransientError } from '../errors.ts';
+import { InvalidEventError, TransientError, type HandlerFailedError } from '../errors.ts';
 import { envelopeBody, type Envelope } from '../events/envelope.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';
 import { producerEventId } from '../events/event-id.ts';
@@ -22,6 +22,7 @@ import {
   cancelledAttemptRecord,
   contextFromTask,
   deliveryRecord,
+  firstAttemptContext,
   stalledResult,
   taskOf,
   type AttemptContext,
@@ -29,8 +30,8 @@ import {
 import type { AttemptResult, Deliverer } from './deliverer.ts';
 import { bodyDigest, deliveryId } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
-import { sendToInvalidTopic } from './invalid-topic.ts';
-import { withBackoff } from './with-backoff.ts';
+import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
+import { withBackoff, type BackoffObserver } from './with-backoff.ts';
 
 export interface DispatcherOptions {
   db: Db;
@@ -44,6 +45,8 @@ export interface DispatcherOptions {
   topics: TopicNames;
   retries: RetryScheduler;
   limiter: EndpointLimiter;
+  /** Sees the waits on a dependency (metrics, readiness). */
+  backoffObserver?: BackoffObserver;
   metrics: Metrics;
   logger: Logger;
   now?: () => number;
@@ -74,12 +77,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.#now = options.now ?? Date.now;
   }
 
+  #retry<T>(fn: () => Promise<T>, what: string, signal: AbortSignal): Promise<T> {
+    return withBackoff(fn, { signal, logger: this.#o.logger, observer: this.#o.backoffObserver, what });
+  }
+
   /** Handles one message of an input topic. */
   handleInput = async (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
-    const { metrics, logger } = this.#o;
+    const { metrics } = this.#o;
     let envelope: Envelope;
     try {
-      envelope = await withBackoff(() => this.#o.decodeEvent(message.value), { signal, logger, what: 'decoding an event' });
+      envelope = await this.#retry(() => this.#o.decodeEvent(message.value), 'decoding an event', signal);
     } catch (err) {
       if (err instanceof InvalidEventError) return this.#sendInvalid(message, err, signal);
       throw err;
@@ -96,7 +103,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // Every delivery is claimed in Postgres before it is sent (one statement for the message), so
     // a copy of this event handled at the same time, or made before a restart or rebalance, is
     // not sent again; an id that belongs to a different event (other body) gets another id.
-    const outcomes = await withBackoff(
+    const outcomes = await this.#retry(
       () =>
         this.#o.claims.claim(
           matches.map((e) => ({
@@ -111,31 +118,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           })),
           signal,
         ),
-      { signal, logger, what: 'claiming deliveries' },
+      'claiming deliveries',
+      signal,
     );
     const work: Promise<void>[] = [];
     for (let i = 0; i < matches.length; i++) {
       const { deliveryId: id, claimed } = outcomes[i]!;
       if (!claimed) continue; // made (or being made) already: never sent twice
-      work.push(
-        this.#attempt(
-          {
-            endpoint: matches[i]!,
-            deliveryId: id,
-            eventId,
-            eventType: envelope.event,
-            eventTimestampMs: envelope.timestampMs,
-            series: 1,
-            attempt: 1,
-            firstAttemptAtMs: null,
-            delayMs: null,
-            dueAtMs: null,
-            body,
-            source,
-          },
-          signal,
-        ),
-      );
+      work.push(this.#attempt(firstAttemptContext(matches[i]!, id, eventId, envelope, body, source), signal));
     }
     const claimed = outcomes.filter((o) => o.claimed).map((o) => o.deliveryId);
     try {
@@ -149,7 +139,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Handles one message of a delay topic, once it is due. */
   handleRetry = async (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
-    const { logger, metrics } = this.#o;
+    const { metrics } = this.#o;
     const task = decodeTask(message.value, message.headers);
     if (!task) {
       return this.#sendInvalid(
@@ -166,9 +156,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.emit('retryFired', { deliveryId: task.deliveryId, tier: tier?.label ?? message.topic, lateMs });
     }
 
-    const [endpoint, stored] = await withBackoff(
+    const [endpoint, stored] = await this.#retry(
       () => Promise.all([findEndpointById(this.#o.db, task.endpointId), this.#o.statusLookup.find([task.deliveryId])]),
-      { signal, logger, what: 'looking up a retried delivery' },
+      'looking up a retried delivery',
+      signal,
     );
     if (isSuperseded(stored.get(task.deliveryId), task)) return;
     if (!endpoint || !endpoint.enabled) {
@@ -244,14 +235,23 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   ): Promise<void> {
     const delivery = deliveryRecord(ctx, status, reason, attempts, attempt, nextAttemptAtMs);
     const cancelledRow = status === 'cancelled' ? cancelledAttemptRecord(ctx, reason, this.#now()) : null;
-    if (signal.aborted) throw signal.reason;
-    await this.#o.logWriter.record(delivery, attempt ?? cancelledRow);
+    // A success is recorded even when the stop (or a rejoin) has begun: the receiver has it, and
+    // forgetting it would send it again. The writer's bounded close() ends that wait.
+    if (status === 'succeeded') await this.#o.logWriter.record(delivery, attempt);
+    else await this.#o.logWriter.record(delivery, attempt ?? cancelledRow, signal);
     this.emit('settled', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, status, reason });
   }
 
-  async #sendInvalid(message: ConsumedMessage, err: InvalidEventError, signal: AbortSignal): Promise<void> {
+  /**
+   * For the consumers: a message whose handling failed for good goes to the invalid topic, with
+   * the poison's reason, or `handler_failed` for an error nobody classified.
+   */
+  quarantine = (message: ConsumedMessage, error: unknown, signal: AbortSignal): Promise<void> =>
+    this.#sendInvalid(message, quarantineReason(error), signal);
+
+  async #sendInvalid(message: ConsumedMessage, err: InvalidEventError | HandlerFailedError, signal: AbortSignal): Promise<void> {
     const { logger, metrics, producer, topics } = this.#o;
-    await sendToInvalidTopic({ producer, topic: topics.invalid, logger }, message, err, signal);
+    await sendToInvalidTopic({ producer, topic: topics.invalid, logger, observer: this.#o.backoffObserver }, message, err, signal);
     metrics.eventsInvalid.inc({ topic: message.topic, reason: err.reason });
     logger.warn(
       { topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, error: err.message },

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { InvalidEventError } from '../errors.ts';
+import { HandlerFailedError, InvalidEventError } from '../errors.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import { isMessageTooLarge, type TopicProducer } from '../kafka/topic-producer.ts';
-import { withBackoff } from './with-backoff.ts';
+import { withBackoff, type BackoffObserver } from './with-backoff.ts';
 
 const INVALID_HEAD_BYTES = 64 * 1024;
 
@@ -12,9 +12,9 @@ const INVALID_HEAD_BYTES = 64 * 1024;
  * Resolves once the broker acknowledged it, so the source offset may then be committed.
  */
 export async function sendToInvalidTopic(
-  to: { producer: TopicProducer; topic: string; logger: Logger },
+  to: { producer: TopicProducer; topic: string; logger: Logger; observer?: BackoffObserver | undefined },
   message: ConsumedMessage,
-  err: InvalidEventError,
+  err: { code: string; reason: string; message: string },
   signal: AbortSignal,
 ): Promise<void> {
   const headers: Record<string, string | Buffer> = {};
@@ -46,6 +46,13 @@ export async function sendToInvalidTopic(
         });
       }
     },
-    { signal, logger: to.logger, what: 'sending an event to the invalid topic' },
+    { signal, logger: to.logger, observer: to.observer, what: 'sending an event to the invalid topic' },
   );
+}
+
+/** What goes to the invalid topic for `error`: the poison's own reason, else `handler_failed`. */
+export function quarantineReason(error: unknown): InvalidEventError | HandlerFailedError {
+  if (error instanceof InvalidEventError || error instanceof HandlerFailedError) return error;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new HandlerFailedError(`handling failed: ${text}`, { cause: error });
 }

@@ -1,25 +1,55 @@
 import type { Logger } from 'pino';
-import { DEPENDENCY_BACKOFF } from '../config.ts';
-import { InvalidEventError } from '../errors.ts';
+import { DEPENDENCY_BACKOFF, UNCLASSIFIED_ATTEMPTS } from '../config.ts';
+import { HandlerFailedError } from '../errors.ts';
 import { retrying, type BackoffPolicy } from '../util/backoff.ts';
+import { dependencyErrorKind } from '../util/error-kind.ts';
+
+/** Sees dependency retries, for metrics and readiness. */
+export interface BackoffObserver {
+  /** One failed try of `what` that will be tried again. */
+  retried(what: string): void;
+  /** An operation started (+1) or stopped (-1) waiting for a dependency. */
+  waiting(delta: 1 | -1): void;
+}
 
 /**
- * Runs `fn` until it succeeds, backing off exponentially (DEPENDENCY_BACKOFF) while a dependency
- * (Postgres, the broker, the schema registry) is unavailable. Poison (`InvalidEventError`) is
- * rethrown at once; `signal` ends the wait (shutdown) by rejecting with its reason.
+ * Runs `fn`, a call to a dependency (Postgres, the broker, the schema registry), until it
+ * succeeds. A transient failure is retried with backoff (DEPENDENCY_BACKOFF) for as long as the
+ * dependency is down; a permanent one (poison, data Postgres refuses) is rethrown at once; one
+ * nobody classified is tried UNCLASSIFIED_ATTEMPTS times and then thrown as HandlerFailedError,
+ * so the message is quarantined instead of freezing its partition. `signal` ends the wait
+ * (shutdown, rebalance) by rejecting with its reason.
  */
-export function withBackoff<T>(
+export async function withBackoff<T>(
   fn: () => Promise<T>,
-  options: { signal: AbortSignal; logger: Logger; what: string; policy?: BackoffPolicy },
+  options: { signal: AbortSignal; logger: Logger; what: string; policy?: BackoffPolicy; observer?: BackoffObserver | undefined },
 ): Promise<T> {
-  const { logger, what } = options;
-  return retrying(fn, {
-    ...(options.policy ?? DEPENDENCY_BACKOFF),
-    signal: options.signal,
-    retryable: (err) => !(err instanceof InvalidEventError),
-    onRetry: ({ error, failures, delayMs }) => {
-      if (failures === 1 || failures % 10 === 0) logger.warn({ err: error, failures, retryInMs: delayMs }, `${what} failed; backing off`);
-    },
-    onRecovered: ({ failures }) => logger.info({ failures }, `${what}: recovered`),
-  });
+  const { logger, what, observer } = options;
+  let waiting = false;
+  let unknown = 0;
+  try {
+    return await retrying(fn, {
+      ...(options.policy ?? DEPENDENCY_BACKOFF),
+      signal: options.signal,
+      retryable: (err) => {
+        const kind = dependencyErrorKind(err);
+        if (kind === 'unknown') unknown++;
+        return kind === 'transient' || (kind === 'unknown' && unknown < UNCLASSIFIED_ATTEMPTS);
+      },
+      onRetry: ({ error, failures, delayMs }) => {
+        if (!waiting) {
+          waiting = true;
+          observer?.waiting(1);
+        }
+        observer?.retried(what);
+        if (failures === 1 || failures % 10 === 0) logger.warn({ err: error, failures, retryInMs: delayMs }, `${what} failed; backing off`);
+      },
+      onRecovered: ({ failures }) => logger.info({ failures }, `${what}: recovered`),
+    });
+  } catch (err) {
+    if (options.signal.aborted || dependencyErrorKind(err) !== 'unknown') throw err;
+    throw new HandlerFailedError(`${what} failed ${unknown} times with an unclassified error`, { cause: err });
+  } finally {
+    if (waiting) observer?.waiting(-1);
+  }
 }

@@ -1,59 +1,27 @@
 import { EventEmitter } from 'node:events';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { DEPENDENCY_BACKOFF } from '../config.ts';
-import { retrying, type BackoffPolicy } from '../util/backoff.ts';
-import { OffsetCommitter, type CommittedOffset, type PartitionState } from './offset-committer.ts';
+import { TransientError } from '../errors.ts';
+import { retrying } from '../util/backoff.ts';
+import { OffsetCommitter, type PartitionState } from './offset-committer.ts';
 import { OffsetTracker } from './offset-tracker.ts';
+import {
+  consumedMessage,
+  type ConsumedMessage,
+  type PartitionConsumerEvents,
+  type PartitionConsumerOptions,
+} from './partition-consumer-options.ts';
+import { beforeRejoin } from './rejoin-hook.ts';
 
-/** A message as handlers see it; kafkajs types stay inside `src/kafka/`. */
-export interface ConsumedMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders | undefined;
-  /** Broker/producer timestamp, ms since the epoch. */
-  timestampMs: number;
-}
+export type { ConsumedMessage, PartitionConsumerEvents, PartitionConsumerOptions } from './partition-consumer-options.ts';
 
-export interface PartitionConsumerOptions {
-  kafka: Kafka;
-  groupId: string;
-  topics: readonly string[];
-  /** Where a group with no committed offset starts: true for the earliest message. */
-  fromBeginning: boolean;
-  /** Messages of one partition handled at once. */
-  concurrency: number;
-  /**
-   * Settles one message: resolves once everything it caused is durable. It should handle its own
-   * failures; if it rejects anyway, it is tried again after a backoff (never skipped). `signal`
-   * aborts on a forced shutdown: the message then stays unsettled and is read again later.
-   */
-  handle: (message: ConsumedMessage, signal: AbortSignal) => Promise<void>;
-  /**
-   * Asked before each message is admitted: true holds it back. Its partition is then paused at
-   * that message (nothing after it is admitted either) until `resume()` is called for it, and the
-   * `deferred` event says which message waits. The owner decides when to resume (a delay consumer:
-   * when the message is due).
-   */
-  defer?: (message: ConsumedMessage) => boolean;
-  /** How often settled offsets are committed, ms. */
-  commitIntervalMs?: number;
-  /** Waits between tries of a failing handler. Default DEPENDENCY_BACKOFF. */
-  handlerBackoff?: BackoffPolicy;
-  logger: Logger;
-}
-
-export interface PartitionConsumerEvents {
-  /** The group was (re)joined; `partitions` is this member's assignment. */
-  joined: [{ partitions: Array<{ topic: string; partition: number }> }];
-  committed: [CommittedOffset[]];
-  /** A partition was paused at `message` because `defer` held it back. */
-  deferred: [{ message: ConsumedMessage }];
-  /** kafkajs gave up: the consumer stopped for good (the process should exit). */
-  crashed: [{ error: Error }];
+/** The work of one group generation: aborted before a rejoin, so it never overlaps the next owner's. */
+interface Generation {
+  abort: AbortController;
+  /** Passed to handlers: aborts on a forced shutdown or a rejoin. */
+  signal: AbortSignal;
+  /** Ends handler retries: aborts once stopping or on a rejoin. */
+  retrySignal: AbortSignal;
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -63,24 +31,34 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
  * (up to `concurrency`), with safe commits: the committed offset of a partition is always the
  * lowest offset not yet settled (see OffsetTracker), so a crash re-reads, and never skips.
  * Offsets are committed by this class on a short interval, never by kafkajs (autoCommit off).
+ *
+ * Rebalances: before this member rejoins (rejoin-hook.ts), in-flight messages get
+ * `rebalanceDrainMs` to settle, the rest are aborted and awaited, and what settled is committed.
+ * Every join then starts each partition afresh (kafkajs fetches it again from its committed
+ * offset), so no message is handled by two members, or two generations, at once.
  */
 export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   readonly #o: Required<Omit<PartitionConsumerOptions, 'defer'>> & Pick<PartitionConsumerOptions, 'defer'>;
   readonly #consumer: Consumer;
-  readonly #states = new Map<string, PartitionState>();
-  readonly #handlerAbort = new AbortController();
-  readonly #retryAbort = new AbortController();
   readonly #commits: OffsetCommitter;
+  readonly #states = new Map<string, PartitionState>();
+  /** Forced shutdown: aborts handlers. */
+  readonly #handlerAbort = new AbortController();
+  /** Stopping: failing messages are retried no more. */
+  readonly #retryAbort = new AbortController();
+  #generation: Generation = this.#newGeneration();
+  #unhook: (() => void) | null = null;
   #commitTimer: NodeJS.Timeout | null = null;
   #stopping = false;
   #stopped: Promise<void> | null = null;
   #joined = false;
+  #rejoining = false;
   #inFlight = 0;
   #drainWaiters: Array<() => void> = [];
 
   constructor(options: PartitionConsumerOptions) {
     super();
-    this.#o = { commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, ...options };
+    this.#o = { commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, rebalanceDrainMs: 10_000, ...options };
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
@@ -92,7 +70,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     });
     this.#commits = new OffsetCommitter(this.#consumer, options.logger, (offsets) => this.emit('committed', offsets));
     const { GROUP_JOIN, CRASH } = this.#consumer.events;
-    this.#consumer.on(GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
+    this.#consumer.on(GROUP_JOIN, (e) => this.#onJoin(e.payload.memberId, e.payload.memberAssignment));
     this.#consumer.on(CRASH, (e) => {
       const error = e.payload.error;
       this.#o.logger.error({ err: error, restart: e.payload.restart, groupId: this.#o.groupId }, 'kafka consumer crashed');
@@ -122,24 +100,53 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     this.#commitTimer = setInterval(() => void this.#commits.commitMoved(this.#states.values()), this.#o.commitIntervalMs);
   }
 
-  #onJoin(assignment: Record<string, number[]>): void {
-    const assigned = new Set<string>();
-    const partitions: Array<{ topic: string; partition: number }> = [];
-    for (const [topic, ps] of Object.entries(assignment)) {
-      for (const partition of ps) {
-        assigned.add(key(topic, partition));
-        partitions.push({ topic, partition });
-      }
-    }
-    // Revoked partitions: forget them, so a late completion never commits for another member.
-    for (const [k, state] of this.#states) {
-      if (!assigned.has(k)) {
-        this.#states.delete(k);
-        for (const w of state.slotWaiters.splice(0)) w();
-      }
-    }
+  #newGeneration(): Generation {
+    const abort = new AbortController();
+    return {
+      abort,
+      signal: AbortSignal.any([this.#handlerAbort.signal, abort.signal]),
+      retrySignal: AbortSignal.any([this.#retryAbort.signal, abort.signal]),
+    };
+  }
+
+  #onJoin(memberId: string, assignment: Record<string, number[]>): void {
+    const partitions = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    // kafkajs fetches every assigned partition again from its committed offset: start each afresh.
+    // Work of an earlier generation still running here (a rejoin the hook did not see, such as
+    // after this member was dropped from the group) is aborted: its partitions may be another's.
+    this.#endGeneration();
+    this.#unhook?.();
+    this.#unhook = beforeRejoin(this.#o.groupId, memberId, () => this.#beforeRejoin());
+    this.#rejoining = false;
     this.#joined = true;
     this.emit('joined', { partitions });
+  }
+
+  #endGeneration(): void {
+    for (const state of this.#states.values()) for (const w of state.slotWaiters.splice(0)) w();
+    this.#states.clear();
+    if (this.#inFlight > 0) this.#generation.abort.abort(new TransientError('partition assignment changed'));
+    this.#generation = this.#newGeneration();
+  }
+
+  async #beforeRejoin(): Promise<void> {
+    if (this.#stopping) return;
+    this.#rejoining = true;
+    const before = this.#inFlight;
+    await this.#drained(AbortSignal.timeout(this.#o.rebalanceDrainMs));
+    const aborted = this.#inFlight;
+    if (aborted > 0) {
+      this.#o.logger.warn(
+        { inFlight: aborted },
+        'rebalance: aborting in-flight messages that did not settle in time (they will be read again)',
+      );
+      this.#generation.abort.abort(new TransientError('rebalance'));
+      await this.#drained();
+    }
+    await this.#commits.idle();
+    await this.#commits.commitMoved(this.#states.values());
+    this.#endGeneration();
+    this.emit('rebalancing', { drained: before - aborted, aborted });
   }
 
   #state(topic: string, partition: number): PartitionState {
@@ -155,17 +162,11 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const state = this.#state(topic, partition);
+    const gone = (): boolean =>
+      this.#stopping || this.#rejoining || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state;
     for (const m of batch.messages) {
-      if (this.#stopping || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state) return;
-      const message: ConsumedMessage = {
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        headers: m.headers,
-        timestampMs: Number(m.timestamp),
-      };
+      if (gone()) return;
+      const message = consumedMessage(topic, partition, m);
       if (this.#o.defer?.(message)) {
         await this.#pauseAt(state, message);
         return; // not resolved: kafkajs fetches it again after the resume
@@ -175,33 +176,51 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
           const t = setTimeout(resolve, 1000);
           state.slotWaiters.push(() => (clearTimeout(t), resolve()));
         });
-        if (this.#stopping || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state) return;
+        if (gone()) return;
         await heartbeat();
       }
       const offset = BigInt(m.offset);
       state.tracker.add(offset);
       this.#inFlight++;
       resolveOffset(m.offset);
-      void this.#run(state, offset, message);
+      void this.#run(state, offset, message, this.#generation);
     }
     await heartbeat();
   }
 
-  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage): Promise<void> {
+  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation): Promise<void> {
     const { topic, partition } = message;
+    const log = this.#o.logger;
+    let unknown = 0;
     try {
-      await retrying(() => this.#o.handle(message, this.#handlerAbort.signal), {
-        ...this.#o.handlerBackoff,
-        // Once stopping, a failing message waits no more: it stays unsettled and is read again.
-        signal: this.#retryAbort.signal,
-        onRetry: ({ error, failures, delayMs }) =>
-          this.#o.logger.error(
-            { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
-            'message handler failed; retrying',
-          ),
-      });
-    } catch {
-      // Aborted (stop): left unsettled, so not committed and read again after the restart.
+      try {
+        await retrying(() => this.#o.handle(message, gen.signal), {
+          ...this.#o.handlerBackoff,
+          // Once stopping or rejoining, a failing message waits no more: it stays unsettled.
+          signal: gen.retrySignal,
+          retryable: (error, failures) => {
+            const kind = this.#o.classify(error);
+            if (kind === 'unknown') unknown++;
+            const willRetry = kind === 'transient' || (kind === 'unknown' && unknown < this.#o.maxUnclassifiedAttempts);
+            this.emit('handlerFailed', { message, error, kind, failures, willRetry });
+            return willRetry;
+          },
+          onRetry: ({ error, failures, delayMs }) =>
+            log.error(
+              { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
+              'message handler failed; retrying',
+            ),
+        });
+      } catch (error) {
+        if (gen.retrySignal.aborted || gen.signal.aborted) throw error;
+        log.error({ err: error, topic, partition, offset: message.offset }, 'message handler failed for good; quarantining the message');
+        await this.#o.quarantine(message, error, gen.signal);
+        this.emit('quarantined', { message, error });
+      }
+    } catch (err) {
+      // Aborted (stop, rejoin) or not even quarantined: left unsettled, so not committed and read again.
+      if (!gen.signal.aborted && !gen.retrySignal.aborted)
+        log.error({ err, topic, partition, offset: message.offset }, 'quarantine failed');
       this.#settled();
       return;
     }
@@ -213,6 +232,19 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   #settled(): void {
     this.#inFlight--;
     if (this.#inFlight === 0) for (const w of this.#drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves when nothing is in flight, or when `deadline` aborts. */
+  #drained(deadline?: AbortSignal): Promise<void> {
+    if (this.#inFlight === 0 || deadline?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        deadline?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.#drainWaiters.push(done);
+      deadline?.addEventListener('abort', done, { once: true });
+    });
   }
 
   async #pauseAt(state: PartitionState, message: ConsumedMessage): Promise<void> {
@@ -239,26 +271,18 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   async #stop(deadline?: AbortSignal): Promise<void> {
     this.#stopping = true;
     this.#retryAbort.abort();
+    this.#unhook?.();
     for (const s of this.#states.values()) for (const w of s.slotWaiters.splice(0)) w();
     try {
       this.#consumer.pause(this.#o.topics.map((topic) => ({ topic })));
     } catch {
       // not running yet
     }
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        this.#drainWaiters.push(resolve);
-        if (deadline?.aborted) resolve();
-        deadline?.addEventListener('abort', () => resolve(), { once: true });
-      });
-    }
+    await this.#drained(deadline);
     if (this.#inFlight > 0) {
       this.#o.logger.warn({ inFlight: this.#inFlight }, 'shutdown deadline reached; aborting in-flight messages (they will be read again)');
       this.#handlerAbort.abort();
-      await new Promise<void>((resolve) => {
-        if (this.#inFlight === 0) resolve();
-        else this.#drainWaiters.push(resolve);
-      });
+      await this.#drained();
     }
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     await this.#commits.idle();

@@ -11,14 +11,16 @@ export interface ReadinessSources {
   retry: { readonly consuming: boolean };
   endpoints: { readonly listening: boolean };
   redeliveries: { readonly listening: boolean };
+  /** Operations now waiting for a dependency (see BackoffObserver). */
+  dependencyWaits: () => number;
   stopping: () => boolean;
   /** Where the reasons behind a failed check go (they stay out of the answer). */
   logger?: Logger;
 }
 
 /**
- * Ready while Postgres and the broker answer and both consumers are in their groups, and not
- * shutting down. The LISTEN connections are shown but do not decide: their periodic reloads keep
+ * Ready while Postgres and the broker answer, both consumers are in their groups, no message
+ * waits for a dependency to come back, and not shutting down. The LISTEN connections are shown but do not decide: their periodic reloads keep
  * working without them.
  */
 export async function checkReadiness(s: ReadinessSources): Promise<Readiness> {
@@ -43,8 +45,10 @@ export async function checkReadiness(s: ReadinessSources): Promise<Readiness> {
   checks.retryConsumer = s.retry.consuming;
   checks.endpointListener = s.endpoints.listening;
   checks.redeliveryListener = s.redeliveries.listening;
+  const waits = s.dependencyWaits();
+  checks.dependencies = waits === 0 ? true : `${waits} operations waiting for Postgres, the broker or the registry`;
   const stopping = s.stopping();
   checks.shuttingDown = stopping ? 'yes' : false;
-  const ready = !stopping && checks.postgres === true && checks.kafka === true && s.input.consuming && s.retry.consuming;
+  const ready = !stopping && checks.postgres === true && checks.kafka === true && s.input.consuming && s.retry.consuming && waits === 0;
   return { ready, checks };
 }

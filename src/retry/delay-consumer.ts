@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { PartitionConsumer, type ConsumedMessage } from '../kafka/partition-consumer.ts';
+import { PartitionConsumer, type ConsumedMessage, type PartitionConsumerOptions } from '../kafka/partition-consumer.ts';
 import { taskDueAt } from './retry-message.ts';
 
 export interface DelayConsumerOptions {
@@ -13,6 +13,10 @@ export interface DelayConsumerOptions {
   concurrency: number;
   /** Attempts a due delivery task (see PartitionConsumer's `handle`). */
   handle: (message: ConsumedMessage, signal: AbortSignal) => Promise<void>;
+  /** As for PartitionConsumer. */
+  classify: PartitionConsumerOptions['classify'];
+  quarantine: PartitionConsumerOptions['quarantine'];
+  maxUnclassifiedAttempts: number;
   logger: Logger;
   /** Wall clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
@@ -46,6 +50,9 @@ export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements 
       fromBeginning: true,
       concurrency: options.concurrency,
       handle: options.handle,
+      classify: options.classify,
+      quarantine: options.quarantine,
+      maxUnclassifiedAttempts: options.maxUnclassifiedAttempts,
       defer: (m) => taskDueAt(m.headers) > this.#now(),
       logger: options.logger,
     });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { safeOrigin } from '../delivery/egress-connector.ts';
-import { withBackoff } from '../delivery/with-backoff.ts';
+import { withBackoff, type BackoffObserver } from '../delivery/with-backoff.ts';
 import { disableEndpoint } from '../endpoints/endpoint-store.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -16,6 +16,7 @@ export interface RetrySchedulerOptions {
   tiers: readonly RetryTier[];
   metrics: Metrics;
   logger: Logger;
+  backoffObserver?: BackoffObserver;
   now?: () => number;
 }
 
@@ -79,6 +80,7 @@ export class RetryScheduler {
       await withBackoff(() => producer.send(topics.retry[decision.tier.index]!, encodeTask(next)), {
         signal,
         logger,
+        observer: this.#o.backoffObserver,
         what: 'scheduling a retry',
       });
       metrics.retriesScheduled.inc({ tier: decision.tier.label });
@@ -94,7 +96,12 @@ export class RetryScheduler {
     if (failed.permanent) {
       reason = `410 Gone: endpoint disabled`;
       const why = `410 Gone from ${safeOrigin(failed.endpoint.url)} at ${new Date(this.#now()).toISOString()}`;
-      await withBackoff(() => disableEndpoint(this.#o.db, failed.endpoint.id, why), { signal, logger, what: 'disabling an endpoint' });
+      await withBackoff(() => disableEndpoint(this.#o.db, failed.endpoint.id, why), {
+        signal,
+        logger,
+        observer: this.#o.backoffObserver,
+        what: 'disabling an endpoint',
+      });
       log.warn({ error: failed.error }, 'endpoint answered 410 Gone; delivery dead and endpoint disabled');
     } else if (!failed.retryable) {
       log.warn({ error: failed.error, errorKind: failed.errorKind }, 'delivery refused before sending; dead, not retried');
@@ -110,7 +117,12 @@ export class RetryScheduler {
         'endpoint-name': failed.endpoint.name,
       },
     );
-    await withBackoff(() => producer.send(topics.deadLetter, dead), { signal, logger, what: 'dead-lettering a delivery' });
+    await withBackoff(() => producer.send(topics.deadLetter, dead), {
+      signal,
+      logger,
+      observer: this.#o.backoffObserver,
+      what: 'dead-lettering a delivery',
+    });
     return { status: 'dead', reason };
   }
 }

@@ -4,6 +4,15 @@ import pino from 'pino';
 import { DelayConsumer } from '../../src/retry/delay-consumer.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { errorKind } from '../../src/util/error-kind.ts';
+
+/** Classification as in the service; no message of these tests may be quarantined. */
+const noQuarantine = {
+  classify: errorKind,
+  quarantine: async (m: { offset: string }, error: unknown): Promise<void> =>
+    assert.fail(`offset ${m.offset} quarantined: ${String(error)}`),
+  maxUnclassifiedAttempts: 5,
+};
 
 let k: TestKafka;
 const logger = pino({ level: 'silent' });
@@ -26,6 +35,7 @@ test('a delay topic partition is paused until its message is due, and none is ha
     groupId,
     topics: [topic],
     concurrency: 10,
+    ...noQuarantine,
     logger,
     handle: async (m) => {
       handled.push({ due: Number(m.headers!['due-at']!.toString()), at: Date.now() });

@@ -4,6 +4,15 @@ import pino from 'pino';
 import { PartitionConsumer, type ConsumedMessage } from '../../src/kafka/partition-consumer.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { errorKind } from '../../src/util/error-kind.ts';
+
+/** Classification as in the service; no message of these tests may be quarantined. */
+const noQuarantine = {
+  classify: errorKind,
+  quarantine: async (m: { offset: string }, error: unknown): Promise<void> =>
+    assert.fail(`offset ${m.offset} quarantined: ${String(error)}`),
+  maxUnclassifiedAttempts: 5,
+};
 
 let k: TestKafka;
 const logger = pino({ level: 'silent' });
@@ -26,6 +35,7 @@ test('a produced message is consumed by the group and its offset committed', asy
     topics: [topic],
     fromBeginning: true,
     concurrency: 10,
+    ...noQuarantine,
     logger,
     handle: async (m) => {
       seen.push(m.value!.toString());
@@ -55,6 +65,7 @@ test('the committed offset never passes a message still in flight, while later o
       topics: [topic],
       fromBeginning: true,
       concurrency: 50,
+      ...noQuarantine,
       commitIntervalMs: 20,
       logger,
       handle: async (m: ConsumedMessage, signal) => {
@@ -105,6 +116,7 @@ test('a handler that fails is retried, never skipped', async () => {
     topics: [topic],
     fromBeginning: true,
     concurrency: 5,
+    ...noQuarantine,
     logger,
     handle: async () => {
       calls++;
