@@ -20,6 +20,7 @@ import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
 import { startDeliveryRetention } from './log/delivery-retention.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { watchConsumer } from './metrics/consumer-metrics.ts';
 import { dependencyWaits } from './metrics/dependency-waits.ts';
 import { checkReadiness } from './metrics/readiness.ts';
 import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
@@ -194,20 +195,8 @@ async function start(
   });
   let crash: (e: Error) => void = () => {};
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
-  for (const [name, c] of [
-    ['input', input],
-    ['retry', retry.consumer],
-  ] as const) {
-    c.on('joined', (e) => {
-      metrics.consumerUp.set({ consumer: name }, 1);
-      logger.info({ consumer: name, partitions: e.partitions.length }, 'joined consumer group');
-    });
-    c.on('crashed', ({ error }) => {
-      metrics.consumerUp.set({ consumer: name }, 0);
-      crash(error);
-    });
-    c.on('handlerFailed', (e) => metrics.handlerFailures.inc({ consumer: name, kind: e.kind }));
-  }
+  watchConsumer(metrics, logger, 'input', input, crash);
+  watchConsumer(metrics, logger, 'retry', retry.consumer, crash);
   // Stop fetching and drain until the deadline, then abort. Once that deadline has passed, the log
   // writer closes within SHUTDOWN_LOG_FLUSH_MS even while the consumers still wait: records stuck
   // on a dead Postgres give up (their offsets stay uncommitted), so the stop stays bounded.
