@@ -36,6 +36,9 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_endpoint_reloads_total', 'counter', ['reason']],
   ['webhooks_egress_refused_total', 'counter', ['reason']],
   ['webhooks_consumer_up', 'gauge', ['consumer']],
+  ['webhooks_handler_failures_total', 'counter', ['consumer', 'kind']],
+  ['webhooks_dependency_retries_total', 'counter', ['operation']],
+  ['webhooks_dependency_waits', 'gauge', []],
   ['webhooks_build_info', 'gauge', ['version']],
 ];
 
