@@ -209,5 +209,7 @@ export class ChaosStack {
   async close(keepDir: boolean): Promise<void> {
     await this.#cleanup.runAll();
     if (!keepDir) await rm(this.dir, { recursive: true, force: true });
+    // Kept for a person to read: without its owner file, later campaigns leave it alone.
+    else await rm(path.join(this.dir, 'owner.pid'), { force: true });
   }
 }

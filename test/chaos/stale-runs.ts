@@ -31,7 +31,7 @@ export async function sweepStaleRuns(log: (line: string) => void): Promise<void>
   for (const name of readdirSync(tmp).filter((n) => n.startsWith(RUN_PREFIX))) {
     const dir = path.join(tmp, name);
     const ownerFile = path.join(dir, 'owner.pid');
-    if (!existsSync(ownerFile)) continue; // still being set up, or not ours
+    if (!existsSync(ownerFile)) continue; // being set up, kept after a failure, or not ours
     const owner = Number(readFileSync(ownerFile, 'utf8'));
     if (owner > 0 && alive(owner)) continue;
     for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
