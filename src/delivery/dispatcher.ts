@@ -14,7 +14,7 @@ import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/de
 import type { DeliveryStatusLookup, StoredDelivery } from '../log/delivery-status-lookup.ts';
 import type { DeliveryClaims } from '../log/delivery-claims.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
-import { decodeTask, headerString, type DeliveryTask } from '../retry/retry-message.ts';
+import { badTaskReason, decodeTask, headerString, type DeliveryTask } from '../retry/retry-message.ts';
 import type { RetryScheduler } from '../retry/retry-scheduler.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
 import {
@@ -144,7 +144,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (!task) {
       return this.#sendInvalid(
         message,
-        new InvalidEventError('bad_retry_message', 'a message on a delay topic lacks the delivery task headers'),
+        new InvalidEventError(
+          'bad_retry_message',
+          `a message on a delay topic is not a delivery task: ${badTaskReason(message.value, message.headers)}`,
+        ),
         signal,
       );
     }

@@ -80,6 +80,17 @@ const MAX_DATE_MS = 8.64e15;
  * are not UUIDs, counts that are not positive int4 values, times that are no dates.
  */
 export function decodeTask(value: Buffer | null, headers: IHeaders | undefined): DeliveryTask | null {
+  const task = readTask(value, headers);
+  return task !== null && taskProblem(task) === null ? task : null;
+}
+
+/** Why `decodeTask` refuses a message, for the invalid topic's error header. */
+export function badTaskReason(value: Buffer | null, headers: IHeaders | undefined): string {
+  const task = readTask(value, headers);
+  return task === null ? 'the value is null' : (taskProblem(task) ?? 'none');
+}
+
+function readTask(value: Buffer | null, headers: IHeaders | undefined): DeliveryTask | null {
   if (value === null) return null;
   const get = (n: string): string | undefined => headerString(headers, n);
   const num = (n: string): number => Number(get(n));
@@ -96,13 +107,31 @@ export function decodeTask(value: Buffer | null, headers: IHeaders | undefined):
     delayMs: num(H.delayMs),
     body: value,
   };
-  // Each value is checked as tightly as the columns it reaches: a message that passed here with a
-  // non-UUID id would be refused by Postgres on every try.
-  if (!isUuid(task.deliveryId) || !isUuid(task.endpointId) || !task.eventId || !task.eventType) return null;
-  for (const n of [task.series, task.attempt]) if (!Number.isInteger(n) || n < 1 || n > INT4_MAX) return null;
-  if (!Number.isInteger(task.delayMs) || task.delayMs < 0 || task.delayMs > INT4_MAX) return null;
-  for (const ms of [task.eventTimestampMs, task.firstAttemptAtMs, task.dueAtMs]) {
-    if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return null;
-  }
   return task;
+}
+
+/**
+ * Why a decoded task cannot be used, or null. Each value is checked as tightly as the columns it
+ * reaches: a task that passed with a non-UUID id would be refused by Postgres on every try.
+ */
+function taskProblem(task: DeliveryTask): string | null {
+  if (!isUuid(task.deliveryId)) return `${H.deliveryId} is not a UUID`;
+  if (!isUuid(task.endpointId)) return `${H.endpointId} is not a UUID`;
+  if (!task.eventId) return `${H.eventId} is missing`;
+  if (!task.eventType) return `${H.eventType} is missing`;
+  for (const [name, n] of [
+    [H.series, task.series],
+    [H.attempt, task.attempt],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1 || n > INT4_MAX) return `${name} is not a positive 32-bit integer`;
+  }
+  if (!Number.isInteger(task.delayMs) || task.delayMs < 0 || task.delayMs > INT4_MAX) return `${H.delayMs} is out of range`;
+  for (const [name, ms] of [
+    [H.eventTimestamp, task.eventTimestampMs],
+    [H.firstAttemptAt, task.firstAttemptAtMs],
+    [H.dueAt, task.dueAtMs],
+  ] as const) {
+    if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return `${name} is not a time`;
+  }
+  return null;
 }

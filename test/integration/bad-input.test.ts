@@ -55,6 +55,7 @@ test('a delay-topic message whose endpoint-id is not a UUID goes to the invalid 
     { what: 'the retry message on the invalid topic', timeoutMs: 20_000 },
   );
   assert.equal(headerString(invalid.headers, 'error-reason'), 'bad_retry_message');
+  assert.match(headerString(invalid.headers, 'error-message') ?? '', /endpoint-id is not a UUID/);
   await waitFor(async () => (await f.kafka.committedTotal(`${f.env.CONSUMER_GROUP!}.retry`, retryTopic)) >= 1, {
     what: 'the delay consumer committed past it',
     timeoutMs: 20_000,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decideRetry, retryTiers, tierLabel } from '../../src/retry/retry-schedule.ts';
-import { decodeTask, encodeTask, taskDueAt } from '../../src/retry/retry-message.ts';
+import { badTaskReason, decodeTask, encodeTask, taskDueAt } from '../../src/retry/retry-message.ts';
 
 const tiers = retryTiers([5000, 30_000, 120_000]);
 const t0 = 1_700_000_000_000;
@@ -106,4 +106,9 @@ test('a task whose ids are not UUIDs or whose counts are out of range does not d
   ] as const) {
     assert.equal(decodeTask(base.value, { ...base.headers, [name]: value }), null, name);
   }
+});
+
+test('badTaskReason names the header that makes a delay-topic message unusable', () => {
+  assert.equal(badTaskReason(Buffer.from('{}'), { 'endpoint-id': 'x' }), 'delivery-id is not a UUID');
+  assert.equal(badTaskReason(null, {}), 'the value is null');
 });
