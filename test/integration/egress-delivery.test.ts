@@ -101,7 +101,7 @@ test('with REQUIRE_HTTPS unset, existing http and internal endpoints get nothing
       ));
       return rows.length === 3 && rows.every((r) => r.status === 'dead');
     },
-    { what: 'three dead deliveries', timeoutMs: 30_000 },
+    { what: 'three dead deliveries', timeoutMs: 60_000 },
   );
   const by = Object.fromEntries(rows.map((r) => [r.name, r]));
   assert.equal(by.plain!.error_kind, 'insecure_url');
@@ -158,7 +158,7 @@ test('after deliveries, failures and redirects, no log line holds a secret, a si
       );
       return rows[0]!.n === 6;
     },
-    { what: 'six settled deliveries', timeoutMs: 30_000 },
+    { what: 'six settled deliveries', timeoutMs: 60_000 },
   );
   for (const s of services) await s.stop();
 

@@ -191,6 +191,9 @@ describe('roles', () => {
   const ROLES = ['webhooks_admin', 'webhooks_reader', 'webhooks_service'];
 
   test('webhooks_reader reads the views and the delivery log but cannot select a secret', async (t) => {
+    // The roles are cluster-wide: this database's template may have been migrated before they
+    // existed. grant_roles() grants what exists (owning the objects is enough) and may be rerun.
+    await tdb.pool.query('select webhooks.grant_roles()');
     const { rows: existing } = await tdb.pool.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [ROLES]);
     if (existing.length < ROLES.length) {
       // The migration creates them only where its user may (CREATEROLE); scripts/services-up.sh
