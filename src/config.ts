@@ -157,6 +157,14 @@ export const UNCLASSIFIED_ATTEMPTS = 5;
 /** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
 export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
 
+/**
+ * Replay (`dialer-webhooks replay`): deliveries queued per second unless `--rate` says otherwise,
+ * so a replay of a week does not crowd out live traffic on the retry consumer; and the most
+ * `--rate` may ask.
+ */
+export const REPLAY_DEFAULT_RATE = 200;
+export const REPLAY_MAX_RATE = 10_000;
+
 export const RECONNECT_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> = Object.freeze({ initialMs: 100, maxMs: 10_000 });
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */

@@ -14,6 +14,7 @@ import { ENDPOINT_COMMANDS } from './endpoints-command.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { createOutput, type Output, type Writable } from './output.ts';
 import { recoverCommand, redeliverCommand } from './redeliver-command.ts';
+import { replayCommand } from './replay-command.ts';
 
 const runSpec: CommandSpec = {
   name: 'run',
@@ -34,7 +35,7 @@ const GROUPS: readonly Group[] = [
   { name: 'deliveries', summary: 'Read the delivery log.', commands: DELIVERY_COMMANDS },
 ];
 
-const SINGLE: readonly Command[] = [migrateCommand, redeliverCommand, recoverCommand];
+const SINGLE: readonly Command[] = [migrateCommand, redeliverCommand, recoverCommand, replayCommand];
 
 function commandLabel(spec: CommandSpec): string {
   return [spec.name, ...(spec.positionals ?? [])].join(' ');
@@ -52,6 +53,7 @@ function programHelp(): string {
     ...GROUPS.flatMap((g) => g.commands.map((c) => c.spec)),
     redeliverCommand.spec,
     recoverCommand.spec,
+    replayCommand.spec,
   ];
   return groupHelpText(
     `${PROGRAM} <command> [options]`,

@@ -63,6 +63,7 @@ describe('usage', () => {
     ['deliveries', 'show'],
     ['redeliver'],
     ['recover'],
+    ['replay'],
   ];
 
   test('--help works for every command and subcommand without a database, and documents the exit codes', async () => {
