@@ -11,8 +11,13 @@ import type { Logger } from 'pino';
 export async function startPreviousSecretExpiry(options: { pool: pg.Pool; intervalMs: number; logger: Logger }): Promise<{ stop(): void }> {
   const { pool, logger } = options;
   const sweep = async (): Promise<void> => {
-    const { rows } = await pool.query<{ cleared: number }>('select webhooks.expire_previous_secrets() as cleared');
-    if (rows[0]!.cleared > 0) logger.info({ cleared: rows[0]!.cleared }, 'erased previous secrets past their overlap');
+    // Called only when there is something to erase: any UPDATE of the table, even of no row, sends
+    // the endpoints NOTIFY, and every dispatcher would reload its index for nothing.
+    const { rows } = await pool.query<{ cleared: number }>(
+      `select webhooks.expire_previous_secrets() as cleared
+        where exists (select 1 from webhooks.endpoints where previous_secret_expires_at <= now())`,
+    );
+    if (rows.length > 0 && rows[0]!.cleared > 0) logger.info({ cleared: rows[0]!.cleared }, 'erased previous secrets past their overlap');
   };
   await sweep();
   const timer = setInterval(
