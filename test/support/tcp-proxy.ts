@@ -9,6 +9,8 @@ export class TcpProxy {
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | null = null;
   #refusing = false;
+  #frozen = false;
+  readonly #held = new Set<net.Socket>();
   /** Connections cut while refusing. */
   refused = 0;
   port = 0;
@@ -22,6 +24,13 @@ export class TcpProxy {
       if (this.#refusing) {
         this.refused++;
         client.destroy();
+        return;
+      }
+      if (this.#frozen) {
+        // A hung server: the connection is accepted, and nothing ever answers.
+        this.#held.add(client);
+        client.on('close', () => this.#held.delete(client));
+        client.on('error', () => client.destroy());
         return;
       }
       const upstream = net.connect(this.#target.port, this.#target.host);
@@ -46,15 +55,27 @@ export class TcpProxy {
     for (const s of this.#sockets) s.destroy();
   }
 
+  /**
+   * Hangs the service: open connections stop moving bytes and new ones are accepted but never
+   * answered (a frozen process, a black-holed network), until `heal()`.
+   */
+  freeze(): void {
+    this.#frozen = true;
+    for (const s of this.#sockets) s.pause();
+  }
+
   heal(): void {
     this.#refusing = false;
+    this.#frozen = false;
+    for (const s of this.#sockets) s.resume();
+    for (const s of this.#held) s.destroy();
   }
 
   /** Closes the proxy for good. */
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = null;
-    for (const s of this.#sockets) s.destroy();
+    for (const s of [...this.#sockets, ...this.#held]) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
