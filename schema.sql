@@ -222,6 +222,8 @@ begin
     grant select on webhooks.endpoints, webhooks.event_types, webhooks.schema_migrations to webhooks_service;
     grant update (enabled, disabled_reason) on webhooks.endpoints to webhooks_service;
     grant select, insert, update on webhooks.deliveries, webhooks.settings to webhooks_service;
+    -- Retention pruning of old deliveries.
+    grant delete on webhooks.deliveries to webhooks_service;
     grant select, insert on webhooks.attempts to webhooks_service;
     grant execute on function webhooks.ensure_attempt_partitions(integer), webhooks.drop_old_attempt_partitions(interval),
                               webhooks.expire_previous_secrets() to webhooks_service;
@@ -267,6 +269,104 @@ end
 $$;
 
 --
+-- Name: json_schema_problem(jsonb, text); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.json_schema_problem(s jsonb, path text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $_$
+declare
+  k text;
+  v jsonb;
+  p text;
+  e jsonb;
+  types constant text[] := array['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
+begin
+  if jsonb_typeof(s) = 'boolean' then return null; end if;
+  if jsonb_typeof(s) is distinct from 'object' then
+    return format('%s must be a JSON object (a schema) or a boolean', path);
+  end if;
+  for k, v in select * from jsonb_each(s) loop
+    case
+      when k in ('$schema', '$id', '$comment', 'title', 'description', 'format', '$ref') then
+        if jsonb_typeof(v) <> 'string' then return format('%s.%s must be a string', path, k); end if;
+      when k in ('default', 'examples', 'const', 'deprecated', 'readOnly', 'writeOnly') then
+        null;
+      when k = 'type' then
+        if jsonb_typeof(v) = 'string' then
+          if not (v #>> '{}') = any(types) then
+            return format('%s.type %s is not a JSON Schema type (one of %s)', path, v, array_to_string(types, ', '));
+          end if;
+        elsif jsonb_typeof(v) = 'array' and jsonb_array_length(v) > 0 then
+          for e in select * from jsonb_array_elements(v) loop
+            if jsonb_typeof(e) <> 'string' or not (e #>> '{}') = any(types) then
+              return format('%s.type %s is not a JSON Schema type (one of %s)', path, e, array_to_string(types, ', '));
+            end if;
+          end loop;
+        else
+          return format('%s.type must be a type name or a non-empty array of them', path);
+        end if;
+      when k = 'required' then
+        if jsonb_typeof(v) <> 'array' or exists (select 1 from jsonb_array_elements(v) x where jsonb_typeof(x) <> 'string') then
+          return format('%s.required must be an array of property names, e.g. ["call_id"]', path);
+        end if;
+      when k = 'enum' then
+        if jsonb_typeof(v) <> 'array' then return format('%s.enum must be an array', path); end if;
+      when k in ('properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas') then
+        if jsonb_typeof(v) <> 'object' then return format('%s.%s must be an object of schemas', path, k); end if;
+        for p, e in select * from jsonb_each(v) loop
+          declare problem text := webhooks.json_schema_problem(e, format('%s.%s.%s', path, k, p));
+          begin
+            if problem is not null then return problem; end if;
+          end;
+        end loop;
+      when k in ('items', 'additionalProperties', 'not', 'contains', 'propertyNames', 'if', 'then', 'else',
+                 'unevaluatedProperties', 'additionalItems') then
+        if k = 'items' and jsonb_typeof(v) = 'array' then
+          for e in select * from jsonb_array_elements(v) loop
+            declare problem text := webhooks.json_schema_problem(e, format('%s.items[]', path));
+            begin
+              if problem is not null then return problem; end if;
+            end;
+          end loop;
+        else
+          declare problem text := webhooks.json_schema_problem(v, format('%s.%s', path, k));
+          begin
+            if problem is not null then return problem; end if;
+          end;
+        end if;
+      when k in ('allOf', 'anyOf', 'oneOf', 'prefixItems') then
+        if jsonb_typeof(v) <> 'array' or jsonb_array_length(v) = 0 then
+          return format('%s.%s must be a non-empty array of schemas', path, k);
+        end if;
+        for e in select * from jsonb_array_elements(v) loop
+          declare problem text := webhooks.json_schema_problem(e, format('%s.%s[]', path, k));
+          begin
+            if problem is not null then return problem; end if;
+          end;
+        end loop;
+      when k in ('minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf') then
+        if jsonb_typeof(v) <> 'number' then return format('%s.%s must be a number', path, k); end if;
+      when k in ('minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minContains', 'maxContains') then
+        if jsonb_typeof(v) <> 'number' or (v #>> '{}')::numeric < 0 or (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric) then
+          return format('%s.%s must be a non-negative integer', path, k);
+        end if;
+      when k = 'uniqueItems' then
+        if jsonb_typeof(v) <> 'boolean' then return format('%s.uniqueItems must be true or false', path); end if;
+      when k = 'pattern' then
+        if jsonb_typeof(v) <> 'string' then return format('%s.pattern must be a regular expression string', path); end if;
+      when k = 'dependentRequired' then
+        if jsonb_typeof(v) <> 'object' then return format('%s.dependentRequired must be an object', path); end if;
+      else
+        return format('%s has an unknown JSON Schema keyword "%s"', path, k);
+    end case;
+  end loop;
+  return null;
+end
+$_$;
+
+--
 -- Name: notify_endpoints_changed(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -275,6 +375,19 @@ CREATE FUNCTION webhooks.notify_endpoints_changed() RETURNS trigger
     AS $$
 begin
   perform pg_notify('webhooks_endpoints_changed', tg_op);
+  return null;
+end
+$$;
+
+--
+-- Name: notify_event_types_changed(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.notify_event_types_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform pg_notify('webhooks_event_types_changed', tg_op);
   return null;
 end
 $$;
@@ -662,6 +775,46 @@ begin
 end
 $_$;
 
+--
+-- Name: validate_event_type(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.validate_event_type() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $_$
+declare
+  problem text;
+begin
+  if new.name !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' then
+    raise exception 'webhooks.event_types: name "%" must be dotted lower-case words, e.g. sms.sent', new.name
+      using errcode = 'check_violation', hint = 'Use the form <object>.<action>, like the spec''s call.ended.';
+  end if;
+  if new.description is null or btrim(new.description) = '' then
+    raise exception 'webhooks.event_types: % needs a description (when it is triggered)', new.name
+      using errcode = 'check_violation', hint = 'E.g. ''An SMS message is sent''.';
+  end if;
+  if new.data_schema is not null then
+    problem := webhooks.json_schema_problem(new.data_schema, 'data_schema');
+    if problem is not null then
+      raise exception 'webhooks.event_types: invalid JSON Schema for %: %', new.name, problem
+        using errcode = 'check_violation',
+              hint = 'data_schema is a JSON Schema for the event''s data, e.g. {"type": "object", "required": ["call_id"]}; null accepts any object.';
+    end if;
+  end if;
+  if jsonb_typeof(new.sample_data) is distinct from 'object' then
+    raise exception 'webhooks.event_types: sample_data of % must be a JSON object', new.name using errcode = 'check_violation';
+  end if;
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+    if new.data_schema is distinct from old.data_schema then
+      new.version := old.version + 1;
+    end if;
+  end if;
+  return new;
+end
+$_$;
+
 SET default_tablespace = '';
 
 --
@@ -864,7 +1017,11 @@ COMMENT ON VIEW webhooks.endpoint_health IS 'Per endpoint: last success, last fa
 
 CREATE TABLE webhooks.event_types (
     name text NOT NULL,
-    description text NOT NULL
+    description text NOT NULL,
+    data_schema jsonb,
+    sample_data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -1014,6 +1171,18 @@ CREATE TRIGGER endpoints_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON 
 --
 
 CREATE TRIGGER endpoints_validate BEFORE INSERT OR UPDATE ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint();
+
+--
+-- Name: event_types event_types_notify; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER event_types_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON webhooks.event_types FOR EACH STATEMENT EXECUTE FUNCTION webhooks.notify_event_types_changed();
+
+--
+-- Name: event_types event_types_validate; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER event_types_validate BEFORE INSERT OR UPDATE ON webhooks.event_types FOR EACH ROW EXECUTE FUNCTION webhooks.validate_event_type();
 
 --
 -- PostgreSQL database dump complete

@@ -8,6 +8,7 @@ import { migrateAll } from './db/migrator.ts';
 import { buildDispatcher } from './delivery/build-dispatcher.ts';
 import type { Dispatcher } from './delivery/dispatcher.ts';
 import { EndpointCache } from './endpoints/endpoint-cache.ts';
+import { EventCatalogCache } from './events/catalog-cache.ts';
 import { logEgressSettings } from './delivery/egress-connector.ts';
 import { writeSettings } from './endpoints/endpoint-store.ts';
 import { startPreviousSecretExpiry } from './endpoints/secret-expiry.ts';
@@ -37,6 +38,8 @@ export interface Service {
   readonly metrics: Metrics;
   readonly dispatcher: Dispatcher;
   readonly endpoints: EndpointCache;
+  /** The event catalog (webhooks.event_types), kept fresh. */
+  readonly catalog: EventCatalogCache;
   readonly input: PartitionConsumer;
   /** The delay topics' consumer; its group consumer is `retry.consumer`. */
   readonly retry: DelayConsumer;
@@ -137,6 +140,15 @@ async function start(
   await endpoints.start();
   cleanups.push(() => endpoints.stop());
 
+  const catalog = new EventCatalogCache({
+    db: database.db,
+    databaseUrl: config.database.url,
+    reloadIntervalMs: config.endpoints.reloadIntervalMs,
+    logger: logger.child({ component: 'event-catalog' }),
+  });
+  await catalog.start();
+  cleanups.push(() => catalog.stop());
+
   const logWriter = new DeliveryLogWriter({
     pool: database.pool,
     logger: logger.child({ component: 'delivery-log' }),
@@ -159,6 +171,7 @@ async function start(
     backoffObserver: waits.observer,
     database,
     endpoints,
+    catalog,
     logWriter,
     producer,
     topics,
@@ -274,6 +287,7 @@ async function start(
     metrics,
     dispatcher,
     endpoints,
+    catalog,
     input,
     retry,
     redeliveries,

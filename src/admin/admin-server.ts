@@ -6,7 +6,7 @@ import type { AdminConfig, Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { createTestDeliverer, sendTestEvent } from '../delivery/test-delivery.ts';
 import { UsageError } from '../errors.ts';
-import { isEventType } from '../events/catalog.ts';
+import { findEventType } from '../events/catalog-reads.ts';
 import { createAdminApp } from './admin-app.ts';
 import { LiveUpdates } from './live-updates.ts';
 
@@ -47,10 +47,11 @@ export async function startAdminServer(config: Config, admin: AdminConfig, logge
       db,
       logger,
       live,
-      sendTestEvent: (endpoint, eventType, signal) =>
-        isEventType(eventType)
-          ? sendTestEvent({ endpoint, eventType, deliverer, signal })
-          : Promise.reject(new UsageError(`unknown event type ${JSON.stringify(eventType)}`)),
+      sendTestEvent: async (endpoint, eventType, signal) => {
+        const definition = await findEventType(db, eventType);
+        if (definition === null) throw new UsageError(`unknown event type ${JSON.stringify(eventType)}`);
+        return sendTestEvent({ endpoint, eventType: definition, deliverer, signal });
+      },
     });
     const s = createAdaptorServer({ fetch: app.fetch }) as Server;
     server = s;

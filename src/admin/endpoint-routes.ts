@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { sql } from 'kysely';
-import { EVENT_TYPES } from '../events/catalog.ts';
+import { findEventType } from '../events/catalog-reads.ts';
 import type { AdminEnv } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
 import {
@@ -217,7 +217,7 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
     const endpoint = await findEndpointById(deps.db, c.req.param('id'));
     if (endpoint === null) return notFound(c);
     const eventType = text(await c.req.parseBody(), 'event_type');
-    if (!(EVENT_TYPES as readonly string[]).includes(eventType)) return c.text('unknown event type\n', 400);
+    if ((await findEventType(deps.db, eventType)) === null) return c.text('unknown event type\n', 400);
     const testResult = await deps.sendTestEvent(endpoint, eventType, c.req.raw.signal);
     deps.logger.info(
       { endpointId: endpoint.id, eventType, statusCode: testResult.statusCode, user: c.get('identity').user },

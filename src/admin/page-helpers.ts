@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { html } from 'hono/html';
-import { EVENT_TYPES } from '../events/catalog.ts';
+import { findEventTypes } from '../events/catalog-reads.ts';
 import type { AdminEnv, AdminIdentity } from './admin-auth.ts';
 import type { AdminDeps } from './admin-deps.ts';
 import type { EndpointRecord } from '../endpoints/endpoint-store.ts';
@@ -9,15 +9,14 @@ import type { EventTypeInfo } from './views/endpoint-form.ts';
 import { endpointPage, type TestEventResult } from './views/endpoint-page.ts';
 import { page, type Html } from './views/layout.ts';
 
-/** The catalog's types in the spec's order, with their "Triggered when" text from the database. */
+/** The catalog's types (webhooks.event_types) by name, with their "Triggered when" text. */
 export async function loadEventTypes(deps: AdminDeps): Promise<EventTypeInfo[]> {
-  const rows = await deps.db.selectFrom('webhooks.event_types').select(['name', 'description']).execute();
-  const order = (name: string): number => {
-    const i = (EVENT_TYPES as readonly string[]).indexOf(name);
-    return i === -1 ? EVENT_TYPES.length : i;
-  };
-  return rows.sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));
+  return (await findEventTypes(deps.db)).map(({ name, description }) => ({ name, description }));
 }
+
+// The shape of a catalog name (migration 0006's check): enough to drop junk from a query string
+// without a query; an unknown name simply matches no row.
+const EVENT_TYPE_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
 /** The log filter from a page's query string; bad values are dropped rather than refused. */
 export function logFilterFrom(endpointId: string, q: Record<string, string>): LogFilter {
@@ -27,7 +26,7 @@ export function logFilterFrom(endpointId: string, q: Record<string, string>): Lo
     return Number.isNaN(d.getTime()) ? undefined : d;
   };
   const outcome = LOG_OUTCOMES.find((o) => o === q.status);
-  const eventType = (EVENT_TYPES as readonly string[]).includes(q.event ?? '') ? q.event : undefined;
+  const eventType = EVENT_TYPE_NAME.test(q.event ?? '') ? q.event : undefined;
   const since = time(q.since);
   const until = time(q.until);
   return {

@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from '../db/database.ts';
+import { findEventTypes } from '../events/catalog-reads.ts';
 import { eventTypeValue, parseIntegerOption, parseSince, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
@@ -101,7 +102,7 @@ const listCommand: Command = {
     examples: ['dialer-webhooks deliveries list --endpoint crm-sync --status dead --since 1d'],
   },
   async run(ctx, { values }) {
-    const eventType = eventTypeValue(values, 'event-type', 'deliveries list');
+    const eventTypeText = stringValue(values, 'event-type');
     const status = stringValue(values, 'status');
     if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
       throw new UsageError(
@@ -115,6 +116,8 @@ const listCommand: Command = {
     const limitText = stringValue(values, 'limit');
     const limit = limitText === undefined ? 50 : parseIntegerOption('limit', limitText, 1, 10_000);
     const { db } = await ctx.database();
+    const catalog = eventTypeText === undefined ? [] : (await findEventTypes(db)).map((t) => t.name);
+    const eventType = eventTypeValue(values, 'event-type', 'deliveries list', catalog);
     const endpointRef = stringValue(values, 'endpoint');
     const endpoint = endpointRef === undefined ? undefined : await findEndpointOrFail(db, endpointRef);
     const rows = await listDeliveries(db, {

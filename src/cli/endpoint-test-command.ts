@@ -1,5 +1,5 @@
 import { subscribesTo } from '../endpoints/endpoint-store.ts';
-import { EVENT_TYPES } from '../events/catalog.ts';
+import { findEventTypes } from '../events/catalog-reads.ts';
 import { eventTypeValue } from './args.ts';
 import type { Command } from './cli-context.ts';
 import { EXIT } from './cli-errors.ts';
@@ -16,7 +16,7 @@ export const testEndpointCommand: Command = {
       event: {
         type: 'string',
         value: 'TYPE',
-        description: `event type of the sample (default: the endpoint's first subscribed type): ${EVENT_TYPES.join(', ')}`,
+        description: `event type of the sample, from webhooks.event_types (default: the endpoint's first subscribed type)`,
       },
     },
     description:
@@ -24,13 +24,16 @@ export const testEndpointCommand: Command = {
     examples: ['dialer-webhooks endpoints test crm-sync --event call.ended'],
   },
   async run(ctx, { values, positionals }) {
-    const eventOption = eventTypeValue(values, 'event', 'endpoints test');
     const config = ctx.config();
     const { db } = await ctx.database();
+    const catalog = await findEventTypes(db);
+    const names = catalog.map((t) => t.name);
+    const eventOption = eventTypeValue(values, 'event', 'endpoints test', names);
     const endpoint = await findEndpointOrFail(db, positionals[0]!);
     // Loaded here: undici is needed by this command only.
     const { createTestDeliverer, defaultTestEventType, sendTestEvent } = await import('../delivery/test-delivery.ts');
-    const eventType = eventOption ?? defaultTestEventType(endpoint);
+    const eventType = eventOption ?? defaultTestEventType(endpoint, names);
+    const definition = catalog.find((t) => t.name === eventType) ?? { name: eventType, sampleData: {} };
     if (!ctx.out.json) {
       if (!endpoint.enabled) ctx.out.error(`note: endpoint ${endpoint.name} is disabled; sending the test anyway`);
       if (!subscribesTo(endpoint, eventType)) {
@@ -39,7 +42,7 @@ export const testEndpointCommand: Command = {
     }
 
     await using deliverer = createTestDeliverer(config.delivery);
-    const result = await sendTestEvent({ endpoint, eventType, deliverer, nowMs: ctx.now() });
+    const result = await sendTestEvent({ endpoint, eventType: definition, deliverer, nowMs: ctx.now() });
 
     const ok = result.outcome === 'succeeded';
     if (ctx.out.json) {

@@ -71,6 +71,13 @@ export interface SettingsTable {
 export interface EventTypesTable {
   name: string;
   description: string;
+  /** JSON Schema for the envelope's `data`; null accepts any object. */
+  data_schema: unknown;
+  /** Example `data` for test events. */
+  sample_data: Generated<unknown>;
+  /** Bumped by the trigger on every change of data_schema. */
+  version: Generated<number>;
+  updated_at: DefaultedTimestamp;
 }
 
 /** The tables of schema `webhooks`, as kysely sees them (`webhooks.endpoints` …). */

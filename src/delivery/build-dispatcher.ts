@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { EventCatalog } from '../events/catalog.ts';
 import { createEventDecoder } from '../events/event-decoder.ts';
 import { createRegistryDecoder } from '../events/registry-decoder.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
@@ -24,6 +25,7 @@ export function buildDispatcher(
   parts: {
     database: DatabaseHandle;
     endpoints: { current(): EndpointIndex };
+    catalog: { current(): EventCatalog };
     logWriter: DeliveryLogWriter;
     producer: TopicProducer;
     topics: TopicNames;
@@ -56,7 +58,11 @@ export function buildDispatcher(
     statusLookup: new DeliveryStatusLookup(database.pool),
     claims: new DeliveryClaims(database.pool, { leaseMs: config.delivery.claimLeaseMs }),
     producer,
-    decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
+    decodeEvent: createEventDecoder({
+      maxEventBytes: config.delivery.maxEventBytes,
+      registry,
+      catalog: () => parts.catalog.current(),
+    }),
     topics,
     retries: new RetryScheduler({
       db: database.db,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Config } from '../config.ts';
 import { signingSecrets, type Endpoint } from '../endpoints/endpoint.ts';
-import { isEventType, type EventType } from '../events/catalog.ts';
+import type { EventType, EventTypeDefinition } from '../events/catalog.ts';
 import { sampleBody } from '../events/sample-events.ts';
 import { createDeliverer, type AttemptResult, type Deliverer } from './deliverer.ts';
 import { egressOptions } from './egress-connector.ts';
@@ -15,7 +15,8 @@ import { egressOptions } from './egress-connector.ts';
 
 export interface TestEventRequest {
   endpoint: Endpoint;
-  eventType: EventType;
+  /** The catalog's row for the type (its name and sample data). */
+  eventType: Pick<EventTypeDefinition, 'name' | 'sampleData'>;
   deliverer: Deliverer;
   /** Wall clock, ms: the sample's timestamp and the signing secrets' validity. Default `Date.now()`. */
   nowMs?: number;
@@ -29,7 +30,8 @@ export type TestEventResult = AttemptResult & { webhookId: string; eventType: Ev
 
 /** Sends one test event; like `deliver()` it never throws: a failure is a result. */
 export async function sendTestEvent(request: TestEventRequest): Promise<TestEventResult> {
-  const { endpoint, eventType, deliverer } = request;
+  const { endpoint, deliverer } = request;
+  const eventType = request.eventType.name;
   const nowMs = request.nowMs ?? Date.now();
   const webhookId = request.webhookId ?? randomUUID();
   const result = await deliverer.deliver({
@@ -37,16 +39,19 @@ export async function sendTestEvent(request: TestEventRequest): Promise<TestEven
     deliveryId: webhookId,
     eventType,
     attempt: 1,
-    body: sampleBody(eventType, new Date(nowMs)),
+    body: sampleBody(request.eventType, new Date(nowMs)),
     secrets: signingSecrets(endpoint, nowMs),
     ...(request.signal === undefined ? {} : { signal: request.signal }),
   });
   return { ...result, webhookId, eventType };
 }
 
-/** Which event to send when none is chosen: the endpoint's first subscribed type, else `call.ended`. */
-export function defaultTestEventType(endpoint: Endpoint): EventType {
-  return endpoint.eventTypes.find(isEventType) ?? 'call.ended';
+/**
+ * Which event to send when none is chosen: the endpoint's first subscribed type in the catalog,
+ * else `call.ended`.
+ */
+export function defaultTestEventType(endpoint: Endpoint, catalogNames: readonly string[]): EventType {
+  return endpoint.eventTypes.find((t) => catalogNames.includes(t)) ?? 'call.ended';
 }
 
 /**

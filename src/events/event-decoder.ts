@@ -1,4 +1,5 @@
 import { InvalidEventError } from '../errors.ts';
+import type { EventCatalog } from './catalog.ts';
 import { validateEnvelope, type Envelope } from './envelope.ts';
 import { isWireFormat, type RegistryDecoder } from './registry-decoder.ts';
 
@@ -7,6 +8,8 @@ export interface EventDecoderOptions {
   maxEventBytes: number;
   /** Decodes Confluent wire-format values; null when no registry is configured. */
   registry: RegistryDecoder | null;
+  /** The catalog at the time of each event (the dispatcher's cache): types and `data` schemas. */
+  catalog: () => EventCatalog;
 }
 
 export type EventDecoder = (value: Buffer | null) => Promise<Envelope>;
@@ -43,6 +46,7 @@ export function createEventDecoder(options: EventDecoderOptions): EventDecoder {
       }
     }
     const envelope = validateEnvelope(decoded);
+    options.catalog().check(envelope.event, envelope.data);
     // A schema-registry value can grow when decoded (defaults filled in): the body must still fit.
     if (envelope.body.length > options.maxEventBytes) {
       throw new InvalidEventError(

@@ -1,8 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import pkg from '../../package.json' with { type: 'json' };
-import { EVENT_TYPES } from '../events/catalog.ts';
 import { CounterCells, LabelTree } from './counter-cells.ts';
-import { ATTEMPT_RESULTS, CONSUMER_NAMES, DELIVERY_OUTCOMES } from './metric-labels.ts';
+import { ATTEMPT_RESULTS, CONSUMER_NAMES, DELIVERY_OUTCOMES, SPEC_EVENT_TYPES } from './metric-labels.ts';
 import type { AttemptLabel, DeliveryLabel, DurationLabel, Metrics, MetricsOptions } from './metrics.ts';
 
 /** 1 ms … 10 s: one HTTP attempt, bounded by the 10 s delivery timeout. */
@@ -177,7 +176,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   deliveryLogQueueRows.set(0);
   dependencyWaits.set(0);
   if (!perEndpoint) {
-    for (const eventType of options.eventTypes ?? EVENT_TYPES) {
+    for (const eventType of options.eventTypes ?? SPEC_EVENT_TYPES) {
       for (const outcome of DELIVERY_OUTCOMES) deliveryCells.touch(outcome, eventType, '');
       for (const result of ATTEMPT_RESULTS) attemptCells.touch(result, eventType, '');
     }

@@ -11,6 +11,15 @@ export const ATTEMPT_RESULTS: readonly AttemptResult[] = ['2xx', '3xx', '4xx', '
 export type DeliveryOutcome = 'succeeded' | 'retried' | 'dead' | 'cancelled';
 export const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'retried', 'dead', 'cancelled'];
 
+/**
+ * The spec's nine event types, only for the series exported at 0 from the start: which types
+ * exist is webhooks.event_types, not loaded yet when the metrics are created.
+ */
+export const SPEC_EVENT_TYPES: readonly string[] = [
+  ...['call.started', 'call.ended', 'agent.login', 'agent.logout', 'agent.pause', 'agent.resume'],
+  ...['lead.updated', 'recording.ready', 'alert.triggered'],
+];
+
 /** The two consumers, the `consumer` label of `webhooks_consumer_up`. */
 export type ConsumerName = 'input' | 'retry';
 export const CONSUMER_NAMES: readonly ConsumerName[] = ['input', 'retry'];

@@ -30,7 +30,7 @@ export interface MetricsOptions {
   version?: string;
   /**
    * Event types whose delivery and attempt series are exported at 0 from the start (without
-   * perEndpoint), so `increase()` sees the first dead letter after a restart. Default: the catalog.
+   * perEndpoint), so `increase()` sees the first dead letter after a restart. Default: the spec's nine.
    */
   eventTypes?: readonly string[];
 }

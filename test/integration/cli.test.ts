@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { SAMPLE_DATA } from '../../src/events/sample-events.ts';
+import { SAMPLE_DATA } from '../support/spec-catalog.ts';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { validateEnvelope } from '../../src/events/envelope.ts';
 import { createEmptyDatabase, createTestDatabase, TEST_ALLOW_NETWORKS, type TestDatabase } from '../support/database.ts';
@@ -372,7 +372,7 @@ describe('endpoints test', () => {
 
     const badType = await cli(['endpoints', 'test', 'receiver-500', '--event', 'call.finished'], env);
     assert.equal(badType.code, 2);
-    assert.match(badType.stderr, /unknown event type "call\.finished"; valid types: call\.started, call\.ended/);
+    assert.match(badType.stderr, /unknown event type "call\.finished"; valid types: agent\.login, agent\.logout, .*call\.ended/);
   });
 
   test('database text with terminal escapes (a hostile name, response body, rejection message) is printed without control characters', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { EVENT_TYPES } from '../../src/events/catalog.ts';
+import { SPEC_EVENT_TYPES as EVENT_TYPES } from '../support/spec-catalog.ts';
 import type { Service } from '../../src/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { openTestKafka, type TestKafka } from '../support/kafka.ts';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
-import { EVENT_TYPES } from '../../src/events/catalog.ts';
 import { envelopeBody, validateEnvelope } from '../../src/events/envelope.ts';
 import { MAX_EVENT_DEPTH } from '../../src/config.ts';
 import { InvalidEventError } from '../../src/errors.ts';
@@ -11,20 +10,6 @@ const specExample = {
   timestamp: '2026-03-07T15:30:00Z',
   data: { call_id: '12345', agent: 'jsmith', phone_number: '5551234567', duration: 180, disposition: 'SALE', campaign: 'Q1-Sales' },
 };
-
-test('the catalog has the nine types of the spec', () => {
-  assert.deepEqual([...EVENT_TYPES].sort(), [
-    'agent.login',
-    'agent.logout',
-    'agent.pause',
-    'agent.resume',
-    'alert.triggered',
-    'call.ended',
-    'call.started',
-    'lead.updated',
-    'recording.ready',
-  ]);
-});
 
 test("the spec's example validates, extra fields pass through untouched", () => {
   const withExtra = { ...specExample, data: { ...specExample.data, crm_id: 'x-1', nested: { a: [1, 2] } } };
@@ -41,14 +26,9 @@ const reasons: Array<[unknown, string]> = [
   [{ timestamp: 'x', data: {} }, 'missing_field'],
   [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z' }, 'missing_field'],
   [{ event: 42, timestamp: '2026-03-07T15:30:00Z', data: {} }, 'wrong_type'],
-  [{ event: 'call.exploded', timestamp: '2026-03-07T15:30:00Z', data: {} }, 'unknown_type'],
   [{ event: 'call.ended', timestamp: 'yesterday', data: { call_id: '1' } }, 'invalid_timestamp'],
   [{ event: 'call.ended', timestamp: 1700000000, data: { call_id: '1' } }, 'wrong_type'],
   [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: [] }, 'wrong_type'],
-  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { agent: 'x' } }, 'missing_field'],
-  [{ event: 'call.ended', timestamp: '2026-03-07T15:30:00Z', data: { call_id: '1', duration: 'long' } }, 'invalid_data'],
-  [{ event: 'agent.login', timestamp: '2026-03-07T15:30:00Z', data: {} }, 'missing_field'],
-  [{ event: 'recording.ready', timestamp: '2026-03-07T15:30:00Z', data: { recording_id: 'r' } }, 'missing_field'],
 ];
 
 for (const [value, reason] of reasons) {
