@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { REPLAY_DEFAULT_RATE, REPLAY_MAX_RATE } from '../config.ts';
 import { createEventDecoder } from '../events/event-decoder.ts';
-import { EVENT_TYPES, isEventType } from '../events/catalog.ts';
+import { EventCatalog } from '../events/catalog.ts';
+import { findEventTypes } from '../events/catalog-reads.ts';
 import { createRegistryDecoder } from '../events/registry-decoder.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
 import { TopicProducer } from '../kafka/topic-producer.ts';
@@ -39,13 +40,15 @@ export const replayCommand: Command = {
     const untilText = stringValue(values, 'until');
     const until = untilText === undefined ? null : parseSince('until', untilText, nowMs);
     if (until !== null && until.getTime() <= since.getTime()) throw new UsageError('--until must be later than --since');
-    const types = typesOption(stringValue(values, 'types'));
     const rateText = stringValue(values, 'rate');
     const rate = rateText === undefined ? REPLAY_DEFAULT_RATE : parseIntegerOption('rate', rateText, 1, REPLAY_MAX_RATE);
     const dryRun = values['dry-run'] === true;
 
     const config = ctx.config();
     const { db, pool } = await ctx.database();
+    // The catalog as it is now: replayed events are checked as the dispatcher checks them.
+    const catalog = EventCatalog.from(await findEventTypes(db));
+    const types = typesOption(stringValue(values, 'types'), catalog.names());
     const endpoint = await findEndpointOrFail(db, stringValue(values, 'endpoint')!);
     if (!endpoint.enabled && !dryRun) {
       throw new CommandFailedError(`endpoint ${endpoint.name} is disabled: its deliveries would be cancelled`, {
@@ -76,7 +79,7 @@ export const replayCommand: Command = {
         kafka,
         pool,
         producer,
-        decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry }),
+        decodeEvent: createEventDecoder({ maxEventBytes: config.delivery.maxEventBytes, registry, catalog: () => catalog }),
         inputTopics: config.kafka.inputTopics,
         firstRetryTopic: topicNames(config).retry[0]!,
         endpoint,
@@ -101,13 +104,13 @@ export const replayCommand: Command = {
   },
 };
 
-function typesOption(text: string | undefined): string[] | null {
+function typesOption(text: string | undefined, catalog: readonly string[]): string[] | null {
   if (text === undefined) return null;
   const types = parseList(text);
-  const unknown = types.filter((t) => !isEventType(t));
+  const unknown = types.filter((t) => !catalog.includes(t));
   if (types.length === 0 || unknown.length > 0) {
     throw new UsageError(
-      `--types: unknown event type ${JSON.stringify(unknown[0] ?? text)}; valid types: ${EVENT_TYPES.join(', ')}`,
+      `--types: unknown event type ${JSON.stringify(unknown[0] ?? text)}; valid types: ${catalog.join(', ')}`,
       null,
       `${PROGRAM} replay --help`,
     );
