@@ -11,6 +11,12 @@
  *
  * Timeouts of a hung endpoint come back staggered, so "a slot freed recently" would never see it
  * as stalled; what counts is whether anything was answered.
+ *
+ * The verdict is given only by a check timer that fired on time. One that fired late means this
+ * process's event loop was busy (a burst of messages, a loaded machine): answers may be sitting
+ * unread in the poll queue, and the quiet time is our own lag, not the endpoint's silence. Opening
+ * then failed a healthy endpoint's deliveries unsent as `stalled` whenever a burst of work kept
+ * the loop busy for `stallMs`.
  */
 interface EndpointState {
   active: number;
@@ -26,6 +32,8 @@ export class EndpointLimiter {
   readonly #limit: number;
   readonly #stallMs: number;
   readonly #probes: number;
+  /** How late a check timer may fire and still be trusted: a tenth of stallMs, at least 10 ms. */
+  readonly #lagToleranceMs: number;
   readonly #now: () => number;
   readonly #endpoints = new Map<string, EndpointState>();
 
@@ -33,6 +41,7 @@ export class EndpointLimiter {
     this.#limit = options.concurrency;
     this.#stallMs = options.stallMs;
     this.#probes = Math.min(options.probes ?? 2, options.concurrency);
+    this.#lagToleranceMs = Math.max(10, Math.floor(options.stallMs / 10));
     this.#now = options.now ?? Date.now;
   }
 
@@ -53,26 +62,30 @@ export class EndpointLimiter {
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    if (this.#now() - e.lastAnswer >= this.#stallMs) {
-      this.#open(e);
-      return null;
-    }
     const entry = e;
     const granted = await new Promise<boolean>((resolve) => {
+      let dueAt = 0;
+      const arm = (ms: number): void => {
+        dueAt = this.#now() + ms;
+        timer = setTimeout(check, ms);
+      };
       // Give up only when the endpoint itself stalls (nothing answered for stallMs), not when
-      // this caller merely waited that long behind others on an endpoint that keeps answering.
+      // this caller merely waited that long behind others on an endpoint that keeps answering,
+      // nor when this process was too busy to read the answers (a late timer: look again soon).
       const check = (): void => {
-        const quietMs = this.#now() - entry.lastAnswer;
-        if (quietMs < this.#stallMs && !entry.open) {
-          timer = setTimeout(check, this.#stallMs - quietMs);
-          return;
+        const now = this.#now();
+        const quietMs = now - entry.lastAnswer;
+        if (!entry.open) {
+          if (quietMs < this.#stallMs) return arm(this.#stallMs - quietMs);
+          if (now - dueAt > this.#lagToleranceMs) return arm(this.#lagToleranceMs);
         }
         const i = entry.waiters.indexOf(wake);
         if (i >= 0) entry.waiters.splice(i, 1);
         this.#open(entry);
         resolve(false);
       };
-      let timer = setTimeout(check, this.#stallMs);
+      let timer: NodeJS.Timeout | undefined;
+      arm(Math.max(0, this.#stallMs - (this.#now() - entry.lastAnswer)));
       const wake = (ok: boolean): void => {
         clearTimeout(timer);
         resolve(ok);

@@ -79,3 +79,26 @@ test('staggered timeouts do not hide a stall: freed slots are no answers', async
   b!(false);
   c!(false);
 });
+
+test('a check timer that fires late (this process was busy) does not open the circuit; one on time does', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 1, stallMs: 100, now: () => now });
+  const hold = await l.acquire('busy');
+  assert.ok(hold);
+  const waiting = l.acquire('busy');
+  // The event loop was blocked: the check due at 100 ms runs at 400 ms, when an answer may be unread.
+  now = 400;
+  t.mock.timers.tick(100);
+  assert.equal(l.isOpen('busy'), false, 'a late check looks again instead of opening');
+  hold(true); // the answer that was waiting in the poll queue
+  const granted = await waiting;
+  assert.ok(granted, 'the waiter gets the slot of the answered request');
+
+  const next = l.acquire('busy');
+  now = 500; // on time this time: nothing answered for stallMs with the slot full
+  t.mock.timers.tick(100);
+  assert.equal(await next, null);
+  assert.ok(l.isOpen('busy'));
+  granted(false);
+});
