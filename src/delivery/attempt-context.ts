@@ -73,14 +73,23 @@ export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): 
   };
 }
 
-/** The task of the attempt in `ctx` (as it would travel on a delay topic), for the retry scheduler. */
-export function taskOf(ctx: AttemptContext, nowMs: number): DeliveryTask {
+/** What names a delivery and its event, as the delay-topic task and the deliveries row both carry it. */
+function deliveryIdentity(
+  ctx: AttemptContext,
+): Pick<DeliveryTask, 'deliveryId' | 'endpointId' | 'eventId' | 'eventType' | 'eventTimestampMs'> {
   return {
     deliveryId: ctx.deliveryId,
     endpointId: ctx.endpoint.id,
     eventId: ctx.eventId,
     eventType: ctx.eventType,
     eventTimestampMs: ctx.eventTimestampMs,
+  };
+}
+
+/** The task of the attempt in `ctx` (as it would travel on a delay topic), for the retry scheduler. */
+export function taskOf(ctx: AttemptContext, nowMs: number): DeliveryTask {
+  return {
+    ...deliveryIdentity(ctx),
     series: ctx.series,
     attempt: ctx.attempt,
     firstAttemptAtMs: ctx.firstAttemptAtMs ?? nowMs,
@@ -140,11 +149,7 @@ export function deliveryRecord(
   nextAttemptAtMs: number | null,
 ): DeliveryRecord {
   return {
-    deliveryId: ctx.deliveryId,
-    endpointId: ctx.endpoint.id,
-    eventId: ctx.eventId,
-    eventType: ctx.eventType,
-    eventTimestampMs: ctx.eventTimestampMs,
+    ...deliveryIdentity(ctx),
     status,
     statusReason: reason,
     series: ctx.series,
