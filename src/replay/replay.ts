@@ -239,7 +239,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     firstSeen.add(key);
     const range = ranges.find((r) => r.topic === message.topic && r.partition === message.partition);
     if (!range?.mayBeTruncated || Number(message.offset) !== range.start) return;
-    if (message.timestampMs <= options.since.getTime()) return;
+    // At `since` itself counts: the deleted messages just before may share its millisecond. A
+    // false alarm needs a deleted message older than `since` and a kept one exactly at it.
+    if (message.timestampMs < options.since.getTime()) return;
     const gap = { topic: message.topic, partition: message.partition, earliestAvailable: new Date(message.timestampMs) };
     retentionGaps.push(gap);
     options.onRetentionGap?.(gap);

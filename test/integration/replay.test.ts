@@ -187,8 +187,80 @@ describe('replay from Kafka since a time', () => {
     assert.equal(summary.scanned, 4, 'offsets 3 to 6');
     assert.equal(summary.retention_gaps.length, 1);
     assert.equal(summary.retention_gaps[0].partition, 0);
-    assert.ok(new Date(summary.retention_gaps[0].earliest_available).getTime() > since.getTime());
+    assert.ok(new Date(summary.retention_gaps[0].earliest_available).getTime() >= since.getTime());
     assert.match(run.stderr, /is older than the retention of .* partition 0: the earliest event still there is from /);
     assert.equal(kept!.offset, '3');
+  });
+
+  test('events missed while an endpoint was disabled, and deliveries that died, are delivered by a replay', async () => {
+    let flakyHealthy = false;
+    const flaky = await f.db.db
+      .insertInto('webhooks.endpoints')
+      .values({
+        name: 'flaky',
+        url: f.receiver.route('/flaky', SECRET, () => ({ status: flakyHealthy ? 200 : 500 })),
+        secret: SECRET,
+        event_types: ['call.ended'],
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const paused = await f.db.db
+      .insertInto('webhooks.endpoints')
+      .values({ name: 'paused', url: f.receiver.route('/paused', SECRET), secret: SECRET, event_types: ['call.ended'], enabled: false })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await waitFor(() => f.service.endpoints.get(flaky.id), { what: 'flaky in the index' });
+    const sinceB = new Date();
+    await f.kafka.produce(
+      f.input,
+      [1, 2].map((n) => ({ value: event('call.ended', 20 + n), headers: { 'event-id': `evt-b${n}` }, partition: 0 })),
+    );
+    await waitFor(
+      async () => {
+        const { rows } = await f.db.pool.query(`select 1 from webhooks.deliveries where endpoint_id = $1 and status = 'dead'`, [flaky.id]);
+        return rows.length === 2 ? true : null;
+      },
+      { what: 'both deliveries to flaky dead', timeoutMs: 30_000 },
+    );
+    const { rows: none } = await f.db.pool.query('select 1 from webhooks.deliveries where endpoint_id = $1', [paused.id]);
+    assert.equal(none.length, 0, 'a disabled endpoint gets nothing live');
+
+    const refused = await cli('replay', '--endpoint', 'paused', '--since', sinceB.toISOString());
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /endpoint paused is disabled/);
+
+    assert.equal((await cli('endpoints', 'enable', 'paused')).code, 0);
+    flakyHealthy = true;
+    const toPaused = JSON.parse((await cli('replay', '--endpoint', 'paused', '--since', sinceB.toISOString(), '--json')).stdout);
+    assert.deepEqual([toPaused.scanned, toPaused.delivered, toPaused.resent], [2, 2, 0]);
+    const toFlaky = JSON.parse((await cli('replay', '--endpoint', 'flaky', '--since', sinceB.toISOString(), '--json')).stdout);
+    assert.deepEqual([toFlaky.delivered, toFlaky.resent], [2, 2]);
+
+    await waitFor(
+      async () => {
+        const { rows } = await f.db.pool.query<{ endpoint_id: string; series: number }>(
+          `select endpoint_id, series from webhooks.deliveries where endpoint_id = any($1::uuid[]) and status = 'succeeded'`,
+          [[flaky.id, paused.id]],
+        );
+        return rows.length === 4 ? rows : null;
+      },
+      { what: 'the four replayed deliveries to succeed', timeoutMs: 30_000 },
+    ).then((rows) => {
+      assert.deepEqual(
+        rows.filter((r) => r.endpoint_id === flaky.id).map((r) => r.series),
+        [2, 2],
+        'a new attempt series',
+      );
+      assert.deepEqual(
+        rows.filter((r) => r.endpoint_id === paused.id).map((r) => r.series),
+        [1, 1],
+      );
+    });
+    assert.equal(f.receiver.to('/paused').length, 2);
+    assert.equal(
+      f.receiver.to('/flaky').filter((r) => r.headers['webhook-id'] === deliveryId('evt-b1', flaky.id)).length,
+      4,
+      'three failed attempts and the replayed one',
+    );
   });
 });
