@@ -43,10 +43,15 @@ export function startLagPoller(options: LagPollerOptions): LagPoller {
   type Watermarks = Array<{ partition: number; high: string; low: string }>;
 
   // One request per (group, topic), so a topic that cannot be read does not hide the others.
-  const pollTopic = async (groupId: string, topic: string, watermarks: Map<string, Promise<Watermarks>>): Promise<void> => {
+  const pollTopic = async (
+    groupId: string,
+    topic: string,
+    watermarks: Map<string, Promise<Watermarks>>,
+    readMarks: (topic: string) => Promise<Watermarks>,
+  ): Promise<void> => {
     let marks = watermarks.get(topic);
     if (marks === undefined) {
-      marks = admin.fetchTopicOffsets(topic);
+      marks = readMarks(topic);
       // Several groups may read the same topic in one poll; each handles the rejection itself.
       marks.catch(() => undefined);
       watermarks.set(topic, marks);
@@ -76,7 +81,17 @@ export function startLagPoller(options: LagPollerOptions): LagPoller {
     inFlight ??= (async () => {
       try {
         const watermarks = new Map<string, Promise<Watermarks>>();
-        await Promise.all(groups.flatMap((g) => g.topics.map((topic) => pollTopic(g.groupId, topic, watermarks))));
+        // Watermarks are read one topic at a time. kafkajs 2.2.4 adds a topic to the client's
+        // metadata targets before reading it and refreshes metadata outside its lock, so while a
+        // missing topic is being added a concurrent read of another topic asks for the missing
+        // one too and fails with it: one unreadable topic hid the others.
+        let previous: Promise<unknown> = Promise.resolve();
+        const readMarks = (topic: string): Promise<Watermarks> => {
+          const read = previous.then(() => admin.fetchTopicOffsets(topic));
+          previous = read.catch(() => undefined);
+          return read;
+        };
+        await Promise.all(groups.flatMap((g) => g.topics.map((topic) => pollTopic(g.groupId, topic, watermarks, readMarks))));
         return new Map(last);
       } finally {
         inFlight = null;
