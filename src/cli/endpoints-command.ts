@@ -1,4 +1,5 @@
 import { parseList, parseRelativeSeconds, stringValue, type CommandSpec } from './args.ts';
+import { FILTER_OPTION, filterChange } from './filter-option.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import {
@@ -26,6 +27,7 @@ export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string,
     name: e.name,
     url: e.url,
     event_types: e.eventTypes,
+    filter: e.filter ?? null,
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     description: e.description,
@@ -49,6 +51,7 @@ function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string): void
     ['name', e.name],
     ['url', e.url],
     ['events', e.eventTypes.join(', ')],
+    ...(e.filter === undefined || e.filter === null ? [] : [['filter', JSON.stringify(e.filter)] as const]),
     ['enabled', e.enabled ? 'yes' : `no${e.disabledReason ? ` (${e.disabledReason})` : ''}`],
   ];
   if (e.description) pairs.push(['description', e.description]);
@@ -118,6 +121,7 @@ const addCommand: Command = {
         description: 'use this signing secret instead of a generated one (visible in the process list: prefer generated)',
       },
       description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
+      filter: FILTER_OPTION,
       disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
       'show-secrets': SHOW_SECRETS,
     },
@@ -135,6 +139,7 @@ const addCommand: Command = {
       ...(secret === undefined ? {} : { secret }),
       enabled: values.disabled !== true,
       description: stringValue(values, 'description') ?? null,
+      ...filterChange(stringValue(values, 'filter')),
     });
     const reveal = secret === undefined || values['show-secrets'] === true;
     if (ctx.out.json) {
@@ -161,6 +166,7 @@ const updateCommand: Command = {
       url: { type: 'string', value: 'URL', description: 'new URL' },
       events: { type: 'string', value: 'TYPES', description: 'new comma-separated event types (replaces the list), or *' },
       description: { type: 'string', value: 'TEXT', description: 'new description ("" clears it)' },
+      filter: FILTER_OPTION,
       'show-secrets': SHOW_SECRETS,
     },
     description: 'Running dispatchers pick the change up at once (NOTIFY). JSON: the endpoint as stored.',
@@ -171,9 +177,10 @@ const updateCommand: Command = {
     const url = stringValue(values, 'url');
     const events = stringValue(values, 'events');
     const description = stringValue(values, 'description');
-    if (name === undefined && url === undefined && events === undefined && description === undefined) {
+    const filter = stringValue(values, 'filter');
+    if (name === undefined && url === undefined && events === undefined && description === undefined && filter === undefined) {
       throw new UsageError(
-        'nothing to change: give at least one of --name, --url, --events, --description',
+        'nothing to change: give at least one of --name, --url, --events, --description, --filter',
         null,
         'dialer-webhooks endpoints update --help',
       );
@@ -185,6 +192,7 @@ const updateCommand: Command = {
       ...(url === undefined ? {} : { url }),
       ...(events === undefined ? {} : { eventTypes: parseList(events) }),
       ...(description === undefined ? {} : { description: description === '' ? null : description }),
+      ...filterChange(filter),
     });
     if (!updated) throw new CommandFailedError(`endpoint ${JSON.stringify(positionals[0])} was deleted meanwhile`);
     const reveal = values['show-secrets'] === true;

@@ -19,6 +19,8 @@ export interface EndpointsTable {
   enabled: Generated<boolean>;
   disabled_reason: string | null;
   description: string | null;
+  /** Payload filter (migration 0007); null sends every event. */
+  filter: unknown;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

@@ -92,7 +92,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       throw err;
     }
     metrics.eventConsumed(message.topic, envelope.event);
-    const matches = this.#o.endpoints.current().match(envelope.event);
+    const index = this.#o.endpoints.current();
+    let matches = index.match(envelope.event);
+    if (index.filtered > 0 && matches.length > 0) {
+      // An event an endpoint's filter excludes creates no delivery (and so no claim, no log row).
+      const kept = matches.filter((e) => index.accepts(e, envelope));
+      for (const e of matches) if (!kept.includes(e)) metrics.eventFiltered(envelope.event, e.name);
+      matches = kept;
+    }
     if (matches.length === 0) return;
 
     // An empty or unusable event-id header counts as absent: the position is the id then.

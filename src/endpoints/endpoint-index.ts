@@ -1,4 +1,9 @@
 import { ALL_EVENT_TYPES, type Endpoint } from './endpoint.ts';
+import { compileFilter, type EnvelopeLike, type FilterPredicate } from './payload-filter.ts';
+
+// A stored filter always compiles (the trigger of migration 0007 refuses what compileFilter
+// refuses); if one ever did not, its endpoint receives nothing rather than everything.
+const NOTHING: FilterPredicate = () => false;
 
 const NONE: readonly Endpoint[] = Object.freeze([]);
 
@@ -15,6 +20,7 @@ export class EndpointIndex {
   readonly #wildcard: readonly Endpoint[];
   readonly #byId: ReadonlyMap<string, Endpoint>;
   readonly #all: readonly Endpoint[];
+  readonly #filters: ReadonlyMap<string, FilterPredicate>;
 
   /** An index with no endpoints, for before the first load. */
   static readonly empty: EndpointIndex = new EndpointIndex([]);
@@ -52,6 +58,32 @@ export class EndpointIndex {
     this.#wildcard = wildcard.length === 0 ? NONE : Object.freeze(wildcard);
     this.#byId = byId;
     this.#all = Object.freeze(all);
+    const filters = new Map<string, FilterPredicate>();
+    for (const endpoint of all) {
+      if (endpoint.filter === undefined || endpoint.filter === null) continue;
+      try {
+        filters.set(endpoint.id, compileFilter(endpoint.filter));
+      } catch {
+        filters.set(endpoint.id, NOTHING);
+      }
+    }
+    this.#filters = filters;
+  }
+
+  /** True when the endpoint has a payload filter. */
+  hasFilter(endpoint: Endpoint): boolean {
+    return this.#filters.has(endpoint.id);
+  }
+
+  /** False when the endpoint's payload filter excludes the event (true without a filter). */
+  accepts(endpoint: Endpoint, envelope: EnvelopeLike): boolean {
+    const filter = this.#filters.get(endpoint.id);
+    return filter === undefined || filter(envelope);
+  }
+
+  /** Number of endpoints with a payload filter (the hot path skips filtering when 0). */
+  get filtered(): number {
+    return this.#filters.size;
   }
 
   /**

@@ -15,6 +15,7 @@ const ENDPOINT_COLUMNS = [
   'previous_secret_expires_at',
   'event_types',
   'enabled',
+  'filter',
 ] as const;
 
 type EndpointRow = Pick<Selectable<EndpointsTable>, (typeof ENDPOINT_COLUMNS)[number]>;
@@ -31,6 +32,7 @@ export function toEndpoint(row: EndpointRow): Endpoint {
     previousSecretExpiresAt: expires === null ? null : new Date(expires).getTime(),
     eventTypes: Object.freeze([...row.event_types]),
     enabled: row.enabled,
+    filter: row.filter ?? null,
   };
 }
 

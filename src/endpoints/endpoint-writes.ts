@@ -19,6 +19,8 @@ export interface NewEndpoint {
   /** Default true. */
   enabled?: boolean;
   description?: string | null;
+  /** Payload filter (JSON); omit or null for none. */
+  filter?: unknown;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<End
       ...(endpoint.secret === undefined ? {} : { secret: endpoint.secret }),
       ...(endpoint.enabled === undefined ? {} : { enabled: endpoint.enabled }),
       description: endpoint.description ?? null,
+      ...(endpoint.filter === undefined ? {} : { filter: jsonb(endpoint.filter) }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -47,6 +50,8 @@ export interface EndpointChanges {
   url?: string;
   eventTypes?: readonly string[];
   description?: string | null;
+  /** Payload filter (JSON); null removes it. */
+  filter?: unknown;
   /** Disabling this way records no reason; use setEndpointEnabled to give one. */
   enabled?: boolean;
 }
@@ -76,6 +81,7 @@ export async function updateEndpoint(
       ...(changes.eventTypes === undefined ? {} : { event_types: [...changes.eventTypes] }),
       ...(changes.description === undefined ? {} : { description: changes.description }),
       ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
+      ...(changes.filter === undefined ? {} : { filter: jsonb(changes.filter) }),
     })
     .where('id', '=', id);
   if (expectedUpdatedAt !== undefined) {
@@ -177,4 +183,9 @@ async function writeSetting(db: Db, key: string, value: string): Promise<void> {
         .where('webhooks.settings.value', 'is distinct from', value),
     )
     .execute();
+}
+
+// pg sends a JS array as a Postgres array: a JSON value goes as its text, cast to jsonb.
+function jsonb(value: unknown) {
+  return value === null ? null : sql<unknown>`${JSON.stringify(value)}::jsonb`;
 }

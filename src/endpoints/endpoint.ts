@@ -17,6 +17,8 @@ export interface Endpoint {
   /** Subscribed event types; `*` means every type. */
   eventTypes: readonly string[];
   enabled: boolean;
+  /** Payload filter as stored (see payload-filter.ts); absent or null sends every subscribed event. */
+  filter?: unknown;
 }
 
 /** The event type that subscribes an endpoint to every event. */

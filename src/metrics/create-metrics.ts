@@ -45,6 +45,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['topic', 'reason'] as const,
     registers,
   });
+  const eventsFiltered = new Counter<'event_type' | 'endpoint'>({
+    name: 'webhooks_events_filtered_total',
+    help: 'Events not delivered to a subscribed endpoint because its payload filter excluded them.',
+    labelNames: withEndpoint<'event_type' | 'endpoint'>(['event_type']),
+    registers,
+  });
   const deliveries = new Counter<DeliveryLabel>({
     name: 'webhooks_deliveries_total',
     help: 'Deliveries that reached an outcome: succeeded, retried (handed to a retry topic), dead (dead-letter topic) or cancelled.',
@@ -213,6 +219,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     dependencyWaits,
     labelsFor,
 
+    eventFiltered(eventType, endpoint) {
+      eventsFiltered.inc(labelsFor({ event_type: eventType }, endpoint));
+    },
     eventConsumed(topic, eventType) {
       consumedCells.add(topic, eventType, '');
     },

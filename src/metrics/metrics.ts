@@ -92,6 +92,8 @@ export interface Metrics {
    * is an invalid event), so the label stays bounded.
    */
   eventConsumed(topic: string, eventType: string): void;
+  /** webhooks_events_filtered_total{event_type[,endpoint]}: a subscribed endpoint's payload filter excluded an event. */
+  eventFiltered(eventType: string, endpoint: string): void;
   /** Hot path: one HTTP attempt finished. `endpoint` is the endpoint's name; ignored unless perEndpoint. */
   attemptFinished(result: AttemptResult, eventType: string, endpoint: string, durationSeconds: number): void;
   /**

@@ -20,6 +20,7 @@ async function sample(metrics: ReturnType<typeof createMetrics>, name: string, l
 const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_events_consumed_total', 'counter', ['topic', 'event_type']],
   ['webhooks_events_invalid_total', 'counter', ['topic', 'reason']],
+  ['webhooks_events_filtered_total', 'counter', ['event_type']],
   ['webhooks_deliveries_total', 'counter', ['outcome', 'event_type']],
   ['webhooks_attempts_total', 'counter', ['result', 'event_type']],
   ['webhooks_attempt_duration_seconds', 'histogram', ['result']],
