@@ -163,6 +163,7 @@ describe('endpoints', () => {
       'name',
       'url',
       'event_types',
+      'filter',
       'enabled',
       'disabled_reason',
       'description',
