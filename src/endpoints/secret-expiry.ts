@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { startPeriodicJob, type PeriodicJob } from '../util/periodic-job.ts';
 
 /**
  * Erases rotated-out secrets once their overlap has ended (`webhooks.expire_previous_secrets()`).
@@ -8,7 +9,7 @@ import type { Logger } from 'pino';
  * in the table for good. Runs once now, then every `intervalMs`; a failure is logged and retried
  * at the next interval.
  */
-export async function startPreviousSecretExpiry(options: { pool: pg.Pool; intervalMs: number; logger: Logger }): Promise<{ stop(): void }> {
+export async function startPreviousSecretExpiry(options: { pool: pg.Pool; intervalMs: number; logger: Logger }): Promise<PeriodicJob> {
   const { pool, logger } = options;
   const sweep = async (): Promise<void> => {
     // Called only when there is something to erase: any UPDATE of the table, even of no row, sends
@@ -20,10 +21,9 @@ export async function startPreviousSecretExpiry(options: { pool: pg.Pool; interv
     if (rows.length > 0 && rows[0]!.cleared > 0) logger.info({ cleared: rows[0]!.cleared }, 'erased previous secrets past their overlap');
   };
   await sweep();
-  const timer = setInterval(
-    () => void sweep().catch((err: unknown) => logger.warn({ err }, 'erasing expired previous secrets failed')),
-    options.intervalMs,
-  );
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return startPeriodicJob({
+    run: sweep,
+    intervalMs: options.intervalMs,
+    onError: (err) => logger.warn({ err }, 'erasing expired previous secrets failed'),
+  });
 }

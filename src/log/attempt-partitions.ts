@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { startPeriodicJob, type PeriodicJob } from '../util/periodic-job.ts';
 
 /**
  * Keeps the monthly partitions of `webhooks.attempts`: the next months created ahead, months wholly
@@ -11,7 +12,7 @@ export async function startAttemptPartitionMaintenance(options: {
   retentionDays: number;
   intervalMs: number;
   logger: Logger;
-}): Promise<{ stop(): void }> {
+}): Promise<PeriodicJob> {
   const { pool, retentionDays, logger } = options;
   const maintain = async (): Promise<void> => {
     await pool.query('select webhooks.ensure_attempt_partitions(2)');
@@ -22,10 +23,9 @@ export async function startAttemptPartitionMaintenance(options: {
     if (rows[0]!.dropped > 0) logger.info({ dropped: rows[0]!.dropped, retentionDays }, 'dropped old attempt partitions');
   };
   await maintain();
-  const timer = setInterval(
-    () => void maintain().catch((err: unknown) => logger.warn({ err }, 'attempt partition maintenance failed')),
-    options.intervalMs,
-  );
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return startPeriodicJob({
+    run: maintain,
+    intervalMs: options.intervalMs,
+    onError: (err) => logger.warn({ err }, 'attempt partition maintenance failed'),
+  });
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { startPeriodicJob, type PeriodicJob } from '../util/periodic-job.ts';
 
 /** Rows deleted per statement, so a large backlog never holds locks for long. */
 const BATCH_SIZE = 10_000;
@@ -27,22 +28,15 @@ export async function pruneDeliveries(pool: pg.Pool, retentionDays: number, sign
  * `intervalMs`; a failure is logged and tried again at the next interval. `stop()` also ends a
  * run in progress after its current batch.
  */
-export function startDeliveryRetention(options: { pool: pg.Pool; retentionDays: number; intervalMs: number; logger: Logger }): {
-  stop(): void;
-} {
+export function startDeliveryRetention(options: { pool: pg.Pool; retentionDays: number; intervalMs: number; logger: Logger }): PeriodicJob {
   const { pool, retentionDays, logger } = options;
-  const stopped = new AbortController();
-  const run = (): void =>
-    void pruneDeliveries(pool, retentionDays, stopped.signal)
-      .then((deleted) => deleted > 0 && logger.info({ deleted, retentionDays }, 'deleted deliveries past their retention'))
-      .catch((err: unknown) => stopped.signal.aborted || logger.warn({ err }, 'delivery retention failed'));
-  run();
-  const timer = setInterval(run, options.intervalMs);
-  timer.unref();
-  return {
-    stop: () => {
-      stopped.abort();
-      clearInterval(timer);
+  return startPeriodicJob({
+    run: async (signal) => {
+      const deleted = await pruneDeliveries(pool, retentionDays, signal);
+      if (deleted > 0) logger.info({ deleted, retentionDays }, 'deleted deliveries past their retention');
     },
-  };
+    intervalMs: options.intervalMs,
+    onError: (err) => logger.warn({ err }, 'delivery retention failed'),
+    runNow: true,
+  });
 }
