@@ -23,7 +23,10 @@ const require = createRequire(import.meta.url);
 const STATIC: Record<string, { path: string; type: string }> = {
   'htmx.min.js': { path: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
   'sse.js': { path: require.resolve('htmx-ext-sse/dist/sse.js'), type: 'text/javascript; charset=utf-8' },
-  'admin.css': { path: new URL('./static/admin.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'layout.css': { path: new URL('./static/layout.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'lists.css': { path: new URL('./static/lists.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'forms.css': { path: new URL('./static/forms.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
+  'pages.css': { path: new URL('./static/pages.css', import.meta.url).pathname, type: 'text/css; charset=utf-8' },
   'favicon.svg': { path: new URL('./static/favicon.svg', import.meta.url).pathname, type: 'image/svg+xml' },
 };
 

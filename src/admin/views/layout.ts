@@ -28,7 +28,10 @@ export function page(options: PageOptions, body: Html): Html {
         <meta name="htmx-config" content="${HTMX_CONFIG}" />
         <title>${options.title} · Webhooks · Dialer.CX Admin</title>
         <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/static/admin.css" />
+        <link rel="stylesheet" href="/static/layout.css" />
+        <link rel="stylesheet" href="/static/lists.css" />
+        <link rel="stylesheet" href="/static/forms.css" />
+        <link rel="stylesheet" href="/static/pages.css" />
         <script src="/static/htmx.min.js" defer></script>
         <script src="/static/sse.js" defer></script>
       </head>
