@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import pkg from '../package.json' with { type: 'json' };
-import { PREVIOUS_SECRET_SWEEP_MS, UNCLASSIFIED_ATTEMPTS, type Config } from './config.ts';
+import { UNCLASSIFIED_ATTEMPTS, type Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateAll } from './db/migrator.ts';
 import { buildDispatcher } from './delivery/build-dispatcher.ts';
@@ -11,19 +11,17 @@ import { EndpointCache } from './endpoints/endpoint-cache.ts';
 import { EventCatalogCache } from './events/catalog-cache.ts';
 import { logEgressSettings } from './delivery/egress-connector.ts';
 import { writeSettings } from './endpoints/endpoint-store.ts';
-import { startPreviousSecretExpiry } from './endpoints/secret-expiry.ts';
 import { createKafka, ensureTopics } from './kafka/kafka-client.ts';
 import { startLagPoller } from './kafka/lag-poller.ts';
 import { PartitionConsumer } from './kafka/partition-consumer.ts';
 import { TopicProducer } from './kafka/topic-producer.ts';
-import { startAttemptPartitionMaintenance } from './log/attempt-partitions.ts';
 import { DeliveryLogWriter } from './log/delivery-log-writer.ts';
-import { startDeliveryRetention } from './log/delivery-retention.ts';
 import { startHttpServer } from './metrics/http-server.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { watchConsumer } from './metrics/consumer-metrics.ts';
 import { dependencyWaits } from './metrics/dependency-waits.ts';
 import { checkReadiness } from './metrics/readiness.ts';
+import { startMaintenance } from './service-maintenance.ts';
 import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
 import { DelayConsumer } from './retry/delay-consumer.ts';
 import { topicNames, topicSpecs, type TopicNames } from './topics/service-topics.ts';
@@ -99,22 +97,7 @@ async function start(
   }
   await writeSettings(database.db, { requireHttps: config.delivery.requireHttps, allowNetworks: config.delivery.allowNetworks });
   logEgressSettings(config.delivery, logger);
-  const secretExpiry = await startPreviousSecretExpiry({ pool: database.pool, intervalMs: PREVIOUS_SECRET_SWEEP_MS, logger });
-  cleanups.push(async () => secretExpiry.stop());
-  const partitions = await startAttemptPartitionMaintenance({
-    pool: database.pool,
-    retentionDays: config.log.retentionDays,
-    intervalMs: config.log.maintenanceIntervalMs,
-    logger,
-  });
-  cleanups.push(async () => partitions.stop());
-  const retention = startDeliveryRetention({
-    pool: database.pool,
-    retentionDays: config.log.deliveryRetentionDays,
-    intervalMs: config.log.maintenanceIntervalMs,
-    logger,
-  });
-  cleanups.push(async () => retention.stop());
+  await startMaintenance(database.pool, config, logger, cleanups);
 
   const kafka = createKafka(config.kafka, logger);
   const admin: Admin = kafka.admin();
@@ -127,12 +110,14 @@ async function start(
   await producer.connect();
   cleanups.push(() => producer.disconnect());
 
-  const endpoints = new EndpointCache({
+  // Both caches reload from the same database on the same period; only their logs differ.
+  const cacheOptions = (component: string) => ({
     db: database.db,
     databaseUrl: config.database.url,
     reloadIntervalMs: config.endpoints.reloadIntervalMs,
-    logger: logger.child({ component: 'endpoints' }),
+    logger: logger.child({ component }),
   });
+  const endpoints = new EndpointCache(cacheOptions('endpoints'));
   endpoints.on('reloaded', (e) => {
     metrics.endpointReloads.inc({ reason: e.reason });
     metrics.endpointsEnabled.set(e.count);
@@ -140,12 +125,7 @@ async function start(
   await endpoints.start();
   cleanups.push(() => endpoints.stop());
 
-  const catalog = new EventCatalogCache({
-    db: database.db,
-    databaseUrl: config.database.url,
-    reloadIntervalMs: config.endpoints.reloadIntervalMs,
-    logger: logger.child({ component: 'event-catalog' }),
-  });
+  const catalog = new EventCatalogCache(cacheOptions('event-catalog'));
   await catalog.start();
   cleanups.push(() => catalog.stop());
 
