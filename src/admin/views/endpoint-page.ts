@@ -4,7 +4,7 @@ import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { EndpointHealth, LogEntry, LogFilter } from '../admin-queries.ts';
 import { LOG_OUTCOMES } from '../admin-queries.ts';
 import type { EventTypeInfo } from './endpoint-form.ts';
-import { csrfInput, excerpt, formatTime, page, statusBadge, timeCell, type Html } from './layout.ts';
+import { csrfInput, excerpt, formatTime, page, statusBadge, swapForm, timeCell, type Html } from './layout.ts';
 import { enabledToggle, eventsLabel } from './webhooks-page.ts';
 
 /** The result of "Send test event", shown on the page. */
@@ -100,17 +100,12 @@ function secretCard(d: EndpointPageData): Html {
       ${
         d.revealedSecret
           ? html`<span class="muted small">Shown once; reload to hide. This reveal was logged.</span>`
-          : html`<form
-              method="post"
-              action="/webhooks/${e.id}/reveal-secret"
-              class="inline"
-              hx-post="/webhooks/${e.id}/reveal-secret"
-              hx-target="#secret"
-              hx-select="#secret"
-              hx-swap="outerHTML"
-            >
-              ${csrfInput(d.identity)}<button type="submit" class="button small">Reveal</button>
-            </form>`
+          : swapForm(
+              `/webhooks/${e.id}/reveal-secret`,
+              'secret',
+              'inline',
+              html`${csrfInput(d.identity)}<button type="submit" class="button small">Reveal</button>`,
+            )
       }
     </div>
     ${

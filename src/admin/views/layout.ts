@@ -116,3 +116,22 @@ export function urlOrigin(url: string): string {
 }
 
 export { raw };
+
+/**
+ * A form that works without script and, with htmx, posts in place and swaps in the same element
+ * of the page the server answers with, so one route serves both (progressive enhancement).
+ */
+export function swapForm(action: string, target: string, className: string, body: Html, id?: string): Html {
+  return html`<form
+    method="post"
+    action="${action}"
+    class="${className}"
+    hx-post="${action}"
+    hx-target="#${target}"
+    hx-select="#${target}"
+    hx-swap="outerHTML"
+    ${id === undefined ? '' : html`id="${id}"`}
+  >
+    ${body}
+  </form>`;
+}
