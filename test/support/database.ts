@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate, readMigrations, SERVICE_MIGRATIONS_DIR } from '../../src/db/migrator.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import { retrying } from '../../src/util/backoff.ts';
 
 /** The server the tests use: DATABASE_URL when set, else the one `npm run services:up` starts. */
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://webhooks:webhooks@127.0.0.1:5432/webhooks';
@@ -21,6 +22,21 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Drops a test database, closing what is still connected. `with (force)` refuses (SQLSTATE 42501,
+ * insufficient privilege) while a backend of a role this user cannot signal is in the database,
+ * such as an autovacuum worker that happens to be cleaning it: that passes in moments, so it is
+ * retried for a while; any other error is thrown at once.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  await retrying(() => withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`)), {
+    signal: AbortSignal.timeout(30_000),
+    initialMs: 100,
+    maxMs: 1000,
+    retryable: (err) => (err as { code?: unknown }).code === '42501',
+  });
 }
 
 /**
@@ -104,7 +120,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     if (dropped) return;
     dropped = true;
     await handle.db.destroy();
-    await withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`));
+    await dropDatabase(name);
   };
   return { ...handle, name, url, drop, [Symbol.asyncDispose]: drop };
 }
@@ -116,7 +132,7 @@ export async function createEmptyDatabase(label = 'empty'): Promise<{ name: stri
   return {
     name,
     url: databaseUrl(name),
-    drop: () => withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`)).then(() => {}),
+    drop: () => dropDatabase(name),
   };
 }
 
