@@ -4,15 +4,7 @@ import pino from 'pino';
 import { PartitionConsumer, type ConsumedMessage } from '../../src/kafka/partition-consumer.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { errorKind } from '../../src/util/error-kind.ts';
-
-/** Classification as in the service; no message of these tests may be quarantined. */
-const noQuarantine = {
-  classify: errorKind,
-  quarantine: async (m: { offset: string }, error: unknown): Promise<void> =>
-    assert.fail(`offset ${m.offset} quarantined: ${String(error)}`),
-  maxUnclassifiedAttempts: 5,
-};
+import { noQuarantine } from '../support/no-quarantine.ts';
 
 let k: TestKafka;
 const logger = pino({ level: 'silent' });
