@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { UsageError } from '../errors.ts';
-import { NotifiedJob } from '../db/notified-job.ts';
+import { NotifiedJob, type NotifiedJobEvents } from '../db/notified-job.ts';
+import { notifiedJobOptions, positiveInterval, type ReloadingCacheOptions } from '../db/notified-job-options.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointIndex } from './endpoint-index.ts';
 import { findEnabledEndpoints } from './endpoint-reads.ts';
@@ -21,36 +21,13 @@ export interface ReloadedEvent {
 }
 
 /** Lifecycle events, for metrics and tests. */
-export interface EndpointCacheEvents {
+export interface EndpointCacheEvents extends NotifiedJobEvents {
   reloaded: [ReloadedEvent];
-  /** A change notification arrived (a reload is requested; several may share one reload). */
-  notification: [];
   /** A reload failed; the previous index stays in use until the next trigger. */
   reloadFailed: [{ reason: ReloadReason; error: unknown }];
-  /** The LISTEN connection is up (at start and after every reconnect). */
-  listenerConnected: [];
-  /** The LISTEN connection failed or was lost; a reconnect is scheduled in `retryInMs`. */
-  listenerError: [{ error: unknown; retryInMs: number }];
 }
 
-export interface EndpointCacheOptions {
-  /** Pool used for the reload queries. */
-  db: Db;
-  /** Where the dedicated LISTEN connection goes (the same database as `db`). */
-  databaseUrl: string;
-  /** Full reload period, ms: the safety net for lost notifications. */
-  reloadIntervalMs: number;
-  /** Used as given: the caller scopes it (e.g. a child with `{ component: 'endpoints' }`). */
-  logger: Logger;
-  /** Notifications within this window coalesce into one reload, ms. Default 50. */
-  debounceMs?: number;
-  /** Aborting it stops the cache. */
-  signal?: AbortSignal;
-  /** application_name of the LISTEN connection (shows in pg_stat_activity). Default `dialer-webhooks-listen`. */
-  applicationName?: string;
-  /** Reconnect backoff of the LISTEN connection: doubles from `initialMs` up to `maxMs`, with jitter. Default 100 ms to 10 s. */
-  reconnectBackoff?: { initialMs: number; maxMs: number };
-}
+export type EndpointCacheOptions = ReloadingCacheOptions;
 
 /**
  * The endpoint index, kept fresh from Postgres. NOTIFY is only a hint that something changed:
@@ -72,31 +49,22 @@ export class EndpointCache extends EventEmitter<EndpointCacheEvents> implements 
 
   constructor(options: EndpointCacheOptions) {
     super();
-    if (!(options.reloadIntervalMs > 0)) throw new UsageError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
     this.#db = options.db;
     this.#logger = options.logger;
     this.#signal = options.signal;
-    this.#job = new NotifiedJob<ReloadReason>({
-      owner: 'EndpointCache',
-      listen: {
-        databaseUrl: options.databaseUrl,
-        channels: [ENDPOINTS_CHANNEL],
-        applicationName: options.applicationName ?? 'dialer-webhooks-listen',
-        logger: options.logger,
-        ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
-        messages: { listening: 'listening for endpoint changes', lost: 'endpoint LISTEN connection lost; reconnecting' },
-      },
-      run: async (reason) => {
-        await this.#reload(reason);
-        return null;
-      },
-      debounceMs: options.debounceMs ?? 50,
-      onError: (err, reason) => this.#logger.warn({ err, reason }, 'endpoint reload failed'),
-      intervalMs: options.reloadIntervalMs,
-      signal: options.signal,
-      events: this,
-      onStart: () => this.#firstLoad(),
-    });
+    this.#job = new NotifiedJob<ReloadReason>(
+      notifiedJobOptions(options, {
+        listen: { owner: 'EndpointCache', channel: ENDPOINTS_CHANNEL, applicationName: 'dialer-webhooks-listen', debounceMs: 50 },
+        log: { subject: 'endpoint', listensFor: 'endpoint changes', run: 'reload' },
+        run: async (reason) => {
+          await this.#reload(reason);
+          return null;
+        },
+        intervalMs: positiveInterval('reloadIntervalMs', options.reloadIntervalMs),
+        events: this,
+        onStart: () => this.#firstLoad(),
+      }),
+    );
   }
 
   /** True while the LISTEN connection is up (readiness). */

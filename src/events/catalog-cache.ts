@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
-import type { Db } from '../db/database.ts';
 import { NotifiedJob, type NotifiedJobEvents, type TriggerReason } from '../db/notified-job.ts';
-import { UsageError } from '../errors.ts';
+import { notifiedJobOptions, positiveInterval, type ReloadingCacheOptions } from '../db/notified-job-options.ts';
 import { findEventTypes } from './catalog-reads.ts';
 import { EventCatalog } from './catalog.ts';
 
@@ -14,16 +12,7 @@ export interface EventCatalogCacheEvents extends NotifiedJobEvents {
   reloadFailed: [{ reason: TriggerReason; error: unknown }];
 }
 
-export interface EventCatalogCacheOptions {
-  db: Db;
-  databaseUrl: string;
-  /** Full reload period, ms: the safety net for a lost notification. */
-  reloadIntervalMs: number;
-  logger: Logger;
-  debounceMs?: number;
-  signal?: AbortSignal;
-  applicationName?: string;
-}
+export type EventCatalogCacheOptions = ReloadingCacheOptions;
 
 /**
  * The event catalog kept fresh from Postgres, as the endpoint cache is: LISTEN, then a full
@@ -31,41 +20,31 @@ export interface EventCatalogCacheOptions {
  * the previous catalog. Unchanged schemas are not compiled again.
  */
 export class EventCatalogCache extends EventEmitter<EventCatalogCacheEvents> implements AsyncDisposable {
-  readonly #db: Db;
-  readonly #logger: Logger;
+  readonly #options: EventCatalogCacheOptions;
   readonly #job: NotifiedJob<never>;
   #catalog: EventCatalog = EventCatalog.empty;
 
   constructor(options: EventCatalogCacheOptions) {
     super();
-    if (!(options.reloadIntervalMs > 0)) throw new UsageError(`reloadIntervalMs must be positive, got ${options.reloadIntervalMs}`);
-    this.#db = options.db;
-    this.#logger = options.logger;
-    this.#job = new NotifiedJob<never>({
-      owner: 'EventCatalogCache',
-      listen: {
-        databaseUrl: options.databaseUrl,
-        channels: [EVENT_TYPES_CHANNEL],
-        applicationName: options.applicationName ?? 'dialer-webhooks-catalog',
-        logger: options.logger,
-        messages: { listening: 'listening for event catalog changes', lost: 'event catalog LISTEN connection lost; reconnecting' },
-      },
-      run: async (reason) => {
-        try {
-          await this.#load(reason);
-        } catch (error) {
-          this.#logger.warn({ err: error, reason }, 'event catalog reload failed; keeping the previous catalog');
-          this.emit('reloadFailed', { reason, error });
-        }
-        return null;
-      },
-      debounceMs: options.debounceMs ?? 50,
-      onError: (err, reason) => this.#logger.warn({ err, reason }, 'event catalog reload failed'),
-      intervalMs: options.reloadIntervalMs,
-      signal: options.signal,
-      events: this,
-      onStart: () => this.#load('start'),
-    });
+    this.#options = options;
+    this.#job = new NotifiedJob<never>(
+      notifiedJobOptions(options, {
+        listen: { owner: 'EventCatalogCache', channel: EVENT_TYPES_CHANNEL, applicationName: 'dialer-webhooks-catalog', debounceMs: 50 },
+        log: { subject: 'event catalog', listensFor: 'event catalog changes', run: 'reload' },
+        run: async (reason) => {
+          try {
+            await this.#load(reason);
+          } catch (error) {
+            this.#options.logger.warn({ err: error, reason }, 'event catalog reload failed; keeping the previous catalog');
+            this.emit('reloadFailed', { reason, error });
+          }
+          return null;
+        },
+        intervalMs: positiveInterval('reloadIntervalMs', options.reloadIntervalMs),
+        events: this,
+        onStart: () => this.#load('start'),
+      }),
+    );
   }
 
   /** Connects LISTEN and loads the catalog; rejects, leaving nothing open, if the first load fails. */
@@ -91,10 +70,11 @@ export class EventCatalogCache extends EventEmitter<EventCatalogCacheEvents> imp
   }
 
   async #load(reason: TriggerReason | 'start'): Promise<void> {
-    const definitions = await findEventTypes(this.#db);
+    const definitions = await findEventTypes(this.#options.db);
     if (this.#job.stopped) return;
-    this.#catalog = EventCatalog.from(definitions, this.#logger, this.#catalog);
-    this.#logger.debug({ count: this.#catalog.size, reason }, 'event catalog reloaded');
+    const { logger } = this.#options;
+    this.#catalog = EventCatalog.from(definitions, logger, this.#catalog);
+    logger.debug({ count: this.#catalog.size, reason }, 'event catalog reloaded');
     this.emit('reloaded', { count: this.#catalog.size, reason });
   }
 }

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { NotifiedJob } from '../db/notified-job.ts';
+import { notifiedJobOptions } from '../db/notified-job-options.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import { UsageError } from '../errors.ts';
 import { backoffDelay } from '../util/backoff.ts';
@@ -105,27 +106,24 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
     this.#topic = options.firstRetryTopic;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#job = new NotifiedJob<SweepReason>({
-      owner: 'RedeliveryWatcher',
-      listen: {
-        databaseUrl: options.databaseUrl,
-        channels: [REDELIVERIES_CHANNEL],
-        applicationName: options.applicationName ?? 'dialer-webhooks-redeliveries',
-        logger: options.logger,
-        ...(options.reconnectBackoff ? { reconnectBackoff: options.reconnectBackoff } : {}),
-        messages: { listening: 'listening for redelivery requests', lost: 'redelivery LISTEN connection lost; reconnecting' },
-      },
-      // A full batch is followed at once by another ('more'), unless a trigger is already queued.
-      run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
-      debounceMs: options.debounceMs ?? 20,
-      onError: (err, reason) => this.#logger.warn({ err, reason }, 'redelivery sweep failed'),
-      intervalMs: this.#intervalMs,
-      signal: options.signal,
-      events: this,
-      // Requests made while no dispatcher ran; a failing first sweep does not fail start().
-      onStart: () => this.#job.request('start'),
-      onStop: () => clearTimeout(this.#retryTimer),
-    });
+    this.#job = new NotifiedJob<SweepReason>(
+      notifiedJobOptions(options, {
+        listen: {
+          owner: 'RedeliveryWatcher',
+          channel: REDELIVERIES_CHANNEL,
+          applicationName: 'dialer-webhooks-redeliveries',
+          debounceMs: 20,
+        },
+        log: { subject: 'redelivery', listensFor: 'redelivery requests', run: 'sweep' },
+        // A full batch is followed at once by another ('more'), unless a trigger is already queued.
+        run: async (reason) => ((await this.#sweepOnce(reason)) >= this.#batchSize ? 'more' : null),
+        intervalMs: this.#intervalMs,
+        events: this,
+        // Requests made while no dispatcher ran; a failing first sweep does not fail start().
+        onStart: () => this.#job.request('start'),
+        onStop: () => clearTimeout(this.#retryTimer),
+      }),
+    );
   }
 
   /** True while the LISTEN connection is up (readiness). */
