@@ -1,3 +1,4 @@
+import type { OptionSpec } from './args.ts';
 import type { Db } from '../db/database.ts';
 import { findEndpoint, type EndpointRecord } from '../endpoints/endpoint-store.ts';
 import { CommandFailedError } from './cli-errors.ts';
@@ -11,4 +12,15 @@ export async function findEndpointOrFail(db: Db, ref: string): Promise<EndpointR
     });
   }
   return endpoint;
+}
+
+/**
+ * `--endpoint NAME|ID --since TIME`, both required: the options of the commands that act on one
+ * endpoint's traffic since a time (recover, replay). `what` names what TIME bounds in the help.
+ */
+export function endpointSinceOptions(what: string): Record<'endpoint' | 'since', OptionSpec> {
+  return {
+    endpoint: { type: 'string', value: 'NAME|ID', description: 'the endpoint', required: true },
+    since: { type: 'string', value: 'TIME', description: `${what} at or after: relative (6h, 2d) or ISO 8601`, required: true },
+  };
 }

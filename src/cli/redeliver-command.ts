@@ -3,7 +3,7 @@ import type { Command } from './cli-context.ts';
 import { EXIT } from './cli-errors.ts';
 import { deliveryIdArgument, deliveryJson, requireDelivery } from './deliveries-command.ts';
 import { recover, redeliver } from '../log/delivery-queries.ts';
-import { findEndpointOrFail } from './endpoint-lookup.ts';
+import { endpointSinceOptions, findEndpointOrFail } from './endpoint-lookup.ts';
 import { formatTime } from './output.ts';
 
 export const redeliverCommand: Command = {
@@ -43,15 +43,7 @@ export const recoverCommand: Command = {
   spec: {
     name: 'recover',
     summary: 'Send again every failed delivery of one endpoint since a time.',
-    options: {
-      endpoint: { type: 'string', value: 'NAME|ID', description: 'the endpoint', required: true },
-      since: {
-        type: 'string',
-        value: 'TIME',
-        description: 'deliveries whose last attempt is at or after: relative (6h, 2d) or ISO 8601',
-        required: true,
-      },
-    },
+    options: endpointSinceOptions('deliveries whose last attempt is'),
     description:
       'Calls webhooks.recover: every dead, cancelled or failing delivery of the endpoint whose last attempt\n(or creation) is at or after TIME gets a new attempt series, as with redeliver. Use it after an\noutage of the receiver. The endpoint must be enabled. JSON: {endpoint_id, endpoint_name, since,\nrequested}.',
     examples: ['dialer-webhooks recover --endpoint crm-sync --since 6h'],

@@ -12,7 +12,7 @@ import { topicNames } from '../topics/service-topics.ts';
 import { parseIntegerOption, parseList, parseSince, PROGRAM, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
-import { findEndpointOrFail } from './endpoint-lookup.ts';
+import { endpointSinceOptions, findEndpointOrFail } from './endpoint-lookup.ts';
 import { formatMs, formatTime, type Output } from './output.ts';
 
 export const replayCommand: Command = {
@@ -20,8 +20,7 @@ export const replayCommand: Command = {
     name: 'replay',
     summary: 'Deliver to one endpoint every matching event still in Kafka since a time.',
     options: {
-      endpoint: { type: 'string', value: 'NAME|ID', description: 'the endpoint', required: true },
-      since: { type: 'string', value: 'TIME', description: 'events at or after: relative (6h, 2d) or ISO 8601', required: true },
+      ...endpointSinceOptions('events'),
       until: { type: 'string', value: 'TIME', description: 'events before (default: everything there when the replay starts)' },
       types: { type: 'string', value: 'A,B', description: 'only these event types (within the subscription)' },
       rate: { type: 'string', value: 'N', description: `most deliveries queued per second (default ${REPLAY_DEFAULT_RATE})` },
