@@ -156,6 +156,8 @@ export const UNCLASSIFIED_ATTEMPTS = 5;
 /** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
 /** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
 export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
+/** How often each dispatcher repairs the per-key queues (releases a head's successor a crash left parked), ms. */
+export const KEY_QUEUE_SWEEP_MS = 15_000;
 
 /**
  * Replay (`dialer-webhooks replay`): deliveries queued per second unless `--rate` says otherwise,

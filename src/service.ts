@@ -7,6 +7,7 @@ import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateAll } from './db/migrator.ts';
 import { buildDispatcher } from './delivery/build-dispatcher.ts';
 import type { Dispatcher } from './delivery/dispatcher.ts';
+import type { KeyOrder } from './ordering/key-order.ts';
 import { EndpointCache } from './endpoints/endpoint-cache.ts';
 import { EventCatalogCache } from './events/catalog-cache.ts';
 import { logEgressSettings } from './delivery/egress-connector.ts';
@@ -35,6 +36,8 @@ export interface Service {
   readonly config: Readonly<Config>;
   readonly metrics: Metrics;
   readonly dispatcher: Dispatcher;
+  /** Per-key ordering of `per_key` endpoints (its events: parked, released). */
+  readonly keyOrder: KeyOrder;
   readonly endpoints: EndpointCache;
   /** The event catalog (webhooks.event_types), kept fresh. */
   readonly catalog: EventCatalogCache;
@@ -147,7 +150,7 @@ async function start(
   cleanups.push(closeLog);
 
   const waits = dependencyWaits(metrics);
-  const { dispatcher, deliverer } = buildDispatcher(config, {
+  const { dispatcher, deliverer, keyOrder, keyQueueSweep } = buildDispatcher(config, {
     backoffObserver: waits.observer,
     database,
     endpoints,
@@ -160,6 +163,7 @@ async function start(
     userAgent: `dialer-webhooks/${VERSION}`,
   });
   cleanups.push(() => deliverer.close());
+  cleanups.push(async () => keyQueueSweep.stop());
 
   const failures = {
     classify: errorKind,
@@ -266,6 +270,7 @@ async function start(
     config,
     metrics,
     dispatcher,
+    keyOrder,
     endpoints,
     catalog,
     input,

@@ -21,9 +21,14 @@ export interface EndpointsTable {
   description: string | null;
   /** Payload filter (migration 0007); null sends every event. */
   filter: unknown;
+  /** Delivery ordering (migration 0012): `none`, or `per_key` (same Kafka key, offset order). */
+  ordering: Generated<EndpointOrdering>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
+
+/** See webhooks.endpoints.ordering: `per_key` delivers events of one Kafka key in offset order. */
+export type EndpointOrdering = 'none' | 'per_key';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'retrying' | 'dead' | 'cancelled';
 
@@ -82,6 +87,24 @@ export interface EventTypesTable {
   updated_at: DefaultedTimestamp;
 }
 
+/** Unsettled deliveries to per_key endpoints (migration 0012; written only by its functions). */
+export interface OrderedDeliveriesTable {
+  delivery_id: string;
+  endpoint_id: string;
+  source_topic: string;
+  source_partition: number;
+  source_offset: string;
+  order_key: Buffer;
+  state: 'active' | 'parked';
+  event_id: string;
+  event_type: string;
+  event_timestamp: Timestamp | null;
+  body: Buffer | null;
+  entered_at: DefaultedTimestamp;
+  activated_at: Timestamp | null;
+  handed_off_at: Timestamp | null;
+}
+
 /** The tables of schema `webhooks`, as kysely sees them (`webhooks.endpoints` …). */
 export interface Database {
   'webhooks.endpoints': EndpointsTable;
@@ -89,6 +112,7 @@ export interface Database {
   'webhooks.attempts': AttemptsTable;
   'webhooks.settings': SettingsTable;
   'webhooks.event_types': EventTypesTable;
+  'webhooks.ordered_deliveries': OrderedDeliveriesTable;
 }
 
 export type Db = Kysely<Database>;

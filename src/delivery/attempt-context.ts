@@ -19,6 +19,8 @@ export interface AttemptContext {
   body: Buffer;
   /** Where the event was read, for a first attempt from an input topic. */
   source: DeliveryRecord['source'];
+  /** In a per-key queue: when it settles, the next delivery of its key is released. */
+  ordered?: boolean;
 }
 
 /** The context of the first attempt of a delivery of an input event. */
@@ -70,6 +72,7 @@ export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): 
     dueAtMs: task.dueAtMs,
     body: task.body,
     source: null,
+    ...(task.ordered ? { ordered: true } : {}),
   };
 }
 
@@ -96,6 +99,7 @@ export function taskOf(ctx: AttemptContext, nowMs: number): DeliveryTask {
     dueAtMs: ctx.dueAtMs ?? nowMs,
     delayMs: ctx.delayMs ?? 0,
     body: ctx.body,
+    ...(ctx.ordered ? { ordered: true } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import { KEY_QUEUE_SWEEP_MS, type Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { EventCatalog } from '../events/catalog.ts';
@@ -10,6 +10,8 @@ import type { DeliveryLogWriter } from '../log/delivery-log-writer.ts';
 import { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
 import { DeliveryClaims } from '../log/delivery-claims.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { KeyOrder } from '../ordering/key-order.ts';
+import type { PeriodicJob } from '../util/periodic-job.ts';
 import { RetryScheduler } from '../retry/retry-scheduler.ts';
 import { retryTiers } from '../retry/retry-schedule.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
@@ -19,7 +21,10 @@ import { Dispatcher } from './dispatcher.ts';
 import { EndpointLimiter } from './endpoint-limiter.ts';
 import type { BackoffObserver } from './with-backoff.ts';
 
-/** The dispatcher and the parts only it uses, configured; the caller closes `deliverer` on the way down. */
+/**
+ * The dispatcher and the parts only it uses, configured; the caller closes `deliverer` and stops
+ * `keyQueueSweep` on the way down.
+ */
 export function buildDispatcher(
   config: Readonly<Config>,
   parts: {
@@ -34,7 +39,7 @@ export function buildDispatcher(
     userAgent: string;
     backoffObserver: BackoffObserver;
   },
-): { dispatcher: Dispatcher; deliverer: Deliverer } {
+): { dispatcher: Dispatcher; deliverer: Deliverer; keyOrder: KeyOrder; keyQueueSweep: PeriodicJob } {
   const { database, producer, topics, metrics, logger } = parts;
   const deliverer = createDeliverer({
     timeoutMs: config.delivery.timeoutMs,
@@ -50,6 +55,15 @@ export function buildDispatcher(
   const registry = url
     ? createRegistryDecoder({ url, ...(username ? { username } : {}), ...(password ? { password } : {}), timeoutMs })
     : null;
+  const keyOrder = new KeyOrder({
+    pool: database.pool,
+    producer,
+    firstRetryTopic: topics.retry[0]!,
+    handOffLeaseMs: config.delivery.claimLeaseMs,
+    metrics,
+    logger: logger.child({ component: 'key-order' }),
+    backoffObserver: parts.backoffObserver,
+  });
   const dispatcher = new Dispatcher({
     db: database.db,
     endpoints: parts.endpoints,
@@ -75,8 +89,9 @@ export function buildDispatcher(
     }),
     backoffObserver: parts.backoffObserver,
     limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
+    order: keyOrder,
     metrics,
     logger,
   });
-  return { dispatcher, deliverer };
+  return { dispatcher, deliverer, keyOrder, keyQueueSweep: keyOrder.startSweep(KEY_QUEUE_SWEEP_MS) };
 }

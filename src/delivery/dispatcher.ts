@@ -11,11 +11,13 @@ import { producerEventId } from '../events/event-id.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
-import type { DeliveryStatusLookup, StoredDelivery } from '../log/delivery-status-lookup.ts';
+import type { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
 import type { DeliveryClaims } from '../log/delivery-claims.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
-import { badTaskReason, decodeTask, headerString, type DeliveryTask } from '../retry/retry-message.ts';
+import { badTaskReason, decodeTask, headerString } from '../retry/retry-message.ts';
 import type { RetryScheduler } from '../retry/retry-scheduler.ts';
+import type { KeyOrder } from '../ordering/key-order.ts';
+import type { KeyTurn } from '../ordering/key-turns.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
 import {
   attemptRecord,
@@ -28,6 +30,7 @@ import {
   type AttemptContext,
 } from './attempt-context.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
+import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
 import { bodyDigest, deliveryId } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
@@ -45,6 +48,8 @@ export interface DispatcherOptions {
   topics: TopicNames;
   retries: RetryScheduler;
   limiter: EndpointLimiter;
+  /** Per-key ordering for `per_key` endpoints; without it they are delivered like any other. */
+  order?: KeyOrder;
   /** Sees the waits on a dependency (metrics, readiness). */
   backoffObserver?: BackoffObserver;
   metrics: Metrics;
@@ -59,8 +64,6 @@ export interface DispatcherEvents {
   invalid: [{ topic: string; partition: number; offset: string; reason: string; message: string }];
   retryFired: [{ deliveryId: string; tier: string; lateMs: number }];
 }
-
-const FINAL = new Set(['succeeded', 'dead', 'cancelled']);
 
 /**
  * The heart of the service: turns an input event into deliveries and a retry message into the
@@ -83,6 +86,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Handles one message of an input topic. */
   handleInput = async (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
+    const index = this.#o.endpoints.current();
+    // Taken before the first await, in the order the consumer starts handlers (offset order).
+    const turn = index.ordered > 0 ? (this.#o.order?.turn(message) ?? null) : null;
+    try {
+      await this.#input(message, index, turn, signal);
+    } finally {
+      turn?.done();
+    }
+  };
+
+  async #input(message: ConsumedMessage, index: EndpointIndex, turn: KeyTurn | null, signal: AbortSignal): Promise<void> {
     const { metrics } = this.#o;
     let envelope: Envelope;
     try {
@@ -92,7 +106,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       throw err;
     }
     metrics.eventConsumed(message.topic, envelope.event);
-    const index = this.#o.endpoints.current();
     let matches = index.match(envelope.event);
     if (index.filtered > 0 && matches.length > 0) {
       // An event an endpoint's filter excludes creates no delivery (and so no claim, no log row).
@@ -129,11 +142,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       signal,
     );
     const work: Promise<void>[] = [];
+    const ordered: AttemptContext[] = [];
     for (let i = 0; i < matches.length; i++) {
       const { deliveryId: id, claimed } = outcomes[i]!;
       if (!claimed) continue; // made (or being made) already: never sent twice
-      work.push(this.#attempt(firstAttemptContext(matches[i]!, id, eventId, envelope, body, source), signal));
+      const ctx = firstAttemptContext(matches[i]!, id, eventId, envelope, body, source);
+      if (turn && matches[i]!.ordering === 'per_key') ordered.push({ ...ctx, ordered: true });
+      else work.push(this.#attempt(ctx, signal));
     }
+    if (ordered.length === 0) turn?.done();
+    else work.push(this.#enterOrdered(ordered, message.key!, turn!, signal));
     const claimed = outcomes.filter((o) => o.claimed).map((o) => o.deliveryId);
     try {
       await settleAll(work);
@@ -142,21 +160,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       throw err;
     }
     this.#o.claims.release(claimed);
-  };
+  }
+
+  /** The deliveries of per_key endpoints: the heads of their key queues are sent now, the others park. */
+  async #enterOrdered(ctxs: AttemptContext[], key: Buffer, turn: KeyTurn, signal: AbortSignal): Promise<void> {
+    const entries = ctxs.map((c) => ({ ...c, endpointId: c.endpoint.id, source: c.source!, key }));
+    const states = await this.#o.order!.enter(entries, turn, signal);
+    await settleAll(ctxs.filter((_, i) => states[i] === 'active').map((c) => this.#attempt(c, signal)));
+  }
 
   /** Handles one message of a delay topic, once it is due. */
   handleRetry = async (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
     const { metrics } = this.#o;
     const task = decodeTask(message.value, message.headers);
     if (!task) {
-      return this.#sendInvalid(
-        message,
-        new InvalidEventError(
-          'bad_retry_message',
-          `a message on a delay topic is not a delivery task: ${badTaskReason(message.value, message.headers)}`,
-        ),
-        signal,
-      );
+      const reason = `a message on a delay topic is not a delivery task: ${badTaskReason(message.value, message.headers)}`;
+      return this.#sendInvalid(message, new InvalidEventError('bad_retry_message', reason), signal);
     }
     const tier = this.#o.retries.tierOf(message.topic);
     const lateMs = Math.max(0, this.#now() - task.dueAtMs);
@@ -171,7 +190,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       'looking up a retried delivery',
       signal,
     );
-    if (isSuperseded(stored.get(task.deliveryId), task)) return;
+    const before = stored.get(task.deliveryId);
+    if (isSuperseded(before, task)) {
+      // A settled head whose release was cut short (a copy of its last task): release it now.
+      if (task.ordered && FINAL.has(before!.status)) await this.#o.order?.settled(task.deliveryId, signal);
+      return;
+    }
     if (!endpoint || !endpoint.enabled) {
       const reason = endpoint ? 'endpoint disabled' : 'endpoint deleted';
       await this.#record(contextFromTask(task, endpoint), 'cancelled', reason, task.attempt - 1, null, null, signal);
@@ -250,6 +274,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (status === 'succeeded') await this.#o.logWriter.record(delivery, attempt);
     else await this.#o.logWriter.record(delivery, attempt ?? cancelledRow, signal);
     this.emit('settled', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, status, reason });
+    // Once the head's final state is durable, the next delivery of its key may go.
+    if (ctx.ordered && status !== 'retrying') await this.#o.order?.settled(ctx.deliveryId, signal);
   }
 
   /**
@@ -263,29 +289,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const { logger, metrics, producer, topics } = this.#o;
     await sendToInvalidTopic({ producer, topic: topics.invalid, logger, observer: this.#o.backoffObserver }, message, err, signal);
     metrics.eventsInvalid.inc({ topic: message.topic, reason: err.reason });
-    logger.warn(
-      { topic: message.topic, partition: message.partition, offset: message.offset, reason: err.reason, error: err.message },
-      'invalid event sent to the invalid topic',
-    );
-    this.emit('invalid', {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      reason: err.reason,
-      message: err.message,
-    });
+    const where = { topic: message.topic, partition: message.partition, offset: message.offset };
+    logger.warn({ ...where, reason: err.reason, error: err.message }, 'invalid event sent to the invalid topic');
+    this.emit('invalid', { ...where, reason: err.reason, message: err.message });
   }
-}
-
-/** A retry message made stale by a later state of its delivery (a duplicate, or a newer series). */
-function isSuperseded(stored: StoredDelivery | undefined, task: DeliveryTask): boolean {
-  if (!stored) return false;
-  if (stored.series !== task.series) return stored.series > task.series;
-  return FINAL.has(stored.status) || stored.attempts >= task.attempt;
-}
-
-/** Like Promise.all, but waits for every promise before rethrowing the first failure. */
-async function settleAll(work: Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(work);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

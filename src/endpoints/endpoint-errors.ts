@@ -35,6 +35,7 @@ const CHECK_VIOLATION = '23514';
 const NOT_NULL_VIOLATION = '23502';
 const UNIQUE_VIOLATION = '23505';
 const NAME_UNIQUE_CONSTRAINT = 'endpoints_name_unique';
+const ORDERING_CONSTRAINT = 'endpoints_ordering_check';
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
@@ -48,7 +49,8 @@ export function endpointValidationError(err: unknown): EndpointValidationFailure
   if (typeof err !== 'object' || err === null) return null;
   const e = err as PgErrorFields;
   if (e.code === CHECK_VIOLATION || e.code === NOT_NULL_VIOLATION) {
-    return { field: text(e.column), message: text(e.message) ?? 'the endpoint was rejected', hint: text(e.hint) };
+    const field = text(e.column) ?? (e.constraint === ORDERING_CONSTRAINT ? 'ordering' : null);
+    return { field, message: text(e.message) ?? 'the endpoint was rejected', hint: text(e.hint) };
   }
   if (e.code === UNIQUE_VIOLATION && e.constraint === NAME_UNIQUE_CONSTRAINT) {
     return { field: 'name', message: 'an endpoint with this name already exists', hint: 'Endpoint names are unique; choose another name.' };

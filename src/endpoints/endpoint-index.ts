@@ -21,6 +21,8 @@ export class EndpointIndex {
   readonly #byId: ReadonlyMap<string, Endpoint>;
   readonly #all: readonly Endpoint[];
   readonly #filters: ReadonlyMap<string, FilterPredicate>;
+  /** Number of endpoints with `per_key` ordering (the hot path skips the key queue when 0). */
+  readonly ordered: number;
 
   /** An index with no endpoints, for before the first load. */
   static readonly empty: EndpointIndex = new EndpointIndex([]);
@@ -58,6 +60,7 @@ export class EndpointIndex {
     this.#wildcard = wildcard.length === 0 ? NONE : Object.freeze(wildcard);
     this.#byId = byId;
     this.#all = Object.freeze(all);
+    this.ordered = all.filter((e) => e.ordering === 'per_key').length;
     const filters = new Map<string, FilterPredicate>();
     for (const endpoint of all) {
       if (endpoint.filter === undefined || endpoint.filter === null) continue;

@@ -16,6 +16,7 @@ const ENDPOINT_COLUMNS = [
   'event_types',
   'enabled',
   'filter',
+  'ordering',
 ] as const;
 
 type EndpointRow = Pick<Selectable<EndpointsTable>, (typeof ENDPOINT_COLUMNS)[number]>;
@@ -33,6 +34,7 @@ export function toEndpoint(row: EndpointRow): Endpoint {
     eventTypes: Object.freeze([...row.event_types]),
     enabled: row.enabled,
     filter: row.filter ?? null,
+    ordering: row.ordering,
   };
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Db, EndpointOrdering } from '../db/database.ts';
 import { isEndpointId, type EndpointRecord } from './endpoint.ts';
 import { EndpointChangedError } from './endpoint-errors.ts';
 import { findEndpointById, toEndpointRecord } from './endpoint-reads.ts';
@@ -21,6 +21,8 @@ export interface NewEndpoint {
   description?: string | null;
   /** Payload filter (JSON); omit or null for none. */
   filter?: unknown;
+  /** Default `none`. */
+  ordering?: EndpointOrdering;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<End
       ...(endpoint.enabled === undefined ? {} : { enabled: endpoint.enabled }),
       description: endpoint.description ?? null,
       ...(endpoint.filter === undefined ? {} : { filter: jsonb(endpoint.filter) }),
+      ...(endpoint.ordering === undefined ? {} : { ordering: endpoint.ordering }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -52,6 +55,7 @@ export interface EndpointChanges {
   description?: string | null;
   /** Payload filter (JSON); null removes it. */
   filter?: unknown;
+  ordering?: EndpointOrdering;
   /** Disabling this way records no reason; use setEndpointEnabled to give one. */
   enabled?: boolean;
 }
@@ -82,6 +86,7 @@ export async function updateEndpoint(
       ...(changes.description === undefined ? {} : { description: changes.description }),
       ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
       ...(changes.filter === undefined ? {} : { filter: jsonb(changes.filter) }),
+      ...(changes.ordering === undefined ? {} : { ordering: changes.ordering }),
     })
     .where('id', '=', id);
   if (expectedUpdatedAt !== undefined) {

@@ -1,3 +1,4 @@
+import type { EndpointOrdering } from '../db/database.ts';
 import { isUuid } from '../util/uuid.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface Endpoint {
   enabled: boolean;
   /** Payload filter as stored (see payload-filter.ts); absent or null sends every subscribed event. */
   filter?: unknown;
+  /** `per_key`: events with the same Kafka key reach it in offset order (absent means `none`). */
+  ordering?: EndpointOrdering;
 }
 
 /** The event type that subscribes an endpoint to every event. */

@@ -168,6 +168,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Operations now waiting for Postgres, the broker or the schema registry to come back.',
     registers,
   });
+  const deliveriesParked = new Counter({
+    name: 'webhooks_deliveries_parked_total',
+    help: 'Deliveries to per_key endpoints parked behind an earlier delivery of the same key.',
+    registers,
+  });
+  const deliveriesReleased = new Counter({
+    name: 'webhooks_deliveries_released_total',
+    help: 'Parked deliveries released after the delivery ahead of them settled.',
+    registers,
+  });
+  const parkedDeliveries = new Gauge({
+    name: 'webhooks_parked_deliveries',
+    help: 'Deliveries parked now behind an earlier delivery of their key (updated by the key-queue sweep).',
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'webhooks_build_info',
     help: 'Always 1; the version label says what is running.',
@@ -181,6 +196,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   deliveriesInFlight.set(0);
   deliveryLogQueueRows.set(0);
   dependencyWaits.set(0);
+  parkedDeliveries.set(0);
   if (!perEndpoint) {
     for (const eventType of options.eventTypes ?? SPEC_EVENT_TYPES) {
       for (const outcome of DELIVERY_OUTCOMES) deliveryCells.touch(outcome, eventType, '');
@@ -217,6 +233,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     handlerFailures,
     dependencyRetries,
     dependencyWaits,
+    deliveriesParked,
+    deliveriesReleased,
+    parkedDeliveries,
     labelsFor,
 
     eventFiltered(eventType, endpoint) {

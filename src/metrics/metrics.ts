@@ -86,6 +86,12 @@ export interface Metrics {
   readonly dependencyRetries: Counter<'operation'>;
   /** webhooks_dependency_waits: operations now waiting for a dependency to come back. */
   readonly dependencyWaits: Gauge;
+  /** webhooks_deliveries_parked_total: deliveries to per_key endpoints that waited behind an earlier one of their key. */
+  readonly deliveriesParked: Counter;
+  /** webhooks_deliveries_released_total: parked deliveries released (handed to the first delay topic) after their head settled. */
+  readonly deliveriesReleased: Counter;
+  /** webhooks_parked_deliveries: deliveries parked now, in every key queue (counted by the periodic sweep). */
+  readonly parkedDeliveries: Gauge;
 
   /**
    * Hot path: one valid event read. `eventType` must come from the event catalog (an unknown type

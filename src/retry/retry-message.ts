@@ -24,6 +24,8 @@ export interface DeliveryTask {
   /** The delay that preceded this attempt, ms. */
   delayMs: number;
   body: Buffer;
+  /** In a per-key queue (src/ordering/): its settling releases the next delivery of its key. */
+  ordered?: boolean;
 }
 
 const H = {
@@ -37,6 +39,7 @@ const H = {
   firstAttemptAt: 'first-attempt-at',
   dueAt: 'due-at',
   delayMs: 'delay-ms',
+  ordering: 'ordering',
 } as const;
 
 export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {}): { key: string; value: Buffer; headers: IHeaders } {
@@ -54,6 +57,7 @@ export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {
       [H.firstAttemptAt]: String(task.firstAttemptAtMs),
       [H.dueAt]: String(task.dueAtMs),
       [H.delayMs]: String(task.delayMs),
+      ...(task.ordered ? { [H.ordering]: 'per_key' } : {}),
       ...extra,
     },
   };
@@ -107,6 +111,7 @@ function readTask(value: Buffer | null, headers: IHeaders | undefined): Delivery
     delayMs: num(H.delayMs),
     body: value,
   };
+  if (get(H.ordering) === 'per_key') task.ordered = true;
   return task;
 }
 
