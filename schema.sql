@@ -142,6 +142,44 @@ end
 $$;
 
 --
+-- Name: enter_key_queue(uuid, uuid, text, integer, bigint, bytea, text, text, timestamp with time zone, bytea); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.enter_key_queue(p_delivery_id uuid, p_endpoint_id uuid, p_topic text, p_partition integer, p_offset bigint, p_key bytea, p_event_id text, p_event_type text, p_event_timestamp timestamp with time zone, p_body bytea) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  s text;
+  released boolean;
+begin
+  perform webhooks.lock_key_queue(p_endpoint_id, p_topic, p_partition, p_key);
+  select o.state, o.body is not null into s, released from webhooks.ordered_deliveries o where o.delivery_id = p_delivery_id;
+  -- A head that was parked and released is sent by its task on the delay topic, not by this caller.
+  if found then return case when released then 'parked' else s end; end if;
+  if exists (select 1 from webhooks.ordered_deliveries o
+              where o.endpoint_id = p_endpoint_id and o.source_topic = p_topic
+                and o.source_partition = p_partition and o.order_key = p_key) then
+    insert into webhooks.ordered_deliveries
+      (delivery_id, endpoint_id, source_topic, source_partition, source_offset, order_key, state,
+       event_id, event_type, event_timestamp, body)
+    values (p_delivery_id, p_endpoint_id, p_topic, p_partition, p_offset, p_key, 'parked',
+            p_event_id, p_event_type, p_event_timestamp, p_body);
+    update webhooks.deliveries
+       set claimed_at = null, status_reason = 'parked: waits for an earlier delivery of its key', updated_at = now()
+     where id = p_delivery_id and status = 'pending' and attempts = 0;
+    return 'parked';
+  end if;
+  insert into webhooks.ordered_deliveries
+    (delivery_id, endpoint_id, source_topic, source_partition, source_offset, order_key, state,
+     event_id, event_type, event_timestamp, activated_at, handed_off_at)
+  values (p_delivery_id, p_endpoint_id, p_topic, p_partition, p_offset, p_key, 'active',
+          p_event_id, p_event_type, p_event_timestamp, now(), now());
+  return 'active';
+end
+$$;
+
+--
 -- Name: expire_previous_secrets(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -295,15 +333,15 @@ begin
   if not ('webhooks_reader' = any(missing)) then
     grant usage on schema webhooks to webhooks_reader;
     grant select on webhooks.delivery_log, webhooks.endpoint_health, webhooks.event_types, webhooks.settings,
-                    webhooks.deliveries, webhooks.attempts to webhooks_reader;
+                    webhooks.deliveries, webhooks.attempts, webhooks.ordered_deliveries to webhooks_reader;
     -- Every endpoint column but the secrets.
     grant select (id, name, url, event_types, enabled, disabled_reason, description, created_at, updated_at,
-                  previous_secret_expires_at) on webhooks.endpoints to webhooks_reader;
+                  previous_secret_expires_at, ordering) on webhooks.endpoints to webhooks_reader;
   end if;
   if not ('webhooks_admin' = any(missing)) then
     grant usage on schema webhooks to webhooks_admin;
     grant select on webhooks.delivery_log, webhooks.endpoint_health, webhooks.event_types, webhooks.settings,
-                    webhooks.deliveries, webhooks.attempts to webhooks_admin;
+                    webhooks.deliveries, webhooks.attempts, webhooks.ordered_deliveries to webhooks_admin;
     grant select, insert, update, delete on webhooks.endpoints to webhooks_admin;
     -- redeliver() and recover() run with the caller's rights.
     grant update on webhooks.deliveries to webhooks_admin;
@@ -317,6 +355,7 @@ begin
     -- Retention pruning of old deliveries.
     grant delete on webhooks.deliveries to webhooks_service;
     grant select, insert on webhooks.attempts to webhooks_service;
+    grant select, insert, update, delete on webhooks.ordered_deliveries to webhooks_service;
     grant execute on function webhooks.ensure_attempt_partitions(integer), webhooks.drop_old_attempt_partitions(interval),
                               webhooks.expire_previous_secrets() to webhooks_service;
   end if;
@@ -459,6 +498,19 @@ end
 $_$;
 
 --
+-- Name: lock_key_queue(uuid, text, integer, bytea); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.lock_key_queue(p_endpoint_id uuid, p_topic text, p_partition integer, p_key bytea) RETURNS void
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+  -- The two-int form has a key space of its own, apart from the migrator's bigint lock.
+  select pg_advisory_xact_lock(hashtext('webhooks.ordered_deliveries'),
+                               hashtext(p_endpoint_id::text || '/' || p_topic || '/' || p_partition || '/' || encode(p_key, 'hex')));
+$$;
+
+--
 -- Name: notify_endpoints_changed(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -482,6 +534,26 @@ begin
   perform pg_notify('webhooks_event_types_changed', tg_op);
   return null;
 end
+$$;
+
+--
+-- Name: promote_key_queue(uuid, text, integer, bytea); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.promote_key_queue(p_endpoint_id uuid, p_topic text, p_partition integer, p_key bytea) RETURNS TABLE(delivery_id uuid, endpoint_id uuid, event_id text, event_type text, event_timestamp timestamp with time zone, body bytea)
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+  update webhooks.ordered_deliveries o
+     set state = 'active', activated_at = now(), handed_off_at = null
+   where o.delivery_id = (select n.delivery_id from webhooks.ordered_deliveries n
+                           where n.endpoint_id = p_endpoint_id and n.source_topic = p_topic
+                             and n.source_partition = p_partition and n.order_key = p_key and n.state = 'parked'
+                           order by n.source_offset limit 1)
+     and not exists (select 1 from webhooks.ordered_deliveries h
+                      where h.endpoint_id = p_endpoint_id and h.source_topic = p_topic
+                        and h.source_partition = p_partition and h.order_key = p_key and h.state = 'active')
+  returning o.delivery_id, o.endpoint_id, o.event_id, o.event_type, o.event_timestamp, o.body;
 $$;
 
 --
@@ -652,6 +724,27 @@ $$;
 COMMENT ON FUNCTION webhooks.redeliver(delivery_id uuid, force boolean) IS 'Requests a fresh delivery (a new attempt series, the same delivery id) of a dead, cancelled or failing delivery; a succeeded one only with force => true. Returns the delivery id.';
 
 --
+-- Name: release_key_queue(uuid); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.release_key_queue(p_delivery_id uuid) RETURNS TABLE(delivery_id uuid, endpoint_id uuid, event_id text, event_type text, event_timestamp timestamp with time zone, body bytea)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  q record;
+begin
+  select o.endpoint_id, o.source_topic, o.source_partition, o.order_key into q
+    from webhooks.ordered_deliveries o where o.delivery_id = p_delivery_id and o.state = 'active';
+  if not found then return; end if;
+  perform webhooks.lock_key_queue(q.endpoint_id, q.source_topic, q.source_partition, q.order_key);
+  delete from webhooks.ordered_deliveries o where o.delivery_id = p_delivery_id and o.state = 'active';
+  if not found then return; end if; -- released meanwhile by another caller
+  return query select * from webhooks.promote_key_queue(q.endpoint_id, q.source_topic, q.source_partition, q.order_key);
+end
+$$;
+
+--
 -- Name: rotate_secret(uuid, interval); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -686,6 +779,40 @@ $$;
 --
 
 COMMENT ON FUNCTION webhooks.rotate_secret(endpoint_id uuid, overlap interval) IS 'Sets a new generated secret, keeps the old one valid for overlap (default 24 hours), returns the new secret.';
+
+--
+-- Name: sweep_key_queues(interval); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.sweep_key_queues(p_lease interval) RETURNS TABLE(delivery_id uuid, endpoint_id uuid, event_id text, event_type text, event_timestamp timestamp with time zone, body bytea)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  r record;
+begin
+  for r in select o.delivery_id from webhooks.ordered_deliveries o
+             join webhooks.deliveries d on d.id = o.delivery_id
+            where o.state = 'active' and d.status in ('succeeded', 'dead', 'cancelled') loop
+    return query select * from webhooks.release_key_queue(r.delivery_id);
+  end loop;
+  for r in select distinct p.endpoint_id, p.source_topic, p.source_partition, p.order_key
+             from webhooks.ordered_deliveries p
+            where p.state = 'parked'
+              and not exists (select 1 from webhooks.ordered_deliveries h
+                               where h.endpoint_id = p.endpoint_id and h.source_topic = p.source_topic
+                                 and h.source_partition = p.source_partition and h.order_key = p.order_key
+                                 and h.state = 'active') loop
+    perform webhooks.lock_key_queue(r.endpoint_id, r.source_topic, r.source_partition, r.order_key);
+    return query select * from webhooks.promote_key_queue(r.endpoint_id, r.source_topic, r.source_partition, r.order_key);
+  end loop;
+  -- Taking a stale hand-off renews its lease, so two sweeps at once do not both send it again.
+  return query
+    update webhooks.ordered_deliveries o set activated_at = now()
+     where o.state = 'active' and o.handed_off_at is null and o.activated_at < now() - p_lease
+    returning o.delivery_id, o.endpoint_id, o.event_id, o.event_type, o.event_timestamp, o.body;
+end
+$$;
 
 --
 -- Name: url_ip_address(text); Type: FUNCTION; Schema: webhooks; Owner: -
@@ -1042,8 +1169,16 @@ CREATE TABLE webhooks.endpoints (
     description text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    filter jsonb
+    filter jsonb,
+    ordering text DEFAULT 'none'::text NOT NULL,
+    CONSTRAINT endpoints_ordering_check CHECK ((ordering = ANY (ARRAY['none'::text, 'per_key'::text])))
 );
+
+--
+-- Name: COLUMN endpoints.ordering; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.endpoints.ordering IS 'none: deliveries are independent (default). per_key: deliveries of events with the same Kafka key reach this endpoint in offset order; later ones wait (parked) while an earlier one is in flight or retrying.';
 
 --
 -- Name: delivery_log; Type: VIEW; Schema: webhooks; Owner: -
@@ -1144,6 +1279,34 @@ CREATE TABLE webhooks.event_types (
 );
 
 --
+-- Name: ordered_deliveries; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.ordered_deliveries (
+    delivery_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    source_topic text NOT NULL,
+    source_partition integer NOT NULL,
+    source_offset bigint NOT NULL,
+    order_key bytea NOT NULL,
+    state text NOT NULL,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    event_timestamp timestamp with time zone,
+    body bytea,
+    entered_at timestamp with time zone DEFAULT now() NOT NULL,
+    activated_at timestamp with time zone,
+    handed_off_at timestamp with time zone,
+    CONSTRAINT ordered_deliveries_state_check CHECK ((state = ANY (ARRAY['active'::text, 'parked'::text])))
+);
+
+--
+-- Name: TABLE ordered_deliveries; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON TABLE webhooks.ordered_deliveries IS 'Unsettled deliveries to per_key endpoints, one queue per (endpoint, topic, partition, key): the active head and the parked deliveries waiting behind it in offset order. Written only by the webhooks.*_key_queue functions.';
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: webhooks; Owner: -
 --
 
@@ -1198,6 +1361,20 @@ ALTER TABLE ONLY webhooks.endpoints
 
 ALTER TABLE ONLY webhooks.event_types
     ADD CONSTRAINT event_types_pkey PRIMARY KEY (name);
+
+--
+-- Name: ordered_deliveries ordered_deliveries_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.ordered_deliveries
+    ADD CONSTRAINT ordered_deliveries_pkey PRIMARY KEY (delivery_id);
+
+--
+-- Name: ordered_deliveries ordered_deliveries_position; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.ordered_deliveries
+    ADD CONSTRAINT ordered_deliveries_position UNIQUE (endpoint_id, source_topic, source_partition, order_key, source_offset);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
@@ -1266,6 +1443,12 @@ CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (status) 
 --
 
 CREATE INDEX deliveries_source ON webhooks.deliveries USING btree (source_topic, source_partition, source_offset DESC) WHERE (source_offset IS NOT NULL);
+
+--
+-- Name: ordered_deliveries_one_head; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE UNIQUE INDEX ordered_deliveries_one_head ON webhooks.ordered_deliveries USING btree (endpoint_id, source_topic, source_partition, order_key) WHERE (state = 'active'::text);
 
 --
 -- Name: attempts_default_delivery_id_series_attempt_idx; Type: INDEX ATTACH; Schema: webhooks; Owner: -

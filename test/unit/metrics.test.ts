@@ -40,6 +40,9 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_handler_failures_total', 'counter', ['consumer', 'kind']],
   ['webhooks_dependency_retries_total', 'counter', ['operation']],
   ['webhooks_dependency_waits', 'gauge', []],
+  ['webhooks_deliveries_parked_total', 'counter', []],
+  ['webhooks_deliveries_released_total', 'counter', []],
+  ['webhooks_parked_deliveries', 'gauge', []],
   ['webhooks_build_info', 'gauge', ['version']],
 ];
 
