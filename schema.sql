@@ -118,6 +118,65 @@ end
 $_$;
 
 --
+-- Name: endpoint_headers_problem(jsonb); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.endpoint_headers_problem(h jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $_$
+declare
+  k text;
+  v jsonb;
+  seen text[] := '{}';
+  lk text;
+begin
+  if jsonb_typeof(h) is distinct from 'object' then
+    return 'headers must be a JSON object of header names and string values, e.g. {"Authorization": "Bearer …"}';
+  end if;
+  if (select count(*) from jsonb_object_keys(h)) > 32 then
+    return 'at most 32 headers may be set';
+  end if;
+  for k, v in select * from jsonb_each(h) order by 1 loop
+    lk := lower(k);
+    if k !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' then
+      return format('header name %s is not a valid HTTP header name (letters, digits and !#$%%&''*+.^_`|~- only)', to_json(k)::text);
+    end if;
+    if lk in ('content-type', 'host') or lk like 'x-webhook-%' or lk like 'webhook-%' then
+      return format('header %s may not be set: Content-Type, Host, X-Webhook-* and webhook-* are the dispatcher''s own', k);
+    end if;
+    if lk = any(seen) then
+      return format('header %s is given twice (names are case-insensitive)', k);
+    end if;
+    seen := seen || lk;
+    if jsonb_typeof(v) <> 'string' then
+      return format('header %s must have a string value', k);
+    end if;
+    -- Only the name goes into a message: the value may be a credential.
+    if v #>> '{}' = '' then
+      return format('header %s has an empty value', k);
+    end if;
+    if v #>> '{}' ~ '[^\t\x20-\x7e]' then
+      return format('header %s has a value with characters other than printable ASCII (no CR, LF or other control characters)', k);
+    end if;
+    if v #>> '{}' ~ '^[ \t]|[ \t]$' then
+      return format('header %s has a value that starts or ends with white space', k);
+    end if;
+    if length(v #>> '{}') > 4096 then
+      return format('header %s has a value longer than 4096 characters', k);
+    end if;
+  end loop;
+  return null;
+end
+$_$;
+
+--
+-- Name: FUNCTION endpoint_headers_problem(h jsonb); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.endpoint_headers_problem(h jsonb) IS 'Why a value cannot be an endpoint''s headers (a message naming the header, never its value), or null.';
+
+--
 -- Name: ensure_attempt_partitions(integer); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -1021,6 +1080,30 @@ end
 $_$;
 
 --
+-- Name: validate_endpoint_headers(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.validate_endpoint_headers() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $$
+declare
+  problem text;
+begin
+  if new.headers is null or jsonb_typeof(new.headers) = 'null' then
+    new.headers := '{}'::jsonb;
+  end if;
+  problem := webhooks.endpoint_headers_problem(new.headers);
+  if problem is not null then
+    raise exception 'webhooks.endpoints: bad headers for endpoint "%": %', new.name, problem
+      using errcode = 'check_violation', column = 'headers',
+            hint = 'Headers look like {"Authorization": "Bearer …", "X-Api-Key": "…"}; {} sends none.';
+  end if;
+  return new;
+end
+$$;
+
+--
 -- Name: validate_event_type(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -1081,6 +1164,7 @@ CREATE TABLE webhooks.attempts (
     error_kind text,
     error text,
     response_body text,
+    traceparent text,
     CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (started_at);
@@ -1106,6 +1190,7 @@ CREATE TABLE webhooks.attempts_default (
     error_kind text,
     error text,
     response_body text,
+    traceparent text,
     CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text])))
 );
 
@@ -1170,6 +1255,7 @@ CREATE TABLE webhooks.endpoints (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     filter jsonb,
+    headers jsonb DEFAULT '{}'::jsonb NOT NULL,
     ordering text DEFAULT 'none'::text NOT NULL,
     CONSTRAINT endpoints_ordering_check CHECK ((ordering = ANY (ARRAY['none'::text, 'per_key'::text])))
 );
@@ -1203,7 +1289,8 @@ CREATE VIEW webhooks.delivery_log AS
     a.url,
     "left"(a.response_body, 300) AS response_excerpt,
     d.status AS delivery_status,
-    d.status_reason AS delivery_status_reason
+    d.status_reason AS delivery_status_reason,
+    a.traceparent
    FROM ((webhooks.attempts a
      LEFT JOIN webhooks.deliveries d ON ((d.id = a.delivery_id)))
      LEFT JOIN webhooks.endpoints e ON ((e.id = a.endpoint_id)));
@@ -1479,6 +1566,12 @@ CREATE TRIGGER endpoints_validate BEFORE INSERT OR UPDATE ON webhooks.endpoints 
 --
 
 CREATE TRIGGER endpoints_validate_filter BEFORE INSERT OR UPDATE OF filter ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint_filter();
+
+--
+-- Name: endpoints endpoints_validate_headers; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER endpoints_validate_headers BEFORE INSERT OR UPDATE OF headers ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint_headers();
 
 --
 -- Name: event_types event_types_notify; Type: TRIGGER; Schema: webhooks; Owner: -

@@ -23,6 +23,8 @@ export interface EndpointsTable {
   filter: unknown;
   /** Delivery ordering (migration 0012): `none`, or `per_key` (same Kafka key, offset order). */
   ordering: Generated<EndpointOrdering>;
+  /** Extra request headers (migration 0008), an object of strings; `{}` for none. Secret values. */
+  headers: Generated<unknown>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
@@ -67,6 +69,8 @@ export interface AttemptsTable {
   error_kind: string | null;
   error: string | null;
   response_body: string | null;
+  /** The W3C traceparent sent with the attempt (migration 0008); null when none was. */
+  traceparent: string | null;
 }
 
 export interface SettingsTable {

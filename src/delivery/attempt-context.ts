@@ -1,6 +1,7 @@
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { AttemptRecord, DeliveryRecord } from '../log/delivery-log-writer.ts';
 import type { DeliveryTask } from '../retry/retry-message.ts';
+import type { TraceContext } from '../tracing/trace-context.ts';
 import type { AttemptResult } from './deliverer.ts';
 
 /** One attempt to make, first or retried, and everything its log rows need. */
@@ -21,6 +22,8 @@ export interface AttemptContext {
   source: DeliveryRecord['source'];
   /** In a per-key queue: when it settles, the next delivery of its key is released. */
   ordered?: boolean;
+  /** The producer's trace context, continued by every attempt; null when the event had none. */
+  trace: TraceContext | null;
 }
 
 /** The context of the first attempt of a delivery of an input event. */
@@ -31,6 +34,7 @@ export function firstAttemptContext(
   envelope: { event: string; timestampMs: number },
   body: Buffer,
   source: NonNullable<DeliveryRecord['source']>,
+  trace: TraceContext | null,
 ): AttemptContext {
   return {
     endpoint,
@@ -45,6 +49,7 @@ export function firstAttemptContext(
     dueAtMs: null,
     body,
     source,
+    trace,
   };
 }
 
@@ -73,6 +78,7 @@ export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): 
     body: task.body,
     source: null,
     ...(task.ordered ? { ordered: true } : {}),
+    trace: task.trace ?? null,
   };
 }
 
@@ -100,11 +106,12 @@ export function taskOf(ctx: AttemptContext, nowMs: number): DeliveryTask {
     delayMs: ctx.delayMs ?? 0,
     body: ctx.body,
     ...(ctx.ordered ? { ordered: true } : {}),
+    trace: ctx.trace,
   };
 }
 
-/** The `webhooks.attempts` row of an HTTP attempt. */
-export function attemptRecord(ctx: AttemptContext, result: AttemptResult): AttemptRecord {
+/** The `webhooks.attempts` row of an HTTP attempt; `traceparent` is the one sent, if any. */
+export function attemptRecord(ctx: AttemptContext, result: AttemptResult, traceparent: string | null): AttemptRecord {
   return {
     deliveryId: ctx.deliveryId,
     endpointId: ctx.endpoint.id,
@@ -120,6 +127,7 @@ export function attemptRecord(ctx: AttemptContext, result: AttemptResult): Attem
     errorKind: result.errorKind,
     error: result.error,
     responseBody: result.responseBody,
+    traceparent,
   };
 }
 
@@ -140,6 +148,7 @@ export function cancelledAttemptRecord(ctx: AttemptContext, reason: string | nul
     errorKind: 'cancelled',
     error: reason,
     responseBody: null,
+    traceparent: null,
   };
 }
 

@@ -5,6 +5,7 @@
  * JSON work, nothing per request that could be computed once.
  */
 import type { Dispatcher } from 'undici';
+import { addEndpointHeaders, type EndpointHeaders } from '../endpoints/endpoint-headers.ts';
 import { watchAbort } from './abort-watchers.ts';
 import { describeError, errorCode, findBlocked, TIMEOUT_CODES } from './attempt-errors.ts';
 import { targetCache } from './attempt-target.ts';
@@ -36,6 +37,14 @@ export interface AttemptRequest {
   body: Buffer;
   /** Current secret first, then still-valid previous ones (rotation). `X-Webhook-Signature` uses `secrets[0]`. */
   secrets: readonly string[];
+  /**
+   * The endpoint's own headers (e.g. `Authorization`). Ours win: a name the dispatcher sends
+   * (any case) or reserves is never taken from here, so the signatures on the wire are always ours.
+   */
+  headers?: EndpointHeaders;
+  /** W3C `traceparent` of this attempt's span, and the `tracestate` passed on; omitted when null. */
+  traceparent?: string | null;
+  tracestate?: string | null;
   /** Shutdown: aborts the attempt in flight (the result's kind is `aborted`). */
   signal?: AbortSignal;
 }
@@ -153,7 +162,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (secret === undefined) return failure(startedAt, t0, 'network', 'no signing secret');
 
     const timestamp = Math.floor(startedAtMs / 1000);
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': userAgent,
       'x-webhook-signature': signatureHeader(req.body, secret),
@@ -163,6 +172,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': standardSignatureHeader(req.deliveryId, timestamp, req.body, req.secrets),
     };
+    if (req.traceparent) {
+      headers.traceparent = req.traceparent;
+      if (req.tracestate) headers.tracestate = req.tracestate;
+    }
+    if (req.headers !== undefined) addEndpointHeaders(headers, req.headers);
 
     // One controller aborts the request and its body, for either of two reasons; `abortedBy`
     // records which fired first. A plain timer (cleared when done) instead of

@@ -19,6 +19,7 @@ import type { RetryScheduler } from '../retry/retry-scheduler.ts';
 import type { KeyOrder } from '../ordering/key-order.ts';
 import type { KeyTurn } from '../ordering/key-turns.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
+import { readTraceContext } from '../tracing/trace-context.ts';
 import {
   attemptRecord,
   cancelledAttemptRecord,
@@ -34,6 +35,7 @@ import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
 import { bodyDigest, deliveryId } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
+import { sendAttempt } from './send-attempt.ts';
 import { withBackoff, type BackoffObserver } from './with-backoff.ts';
 
 export interface DispatcherOptions {
@@ -120,6 +122,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const body = envelopeBody(envelope);
     const digest = bodyDigest(body);
     const source = { topic: message.topic, partition: message.partition, offset: message.offset };
+    const trace = readTraceContext(message.headers);
     // Every delivery is claimed in Postgres before it is sent (one statement for the message), so
     // a copy of this event handled at the same time, or made before a restart or rebalance, is
     // not sent again; an id that belongs to a different event (other body) gets another id.
@@ -146,7 +149,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     for (let i = 0; i < matches.length; i++) {
       const { deliveryId: id, claimed } = outcomes[i]!;
       if (!claimed) continue; // made (or being made) already: never sent twice
-      const ctx = firstAttemptContext(matches[i]!, id, eventId, envelope, body, source);
+      const ctx = firstAttemptContext(matches[i]!, id, eventId, envelope, body, source, trace);
       if (turn && matches[i]!.ordering === 'per_key') ordered.push({ ...ctx, ordered: true });
       else work.push(this.#attempt(ctx, signal));
     }
@@ -210,6 +213,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const { metrics, limiter, deliverer } = this.#o;
     const release = await limiter.acquire(ctx.endpoint.id);
     let result: AttemptResult;
+    let traceparent: string | null = null;
     if (!release) {
       // The endpoint has stalled: its request slots are full and none has freed for
       // ENDPOINT_STALL_MS. Waiting for a slot would hold this Kafka message (and with it the
@@ -220,15 +224,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       metrics.deliveriesInFlight.inc();
       let answered = false;
       try {
-        result = await deliverer.deliver({
-          url: ctx.endpoint.url,
-          deliveryId: ctx.deliveryId,
-          eventType: ctx.eventType,
-          attempt: ctx.attempt,
-          body: ctx.body,
-          secrets: signingSecrets(ctx.endpoint, this.#now()),
-          signal,
-        });
+        ({ result, traceparent } = await sendAttempt(deliverer, ctx, signingSecrets(ctx.endpoint, this.#now()), signal));
         answered = result.errorKind !== 'timeout' && result.errorKind !== 'aborted';
       } finally {
         metrics.deliveriesInFlight.dec();
@@ -239,7 +235,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const rc = resultClass(result.statusCode, result.errorKind);
     metrics.attemptFinished(rc, ctx.eventType, ctx.endpoint.name, result.durationMs / 1000);
     this.emit('attempt', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, series: ctx.series, attempt: ctx.attempt, result });
-    const attemptRow = attemptRecord(ctx, result);
+    const attemptRow = attemptRecord(ctx, result, traceparent);
     const firstAt = ctx.firstAttemptAtMs ?? result.startedAt.getTime();
     const done = { ...ctx, firstAttemptAtMs: firstAt };
 

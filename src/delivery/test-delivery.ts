@@ -9,7 +9,7 @@ import { egressOptions } from './egress-connector.ts';
 
 // A test event is one real attempt of a sample event to one endpoint, made by the dispatcher's
 // deliverer and signing (current and still-valid previous secrets), with a fresh uuid as
-// `webhook-id`. It is sent even to a disabled or unsubscribed endpoint (that is what an admin
+// `webhook-id`, and the endpoint's own headers. It is sent even to a disabled or unsubscribed endpoint (that is what an admin
 // checks a receiver with), is not recorded in the delivery log and is never retried. Used by the
 // CLI's `endpoints test` and the web admin's "Send test event".
 
@@ -41,6 +41,7 @@ export async function sendTestEvent(request: TestEventRequest): Promise<TestEven
     attempt: 1,
     body: sampleBody(request.eventType, new Date(nowMs)),
     secrets: signingSecrets(endpoint, nowMs),
+    ...(endpoint.headers === undefined ? {} : { headers: endpoint.headers }),
     ...(request.signal === undefined ? {} : { signal: request.signal }),
   });
   return { ...result, webhookId, eventType };

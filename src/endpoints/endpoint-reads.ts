@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Db, EndpointsTable } from '../db/database.ts';
+import { toEndpointHeaders } from './endpoint-headers.ts';
 import { isEndpointId, type Endpoint, type EndpointRecord } from './endpoint.ts';
 
 // Reads of webhooks.endpoints. The dispatcher's cache reads only the columns it needs
@@ -17,6 +18,7 @@ const ENDPOINT_COLUMNS = [
   'enabled',
   'filter',
   'ordering',
+  'headers',
 ] as const;
 
 type EndpointRow = Pick<Selectable<EndpointsTable>, (typeof ENDPOINT_COLUMNS)[number]>;
@@ -35,6 +37,7 @@ export function toEndpoint(row: EndpointRow): Endpoint {
     enabled: row.enabled,
     filter: row.filter ?? null,
     ordering: row.ordering,
+    headers: toEndpointHeaders(row.headers),
   };
 }
 

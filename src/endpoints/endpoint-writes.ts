@@ -3,6 +3,7 @@ import type { Db, EndpointOrdering } from '../db/database.ts';
 import { isEndpointId, type EndpointRecord } from './endpoint.ts';
 import { EndpointChangedError } from './endpoint-errors.ts';
 import { findEndpointById, toEndpointRecord } from './endpoint-reads.ts';
+import { isEmptyHeaderChange, type EndpointHeaders, type HeaderChanges } from './endpoint-headers.ts';
 
 // Writes of webhooks.endpoints. Each goes through webhooks.validate_endpoint (a before-row
 // trigger): a rejected row raises SQLSTATE 23514 with a message naming the problem, a hint naming
@@ -23,6 +24,8 @@ export interface NewEndpoint {
   filter?: unknown;
   /** Default `none`. */
   ordering?: EndpointOrdering;
+  /** Extra request headers; omit for none. */
+  headers?: EndpointHeaders;
 }
 
 /**
@@ -41,6 +44,7 @@ export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<End
       description: endpoint.description ?? null,
       ...(endpoint.filter === undefined ? {} : { filter: jsonb(endpoint.filter) }),
       ...(endpoint.ordering === undefined ? {} : { ordering: endpoint.ordering }),
+      ...(endpoint.headers === undefined ? {} : { headers: jsonb(endpoint.headers) }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -56,6 +60,8 @@ export interface EndpointChanges {
   /** Payload filter (JSON); null removes it. */
   filter?: unknown;
   ordering?: EndpointOrdering;
+  /** Headers to set, remove or clear; the others stay as stored. */
+  headers?: HeaderChanges;
   /** Disabling this way records no reason; use setEndpointEnabled to give one. */
   enabled?: boolean;
 }
@@ -87,6 +93,7 @@ export async function updateEndpoint(
       ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
       ...(changes.filter === undefined ? {} : { filter: jsonb(changes.filter) }),
       ...(changes.ordering === undefined ? {} : { ordering: changes.ordering }),
+      ...(changes.headers === undefined || isEmptyHeaderChange(changes.headers) ? {} : { headers: headersAfter(changes.headers) }),
     })
     .where('id', '=', id);
   if (expectedUpdatedAt !== undefined) {
@@ -188,6 +195,20 @@ async function writeSetting(db: Db, key: string, value: string): Promise<void> {
         .where('webhooks.settings.value', 'is distinct from', value),
     )
     .execute();
+}
+
+/**
+ * The headers column after `change`, computed in the statement: the stored values are never read
+ * into this process to merge them. Names are case-insensitive, so a set or a removal drops every
+ * stored spelling of the name.
+ */
+function headersAfter(change: HeaderChanges) {
+  const set = change.set ?? {};
+  const drop = [...(change.remove ?? []), ...Object.keys(set)].map((n) => n.toLowerCase());
+  const kept = change.clear === true ? sql<unknown>`'{}'::jsonb` : sql<unknown>`headers`;
+  return sql<unknown>`(select coalesce(jsonb_object_agg(h.name, h.value), '{}'::jsonb)
+      from jsonb_each(${kept}) as h(name, value)
+     where lower(h.name) <> all(${drop}::text[])) || ${JSON.stringify(set)}::jsonb`;
 }
 
 // pg sends a JS array as a Postgres array: a JSON value goes as its text, cast to jsonb.

@@ -1,4 +1,5 @@
 import type { EndpointOrdering } from '../db/database.ts';
+import type { EndpointHeaders } from './endpoint-headers.ts';
 import { isUuid } from '../util/uuid.ts';
 
 /**
@@ -22,6 +23,11 @@ export interface Endpoint {
   filter?: unknown;
   /** `per_key`: events with the same Kafka key reach it in offset order (absent means `none`). */
   ordering?: EndpointOrdering;
+  /**
+   * Extra request headers for every attempt (migration 0008), names as stored. Secrets: never
+   * logged, shown masked (endpoint-headers.ts). Absent means none.
+   */
+  headers?: EndpointHeaders;
 }
 
 /** The event type that subscribes an endpoint to every event. */

@@ -40,6 +40,8 @@ export interface AttemptRecord {
   errorKind: string | null;
   error: string | null;
   responseBody: string | null;
+  /** The W3C traceparent sent with the attempt; null or absent when none was. */
+  traceparent?: string | null;
 }
 
 /** One `record()` call's rows. */
@@ -81,9 +83,10 @@ with d as (
 ), a as (
   insert into webhooks.attempts
     (delivery_id, endpoint_id, series, attempt, started_at, duration_ms, delay_ms, due_at, url, outcome,
-     status_code, error_kind, error, response_body)
+     status_code, error_kind, error, response_body, traceparent)
   select * from unnest($16::uuid[], $17::uuid[], $18::int[], $19::int[], $20::timestamptz[], $21::int[], $22::int[],
-                       $23::timestamptz[], $24::text[], $25::text[], $26::int[], $27::text[], $28::text[], $29::text[])
+                       $23::timestamptz[], $24::text[], $25::text[], $26::int[], $27::text[], $28::text[], $29::text[],
+                       $33::text[])
   returning 1
 )
 select (select count(*) from d) as deliveries, (select count(*) from a) as attempts`;
@@ -137,6 +140,7 @@ export function flushParams(rows: readonly LogRows[]): unknown[] {
     ds.map((d) => short(d.source?.topic ?? null)),
     ds.map((d) => pgInt(d.source?.partition ?? null)),
     ds.map((d) => d.source?.offset ?? null),
+    as.map((a) => a.traceparent ?? null),
   ];
 }
 
@@ -182,6 +186,7 @@ export function replaceRefusedFields(rows: LogRows, sqlState: string): LogRows {
       errorKind: ascii(a.errorKind),
       error: note,
       responseBody: null,
+      traceparent: ascii(a.traceparent ?? null),
     },
   };
 }

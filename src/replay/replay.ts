@@ -11,6 +11,7 @@ import { producerEventId } from '../events/event-id.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import { rangesSince, readRanges } from '../kafka/range-reader.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
+import { readTraceContext } from '../tracing/trace-context.ts';
 import { encodeTask, type DeliveryTask } from '../retry/retry-message.ts';
 import { sleep } from '../util/backoff.ts';
 import { Pacer, pace, totalOffsets, type PartitionRange } from './replay-plan.ts';
@@ -218,6 +219,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         dueAtMs: at,
         delayMs: 0,
         body: c.envelope.body,
+        // A replayed event's attempts continue its producer's trace, as the live path's do.
+        trace: readTraceContext(c.message.headers),
       };
       // The `redelivery` header: due at once, its wait on the delay topic is not retry lateness.
       sends.push(options.producer.send(options.firstRetryTopic, encodeTask(task, { redelivery: 'replay' })));

@@ -1,4 +1,5 @@
 import type { IHeaders } from 'kafkajs';
+import { readTraceContext, traceHeaders, type TraceContext } from '../tracing/trace-context.ts';
 import { isUuid } from '../util/uuid.ts';
 
 /**
@@ -26,6 +27,11 @@ export interface DeliveryTask {
   body: Buffer;
   /** In a per-key queue (src/ordering/): its settling releases the next delivery of its key. */
   ordered?: boolean;
+  /**
+   * The producer's trace context (its `traceparent` and `tracestate` headers), carried as those
+   * same headers so that every retry is a child span of the producer's span too. Absent: none.
+   */
+  trace?: TraceContext | null;
 }
 
 const H = {
@@ -58,6 +64,7 @@ export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {
       [H.dueAt]: String(task.dueAtMs),
       [H.delayMs]: String(task.delayMs),
       ...(task.ordered ? { [H.ordering]: 'per_key' } : {}),
+      ...traceHeaders(task.trace),
       ...extra,
     },
   };
@@ -112,6 +119,8 @@ function readTask(value: Buffer | null, headers: IHeaders | undefined): Delivery
     body: value,
   };
   if (get(H.ordering) === 'per_key') task.ordered = true;
+  const trace = readTraceContext(headers);
+  if (trace !== null) task.trace = trace;
   return task;
 }
 

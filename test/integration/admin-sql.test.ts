@@ -200,6 +200,7 @@ describe('the views', () => {
       'response_excerpt',
       'delivery_status',
       'delivery_status_reason',
+      'traceparent',
     ]);
     const a1 = rows.filter((r) => r.delivery_id === ids.a1);
     assert.equal(a1.length, 2);

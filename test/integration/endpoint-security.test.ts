@@ -210,7 +210,7 @@ describe('roles', () => {
     const table = (role: string, name: string, priv: string): Promise<boolean> =>
       can(`select has_table_privilege($1, $2, $3) as ok`, [role, name, priv]);
 
-    for (const col of ['secret', 'previous_secret']) assert.equal(await column('webhooks_reader', col), false, `reader: ${col}`);
+    for (const col of ['secret', 'previous_secret', 'headers']) assert.equal(await column('webhooks_reader', col), false, `reader: ${col}`);
     for (const col of ['id', 'name', 'url', 'event_types', 'enabled'])
       assert.equal(await column('webhooks_reader', col), true, `reader: ${col}`);
     for (const view of ['webhooks.delivery_log', 'webhooks.endpoint_health', 'webhooks.attempts', 'webhooks.deliveries']) {
@@ -236,6 +236,8 @@ describe('roles', () => {
       await client.query('select * from webhooks.delivery_log limit 1');
       const err = await dbError(client.query('select secret from webhooks.endpoints'));
       assert.equal(err.code, '42501', 'permission denied');
+      const headers = await dbError(client.query('select headers from webhooks.endpoints'));
+      assert.equal(headers.code, '42501', 'header values are secrets too');
       await client.query('reset role');
     } finally {
       await client.end();

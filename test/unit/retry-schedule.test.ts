@@ -80,6 +80,11 @@ test('a delivery task survives the trip through a delay topic, body untouched an
   assert.equal(taskDueAt(headers), t0 + 5001);
   assert.equal(decodeTask(msg.value, {}), null);
   assert.equal(decodeTask(null, headers), null);
+  // The producer's trace context rides along as the W3C headers themselves.
+  const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', flags: '01', tracestate: 'a=1' };
+  const traced = encodeTask({ ...task, trace });
+  assert.equal(traced.headers.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+  assert.deepEqual(decodeTask(traced.value, traced.headers), { ...task, trace });
 });
 
 test('a task whose ids are not UUIDs or whose counts are out of range does not decode', () => {
