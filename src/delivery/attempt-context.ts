@@ -152,26 +152,32 @@ export function cancelledAttemptRecord(ctx: AttemptContext, reason: string | nul
   };
 }
 
-/** The `webhooks.deliveries` state after `attempt` (null: a decision without one, a cancellation). */
-export function deliveryRecord(
-  ctx: AttemptContext,
-  status: DeliveryRecord['status'],
-  reason: string | null,
-  attempts: number,
-  attempt: AttemptRecord | null,
-  nextAttemptAtMs: number | null,
-): DeliveryRecord {
+/** How a delivery settles: its new status and why, with the attempt that led there, if any. */
+export interface Settlement {
+  status: DeliveryRecord['status'];
+  reason?: string | null;
+  /** Attempts made in the series so far. */
+  attempts: number;
+  /** Null: a decision without an attempt (a cancellation). */
+  attempt: AttemptRecord | null;
+  /** When the next attempt is due (`retrying` only). */
+  nextAttemptAtMs?: number | null;
+}
+
+/** The `webhooks.deliveries` state a settlement leaves. */
+export function deliveryRecord(ctx: AttemptContext, settlement: Settlement): DeliveryRecord {
+  const { status, attempts, attempt } = settlement;
   return {
     ...deliveryIdentity(ctx),
     status,
-    statusReason: reason,
+    statusReason: settlement.reason ?? null,
     series: ctx.series,
     attempts,
     lastStatusCode: attempt?.statusCode ?? null,
     lastError: attempt?.error ?? null,
     firstAttemptAtMs: ctx.firstAttemptAtMs,
     lastAttemptAtMs: attempt ? attempt.startedAt.getTime() : null,
-    nextAttemptAtMs,
+    nextAttemptAtMs: settlement.nextAttemptAtMs ?? null,
     // Failed deliveries keep their body so an admin can redeliver them later.
     payload: status === 'succeeded' || status === 'cancelled' || (status === 'retrying' && ctx.attempt > 1) ? null : ctx.body,
     source: ctx.source,

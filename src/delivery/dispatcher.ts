@@ -10,7 +10,7 @@ import type { EventDecoder } from '../events/event-decoder.ts';
 import { producerEventId } from '../events/event-id.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
-import type { AttemptRecord, DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
+import type { DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
 import type { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
 import type { DeliveryClaims } from '../log/delivery-claims.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
@@ -29,6 +29,7 @@ import {
   stalledResult,
   taskOf,
   type AttemptContext,
+  type Settlement,
 } from './attempt-context.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
 import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
@@ -201,7 +202,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     if (!endpoint || !endpoint.enabled) {
       const reason = endpoint ? 'endpoint disabled' : 'endpoint deleted';
-      await this.#record(contextFromTask(task, endpoint), 'cancelled', reason, task.attempt - 1, null, null, signal);
+      await this.#record(
+        contextFromTask(task, endpoint),
+        { status: 'cancelled', reason, attempts: task.attempt - 1, attempt: null },
+        signal,
+      );
       metrics.deliveryReached('cancelled', task.eventType, endpoint?.name ?? '');
       return;
     }
@@ -240,30 +245,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const done = { ...ctx, firstAttemptAtMs: firstAt };
 
     if (result.outcome === 'succeeded') {
-      await this.#record(done, 'succeeded', null, ctx.attempt, attemptRow, null, signal);
+      await this.#record(done, { status: 'succeeded', attempts: ctx.attempt, attempt: attemptRow }, signal);
       metrics.deliveryReached('succeeded', ctx.eventType, ctx.endpoint.name, (this.#now() - ctx.eventTimestampMs) / 1000);
       return;
     }
 
     const next = await this.#o.retries.afterFailure(taskOf(done, this.#now()), { endpoint: ctx.endpoint, ...result }, signal);
-    if (next.status === 'retrying') {
-      await this.#record(done, 'retrying', next.reason, ctx.attempt, attemptRow, next.nextAttemptAtMs, signal);
-      return;
-    }
-    await this.#record(done, 'dead', next.reason, ctx.attempt, attemptRow, null, signal);
-    metrics.deliveryReached('dead', ctx.eventType, ctx.endpoint.name);
+    await this.#record(done, { ...next, attempts: ctx.attempt, attempt: attemptRow }, signal);
+    if (next.status === 'dead') metrics.deliveryReached('dead', ctx.eventType, ctx.endpoint.name);
   }
 
-  async #record(
-    ctx: AttemptContext,
-    status: DeliveryRecord['status'],
-    reason: string | null,
-    attempts: number,
-    attempt: AttemptRecord | null,
-    nextAttemptAtMs: number | null,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const delivery = deliveryRecord(ctx, status, reason, attempts, attempt, nextAttemptAtMs);
+  async #record(ctx: AttemptContext, settlement: Settlement, signal: AbortSignal): Promise<void> {
+    const { status, attempt } = settlement;
+    const reason = settlement.reason ?? null;
+    const delivery = deliveryRecord(ctx, settlement);
     const cancelledRow = status === 'cancelled' ? cancelledAttemptRecord(ctx, reason, this.#now()) : null;
     // A success is recorded even when the stop (or a rejoin) has begun: the receiver has it, and
     // forgetting it would send it again. The writer's bounded close() ends that wait.
