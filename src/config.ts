@@ -73,7 +73,11 @@ export interface Config {
     responseReadBytes: number;
     /** RESPONSE_BODY_STORE_BYTES: most bytes of a response body kept in the delivery log. Default 2048. */
     responseStoreBytes: number;
-    /** PARTITION_CONCURRENCY: events of one input partition processed at once (memory grows with it). Default 64. */
+    /**
+     * PARTITION_CONCURRENCY: events of one input partition processed at once (memory grows with it).
+     * Default 256: a message holds its slot through the claim, the POST and the log write, so the
+     * window must cover Postgres round trips as well as ENDPOINT_CONCURRENCY requests.
+     */
     partitionConcurrency: number;
     /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once. Default 64. */
     endpointConcurrency: number;
@@ -198,7 +202,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     timeoutMs: int(env, 'DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
     responseReadBytes: int(env, 'RESPONSE_BODY_READ_BYTES', 65_536, 0, 16 * 1024 * 1024),
     responseStoreBytes: int(env, 'RESPONSE_BODY_STORE_BYTES', 2048, 0, 1024 * 1024),
-    partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 64, 1, 100_000),
+    partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 256, 1, 100_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
     claimLeaseMs: int(env, 'DELIVERY_CLAIM_LEASE_MS', 30_000, 100, 86_400_000),
