@@ -132,7 +132,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         this.#o.claims.claim(
           matches.map((e) => ({
             deliveryId: deliveryId(eventId, e.id),
-            collisionId: deliveryId(eventId, e.id, digest),
+            // A second hash per delivery, needed only when the id belongs to another event.
+            get collisionId() {
+              return deliveryId(eventId, e.id, digest);
+            },
             endpointId: e.id,
             eventId,
             eventType: envelope.event,

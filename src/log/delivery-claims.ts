@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { pgInt, pgText, pgTimestamp, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
+import { arrayLiteral, byteaArrayLiteral, timestampText } from '../db/pg-arrays.ts';
+import { pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 import { sleep } from '../util/backoff.ts';
 
 /** One delivery an input message would make. */
 export interface ClaimRequest {
   deliveryId: string;
-  /** The id to use instead if `deliveryId` already belongs to a different event (another digest). */
-  collisionId: string;
+  /**
+   * The id to use instead if `deliveryId` already belongs to a different event (another digest).
+   * Read only on a collision: a caller may make it a getter, to hash only when it is needed.
+   */
+  readonly collisionId: string;
   endpointId: string;
   eventId: string;
   eventType: string;
@@ -25,6 +29,12 @@ export interface ClaimOutcome {
 }
 
 type Answer = 'claimed' | 'done' | 'held' | 'collision';
+
+/** A request asked about under `id` (its delivery id, or its collision id). */
+interface Asked {
+  id: string;
+  r: ClaimRequest;
+}
 
 // One round trip for every delivery of the messages asking at once. The outer select reads the rows as they were
 // before this statement, which tells a delivery already made from one claimed elsewhere.
@@ -76,7 +86,7 @@ export class DeliveryClaims {
   readonly #o: Required<DeliveryClaimsOptions>;
   /** Claimed here and not released yet: another copy handled here waits for it. */
   readonly #mine = new Map<string, Buffer>();
-  #queued: Array<{ requests: ClaimRequest[]; resolve: (answers: Map<string, Answer>) => void; reject: (err: unknown) => void }> = [];
+  #queued: Array<{ requests: Asked[]; resolve: (answers: Map<string, Answer>) => void; reject: (err: unknown) => void }> = [];
 
   constructor(pool: pg.Pool, options: DeliveryClaimsOptions) {
     this.#pool = pool;
@@ -103,7 +113,7 @@ export class DeliveryClaims {
       }
       let answers = new Map<string, Answer>();
       try {
-        if (ask.length > 0) answers = await this.#ask(ask.map((t) => ({ ...t.r, deliveryId: t.id })));
+        if (ask.length > 0) answers = await this.#ask(ask);
       } catch (err) {
         for (const t of ask) this.#mine.delete(t.id);
         throw err;
@@ -149,7 +159,7 @@ export class DeliveryClaims {
 
   // Messages handled in the same turn of the event loop share one statement: ids never repeat in
   // it, as each is reserved in #mine before it is asked about.
-  #ask(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
+  #ask(requests: Asked[]): Promise<Map<string, Answer>> {
     return new Promise((resolve, reject) => {
       this.#queued.push({ requests, resolve, reject });
       if (this.#queued.length === 1) setImmediate(() => void this.#flush());
@@ -166,17 +176,17 @@ export class DeliveryClaims {
     }
   }
 
-  async #query(requests: ClaimRequest[]): Promise<Map<string, Answer>> {
+  async #query(asked: Asked[]): Promise<Map<string, Answer>> {
     const { rows } = await this.#pool.query<{ id: string; answer: Answer }>(CLAIM_SQL, [
-      requests.map((r) => r.deliveryId),
-      requests.map((r) => r.endpointId),
-      requests.map((r) => pgText(r.eventId, SHORT_TEXT_CHARS)),
-      requests.map((r) => pgText(r.eventType, SHORT_TEXT_CHARS)),
-      requests.map((r) => pgTimestamp(r.eventTimestampMs)),
-      requests.map((r) => r.bodyDigest),
-      requests.map((r) => pgText(r.source.topic, SHORT_TEXT_CHARS)),
-      requests.map((r) => pgInt(r.source.partition)),
-      requests.map((r) => r.source.offset),
+      arrayLiteral(asked.map((a) => a.id)),
+      arrayLiteral(asked.map((a) => a.r.endpointId)),
+      arrayLiteral(asked.map((a) => pgText(a.r.eventId, SHORT_TEXT_CHARS))),
+      arrayLiteral(asked.map((a) => pgText(a.r.eventType, SHORT_TEXT_CHARS))),
+      arrayLiteral(asked.map((a) => timestampText(a.r.eventTimestampMs))),
+      byteaArrayLiteral(asked.map((a) => a.r.bodyDigest)),
+      arrayLiteral(asked.map((a) => pgText(a.r.source.topic, SHORT_TEXT_CHARS))),
+      arrayLiteral(asked.map((a) => pgInt(a.r.source.partition))),
+      arrayLiteral(asked.map((a) => a.r.source.offset)),
       this.instanceId,
       this.#o.leaseMs,
     ]);

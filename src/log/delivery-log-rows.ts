@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from '../db/database.ts';
-import { LONG_TEXT_CHARS, pgInt, pgText, pgTimestamp, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
+import { arrayLiteral, byteaArrayLiteral, timestampText, type ArrayElement } from '../db/pg-arrays.ts';
+import { LONG_TEXT_CHARS, pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 
 /** The state of a delivery after an attempt (or a decision without one, such as a cancellation). */
 export interface DeliveryRecord {
@@ -95,7 +96,7 @@ const short = (s: string | null): string | null => pgText(s, SHORT_TEXT_CHARS);
 const long = (s: string | null): string | null => pgText(s, LONG_TEXT_CHARS);
 const count = (n: number): number => Math.max(0, pgInt(n) ?? 0);
 
-/** The parameters of FLUSH_SQL for `rows`, every value from outside made safe for Postgres. */
+/** The parameters of FLUSH_SQL for `rows` (array literals, see pg-arrays.ts), every value from outside made safe for Postgres. */
 export function flushParams(rows: readonly LogRows[]): unknown[] {
   // Postgres refuses to update one row twice in a statement: keep the newest state per delivery.
   const latest = new Map<string, DeliveryRecord>();
@@ -108,41 +109,55 @@ export function flushParams(rows: readonly LogRows[]): unknown[] {
   const ds = [...latest.values()];
   const as = rows.flatMap((r) => (r.attempt ? [r.attempt] : []));
   return [
-    ds.map((d) => d.deliveryId),
-    ds.map((d) => d.endpointId),
-    ds.map((d) => short(d.eventId)),
-    ds.map((d) => short(d.eventType)),
-    ds.map((d) => pgTimestamp(d.eventTimestampMs)),
-    ds.map((d) => d.status),
-    ds.map((d) => short(d.statusReason)),
-    ds.map((d) => count(d.series)),
-    ds.map((d) => count(d.attempts)),
-    ds.map((d) => pgInt(d.lastStatusCode)),
-    ds.map((d) => long(d.lastError)),
-    ds.map((d) => pgTimestamp(d.firstAttemptAtMs)),
-    ds.map((d) => pgTimestamp(d.lastAttemptAtMs)),
-    ds.map((d) => pgTimestamp(d.nextAttemptAtMs)),
-    ds.map((d) => d.payload),
-    as.map((a) => a.deliveryId),
-    as.map((a) => a.endpointId),
-    as.map((a) => count(a.series)),
-    as.map((a) => count(a.attempt)),
-    as.map((a) => a.startedAt),
-    as.map((a) => count(a.durationMs)),
-    as.map((a) => pgInt(a.delayMs)),
-    as.map((a) => pgTimestamp(a.dueAtMs)),
-    as.map((a) => short(a.url)),
-    as.map((a) => a.outcome),
-    as.map((a) => pgInt(a.statusCode)),
-    as.map((a) => short(a.errorKind)),
-    as.map((a) => long(a.error)),
-    as.map((a) => long(a.responseBody)),
-    ds.map((d) => short(d.source?.topic ?? null)),
-    ds.map((d) => pgInt(d.source?.partition ?? null)),
-    ds.map((d) => d.source?.offset ?? null),
-    as.map((a) => a.traceparent ?? null),
+    ...DELIVERY_COLUMNS.map((column) => arrayLiteral(ds.map(column))),
+    byteaArrayLiteral(ds.map((d) => d.payload)),
+    ...ATTEMPT_COLUMNS.map((column) => arrayLiteral(as.map(column))),
+    ...SOURCE_COLUMNS.map((column) => arrayLiteral(ds.map(column))),
+    arrayLiteral(as.map((a) => a.traceparent ?? null)),
   ];
 }
+
+const ts = timestampText;
+
+// The columns of FLUSH_SQL in parameter order: $1–$14, then the payload ($15, bytea), $16–$29
+// (attempts) and $30–$32 (where the event was read).
+const DELIVERY_COLUMNS: ReadonlyArray<(d: DeliveryRecord) => ArrayElement> = [
+  (d) => d.deliveryId,
+  (d) => d.endpointId,
+  (d) => short(d.eventId),
+  (d) => short(d.eventType),
+  (d) => ts(d.eventTimestampMs),
+  (d) => d.status,
+  (d) => short(d.statusReason),
+  (d) => count(d.series),
+  (d) => count(d.attempts),
+  (d) => pgInt(d.lastStatusCode),
+  (d) => long(d.lastError),
+  (d) => ts(d.firstAttemptAtMs),
+  (d) => ts(d.lastAttemptAtMs),
+  (d) => ts(d.nextAttemptAtMs),
+];
+const ATTEMPT_COLUMNS: ReadonlyArray<(a: AttemptRecord) => ArrayElement> = [
+  (a) => a.deliveryId,
+  (a) => a.endpointId,
+  (a) => count(a.series),
+  (a) => count(a.attempt),
+  (a) => ts(a.startedAt.getTime()),
+  (a) => count(a.durationMs),
+  (a) => pgInt(a.delayMs),
+  (a) => ts(a.dueAtMs),
+  (a) => short(a.url),
+  (a) => a.outcome,
+  (a) => pgInt(a.statusCode),
+  (a) => short(a.errorKind),
+  (a) => long(a.error),
+  (a) => long(a.responseBody),
+];
+const SOURCE_COLUMNS: ReadonlyArray<(d: DeliveryRecord) => ArrayElement> = [
+  (d) => short(d.source?.topic ?? null),
+  (d) => pgInt(d.source?.partition ?? null),
+  (d) => d.source?.offset ?? null,
+];
 
 // Printable ASCII survives any encoding and any text column.
 const ascii = (s: string | null): string | null =>

@@ -1,0 +1,57 @@
+/**
+ * Postgres array literals for the `unnest($n::type[])` parameters of the batched hot-path
+ * statements (the delivery claim, the delivery-log flush), built here instead of by node-postgres.
+ * pg's own conversion runs two regex replaces on every element and formats every Date by hand;
+ * with ~40 elements per delivery that was about a tenth of the dispatcher's CPU. The literals mean
+ * exactly what pg's would: `NULL` for null, every other element double-quoted, `\` and `"` escaped.
+ */
+
+export type ArrayElement = string | number | bigint | null | undefined;
+
+const NEEDS_ESCAPE = /[\\"]/;
+const ESCAPE = /[\\"]/g;
+
+/** The literal of a one-dimensional array of text, numbers or null (any element type Postgres parses from text). */
+export function arrayLiteral(values: readonly ArrayElement[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += NEEDS_ESCAPE.test(v) ? `"${v.replace(ESCAPE, '\\$&')}"` : `"${v}"`;
+    else out += `"${v}"`;
+  }
+  return `${out}}`;
+}
+
+/** The literal of a `bytea[]`: hex escapes, as pg writes them. */
+export function byteaArrayLiteral(values: ReadonlyArray<Uint8Array | null>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    out += v == null ? 'NULL' : `"\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}"`;
+  }
+  return `${out}}`;
+}
+
+// JS Dates reach ±8.64e15 ms (year 275760), inside timestamptz's upper bound; NaN does not serialise.
+const MAX_DATE_MS = 8.64e15;
+// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: toISOString's plain four-digit years.
+const FIRST_PLAIN_MS = -62_135_596_800_000;
+const AFTER_PLAIN_MS = 253_402_300_800_000;
+
+/**
+ * A `timestamptz` element (UTC ISO 8601) for ms since the epoch; null for a value that is no date.
+ * Years outside 1–9999 are written as Postgres reads them (no `+` sign; `BC` for year 0 and
+ * before), so an out-of-range date is refused by Postgres, as a Date parameter would be.
+ */
+export function timestampText(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return null;
+  const iso = new Date(ms).toISOString();
+  if (ms >= FIRST_PLAIN_MS && ms < AFTER_PLAIN_MS) return iso;
+  const cut = iso.indexOf('-', 1);
+  const year = Number(iso.slice(0, cut));
+  const rest = iso.slice(cut);
+  return year >= 1 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
+}
