@@ -109,55 +109,42 @@ export function flushParams(rows: readonly LogRows[]): unknown[] {
   const ds = [...latest.values()];
   const as = rows.flatMap((r) => (r.attempt ? [r.attempt] : []));
   return [
-    ...DELIVERY_COLUMNS.map((column) => arrayLiteral(ds.map(column))),
+    ...literals(ds, DELIVERY_COLUMNS),
     byteaArrayLiteral(ds.map((d) => d.payload)),
-    ...ATTEMPT_COLUMNS.map((column) => arrayLiteral(as.map(column))),
-    ...SOURCE_COLUMNS.map((column) => arrayLiteral(ds.map(column))),
+    ...literals(as, ATTEMPT_COLUMNS),
+    arrayLiteral(ds.map((d) => short(d.source?.topic ?? null))),
+    arrayLiteral(ds.map((d) => pgInt(d.source?.partition ?? null))),
+    arrayLiteral(ds.map((d) => d.source?.offset ?? null)),
     arrayLiteral(as.map((a) => a.traceparent ?? null)),
   ];
 }
 
+/** How each field of a record becomes an array element; the key order is the parameter order. */
+type Columns<R> = { [K in keyof R]?: (value: R[K]) => ArrayElement };
+
+function literals<R>(rows: readonly R[], columns: Columns<R>): string[] {
+  return (Object.keys(columns) as Array<keyof R>).map((key) => {
+    const convert = columns[key] as (value: R[keyof R]) => ArrayElement;
+    return arrayLiteral(rows.map((r) => convert(r[key])));
+  });
+}
+
+const same = (v: string): string => v;
 const ts = timestampText;
 
-// The columns of FLUSH_SQL in parameter order: $1–$14, then the payload ($15, bytea), $16–$29
-// (attempts) and $30–$32 (where the event was read).
-const DELIVERY_COLUMNS: ReadonlyArray<(d: DeliveryRecord) => ArrayElement> = [
-  (d) => d.deliveryId,
-  (d) => d.endpointId,
-  (d) => short(d.eventId),
-  (d) => short(d.eventType),
-  (d) => ts(d.eventTimestampMs),
-  (d) => d.status,
-  (d) => short(d.statusReason),
-  (d) => count(d.series),
-  (d) => count(d.attempts),
-  (d) => pgInt(d.lastStatusCode),
-  (d) => long(d.lastError),
-  (d) => ts(d.firstAttemptAtMs),
-  (d) => ts(d.lastAttemptAtMs),
-  (d) => ts(d.nextAttemptAtMs),
-];
-const ATTEMPT_COLUMNS: ReadonlyArray<(a: AttemptRecord) => ArrayElement> = [
-  (a) => a.deliveryId,
-  (a) => a.endpointId,
-  (a) => count(a.series),
-  (a) => count(a.attempt),
-  (a) => ts(a.startedAt.getTime()),
-  (a) => count(a.durationMs),
-  (a) => pgInt(a.delayMs),
-  (a) => ts(a.dueAtMs),
-  (a) => short(a.url),
-  (a) => a.outcome,
-  (a) => pgInt(a.statusCode),
-  (a) => short(a.errorKind),
-  (a) => long(a.error),
-  (a) => long(a.responseBody),
-];
-const SOURCE_COLUMNS: ReadonlyArray<(d: DeliveryRecord) => ArrayElement> = [
-  (d) => short(d.source?.topic ?? null),
-  (d) => pgInt(d.source?.partition ?? null),
-  (d) => d.source?.offset ?? null,
-];
+// The columns of FLUSH_SQL: $1–$14, then the payload ($15, bytea), $16–$29, $30–$32 (where the
+// event was read) and $33 (traceparent). A table laid out by hand, in the order of the SQL.
+// prettier-ignore
+const DELIVERY_COLUMNS: Columns<DeliveryRecord> = {
+  deliveryId: same, endpointId: same, eventId: short, eventType: short, eventTimestampMs: ts, status: same,
+  statusReason: short, series: count, attempts: count, lastStatusCode: pgInt, lastError: long,
+  firstAttemptAtMs: ts, lastAttemptAtMs: ts, nextAttemptAtMs: ts,
+};
+// prettier-ignore
+const ATTEMPT_COLUMNS: Columns<AttemptRecord> = {
+  deliveryId: same, endpointId: same, series: count, attempt: count, startedAt: (d) => ts(d.getTime()), durationMs: count,
+  delayMs: pgInt, dueAtMs: ts, url: short, outcome: same, statusCode: pgInt, errorKind: short, error: long, responseBody: long,
+};
 
 // Printable ASCII survives any encoding and any text column.
 const ascii = (s: string | null): string | null =>
