@@ -27,3 +27,22 @@ test('timestampText writes UTC ISO 8601 and the years outside 1-9999 as Postgres
   assert.equal(timestampText(Number.POSITIVE_INFINITY), null);
   assert.equal(timestampText(8.64e15 + 1), null);
 });
+
+test('timestampText gives what toISOString gives for any ms in years 1-9999, from its cache of seconds too', () => {
+  const samples = [
+    0,
+    1,
+    999,
+    1000,
+    -1,
+    -999,
+    -1000,
+    -1001,
+    Date.UTC(2026, 11, 1, 23, 59, 59, 999),
+    -62_135_596_800_000,
+    253_402_300_799_999,
+  ];
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor((Math.random() * 2 - 1) * 1e13));
+  for (const ms of [...samples, ...samples]) assert.equal(timestampText(ms), new Date(ms).toISOString(), String(ms));
+  assert.equal(timestampText(1.5), '1970-01-01T00:00:00.001Z');
+});
