@@ -3,6 +3,7 @@ import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { AttemptLogRow, DeliveryDetail } from '../../log/delivery-queries.ts';
 import { csrfInput, formatTime, page, statusBadge, type Html } from './layout.ts';
+import { endpointActionPage } from './parts.ts';
 
 const STATUS_CLASS: Record<string, string> = { succeeded: 'green', dead: 'red', retrying: 'orange', pending: 'blue', cancelled: 'grey' };
 
@@ -111,15 +112,10 @@ export function recoverConfirmPage(
   window: { key: string; label: string; since: Date },
   recoverable: number,
 ): Html {
-  return page(
-    {
-      title: `Recover ${endpoint.name}`,
-      identity,
-      crumbs: [
-        [endpoint.name, `/webhooks/${endpoint.id}`],
-        ['Recover', null],
-      ],
-    },
+  return endpointActionPage(
+    identity,
+    endpoint,
+    'Recover',
     html`<div class="card narrow">
       <h1>Recover failed deliveries of ${endpoint.name}</h1>
       ${

@@ -2,6 +2,7 @@ import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import { csrfInput, formatTime, page, type Html } from './layout.ts';
+import { endpointActionPage } from './parts.ts';
 
 /** An event type and the spec's "Triggered when" text (webhooks.event_types.description). */
 export interface EventTypeInfo {
@@ -144,15 +145,10 @@ export function endpointFormPage(d: EndpointFormData): Html {
 }
 
 export function deleteConfirmPage(identity: AdminIdentity, endpoint: EndpointRecord): Html {
-  return page(
-    {
-      title: `Delete ${endpoint.name}`,
-      identity,
-      crumbs: [
-        [endpoint.name, `/webhooks/${endpoint.id}`],
-        ['Delete', null],
-      ],
-    },
+  return endpointActionPage(
+    identity,
+    endpoint,
+    'Delete',
     html`<div class="card narrow">
       <h1>Delete ${endpoint.name}?</h1>
       <p>

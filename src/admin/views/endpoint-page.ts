@@ -5,6 +5,7 @@ import type { EndpointHealth, LogEntry, LogFilter } from '../admin-queries.ts';
 import { LOG_OUTCOMES } from '../admin-queries.ts';
 import type { EventTypeInfo } from './endpoint-form.ts';
 import { csrfInput, excerpt, formatTime, page, statusBadge, swapForm, timeCell, type Html } from './layout.ts';
+import { enabledPill, liveRegion, tableHead } from './parts.ts';
 import { enabledToggle, eventsLabel } from './webhooks-page.ts';
 
 /** The result of "Send test event", shown on the page. */
@@ -133,22 +134,17 @@ function testCard(d: EndpointPageData): Html {
   return html`<section class="card" id="test-event">
     <h2>Send test event</h2>
     <p class="muted small">A signed sample event, sent now like a real delivery. Not recorded in the delivery log, never retried.</p>
-    <form
-      method="post"
-      action="/webhooks/${e.id}/test"
-      class="row"
-      hx-post="/webhooks/${e.id}/test"
-      hx-target="#test-event"
-      hx-select="#test-event"
-      hx-swap="outerHTML"
-    >
-      ${csrfInput(d.identity)}
-      <label for="test-type">Event type</label>
-      <select id="test-type" name="event_type">
-        ${d.eventTypes.map((t) => html`<option value="${t.name}" ${(r?.eventType ?? first) === t.name ? 'selected' : ''}>${t.name}</option>`)}
-      </select>
-      <button type="submit" class="button">Send test event</button>
-    </form>
+    ${swapForm(
+      `/webhooks/${e.id}/test`,
+      'test-event',
+      'row',
+      html`${csrfInput(d.identity)}
+        <label for="test-type">Event type</label>
+        <select id="test-type" name="event_type">
+          ${d.eventTypes.map((t) => html`<option value="${t.name}" ${(r?.eventType ?? first) === t.name ? 'selected' : ''}>${t.name}</option>`)}
+        </select>
+        <button type="submit" class="button">Send test event</button>`,
+    )}
     ${
       r
         ? html`<div class="test-result ${r.outcome}" role="status" id="test-result">
@@ -224,17 +220,7 @@ function logTable(d: EndpointPageData): Html {
             No attempts match. <a href="/troubleshooting#ep-${d.endpoint.id}">Why are there no deliveries?</a>
           </div>`
         : html`<table class="list log">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Event</th>
-                <th class="num">Attempt</th>
-                <th>HTTP status</th>
-                <th>Error</th>
-                <th class="num">Duration</th>
-                <th>Response</th>
-              </tr>
-            </thead>
+            ${tableHead(['Time', 'Event', ['Attempt', 'num'], 'HTTP status', 'Error', ['Duration', 'num'], 'Response'])}
             <tbody>
               ${entries.map(
                 (a) =>
@@ -262,30 +248,21 @@ export function endpointPage(d: EndpointPageData): Html {
   return page(
     { title: e.name, identity: d.identity, crumbs: [[e.name, null]], flash: d.flash ?? null },
     html`<section hx-ext="sse" sse-connect="/webhooks/live">
-        <!-- Re-read when anyone changes endpoints (SQL, CLI, another browser), like the Webhooks list. -->
-        <div
-          class="page-head"
-          id="endpoint-head"
-          hx-get="/webhooks/${e.id}"
-          hx-trigger="sse:endpoints-changed"
-          hx-select="#endpoint-head"
-          hx-swap="outerHTML"
-        >
-          <div>
-            <h1 id="endpoint-title">
-              ${e.name} ${e.enabled ? html`<span class="pill green">Enabled</span>` : html`<span class="pill grey">Disabled</span>`}
-            </h1>
-            <p><code>${e.url}</code></p>
-            <p class="events">${eventsLabel(e.eventTypes)}</p>
-            ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
-            ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
-          </div>
-          <div class="head-actions">
-            ${enabledToggle(d.identity, e, `/webhooks/${e.id}`)}
-            <a class="button" href="/webhooks/${e.id}/edit">Edit</a>
-            <a class="button danger" href="/webhooks/${e.id}/delete">Delete…</a>
-          </div>
-        </div>
+        ${liveRegion(
+          { id: 'endpoint-head', url: `/webhooks/${e.id}`, className: 'page-head' },
+          html`<div>
+              <h1 id="endpoint-title">${e.name} ${enabledPill(e.enabled)}</h1>
+              <p><code>${e.url}</code></p>
+              <p class="events">${eventsLabel(e.eventTypes)}</p>
+              ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
+              ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
+            </div>
+            <div class="head-actions">
+              ${enabledToggle(d.identity, e, `/webhooks/${e.id}`)}
+              <a class="button" href="/webhooks/${e.id}/edit">Edit</a>
+              <a class="button danger" href="/webhooks/${e.id}/delete">Delete…</a>
+            </div>`,
+        )}
       </section>
       ${healthCard(d.health, d.nowMs)}
       <div class="grid3">${secretCard(d)} ${testCard(d)} ${recoverCard(d)}</div>

@@ -3,6 +3,7 @@ import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { TroubleshootingFacts } from '../admin-queries.ts';
 import { excerpt, page, type Html } from './layout.ts';
+import { enabledPill, tableHead } from './parts.ts';
 
 type Verdict = 'ok' | 'warn' | 'bad';
 
@@ -17,6 +18,19 @@ interface Check {
 /** `1 attempt`, `3 attempts`. */
 function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * A check that passes while `failures` is 0 (its finding then is `ok`); otherwise its verdict is
+ * `severity` and its finding `problem()`.
+ */
+function failureCheck(
+  row: Pick<Check, 'issue' | 'cause' | 'solution'>,
+  [failures, severity]: readonly [failures: number, severity: Verdict],
+  ok: Html,
+  problem: () => Html,
+): Check {
+  return failures === 0 ? { ...row, verdict: 'ok', finding: ok } : { ...row, verdict: severity, finding: problem() };
 }
 
 const VERDICT_LABEL: Record<Verdict, string> = { ok: 'OK', warn: 'Check', bad: 'Problem' };
@@ -37,39 +51,42 @@ export function checksFor(e: EndpointRecord, f: TroubleshootingFacts): Check[] {
             come before it was added or enabled).`
           : html`Enabled, and no events of its types (${e.eventTypes.join(', ')}) were seen in the last 24 h. Check the subscription.`,
   };
-  const clientErrors: Check = {
-    issue: 'All deliveries failing (HTTP 4xx)',
-    cause: 'Endpoint rejecting requests',
-    solution: 'Check endpoint URL, authentication requirements, and firewall rules',
-    verdict: f.attempts_4xx_24h === 0 ? 'ok' : 'bad',
-    finding:
-      f.attempts_4xx_24h === 0
-        ? html`No 4xx answers in the last 24 h.`
-        : html`${count(f.attempts_4xx_24h, 'attempt')} answered 4xx; the latest ${f.last_4xx_status}
-          ${f.last_4xx_excerpt ? html`: <code>${excerpt(f.last_4xx_excerpt, 120)}</code>` : ''}.`,
-  };
-  const serverErrors: Check = {
-    issue: 'Intermittent failures (HTTP 5xx)',
-    cause: 'Destination server errors',
-    solution: 'Review your endpoint’s error logs; the retry mechanism handles transient failures',
-    verdict: f.attempts_5xx_24h + f.attempts_no_response_24h === 0 ? 'ok' : 'warn',
-    finding:
-      f.attempts_5xx_24h + f.attempts_no_response_24h === 0
-        ? html`No 5xx answers or timeouts in the last 24 h.`
-        : html`${count(f.attempts_5xx_24h, 'attempt')} answered 5xx${f.last_5xx_status ? ` (latest ${f.last_5xx_status})` : ''},
-          ${f.attempts_no_response_24h} got no answer${f.last_network_error ? html` (latest: ${excerpt(f.last_network_error, 100)})` : ''}.`,
-  };
-  const signature: Check = {
-    issue: 'Signature mismatch',
-    cause: 'Wrong secret or body modification',
-    solution: 'Ensure you are verifying against the raw request body, not a parsed/re-serialized version',
-    verdict: f.attempts_auth_rejected_24h === 0 ? 'ok' : 'warn',
-    finding:
-      f.attempts_auth_rejected_24h === 0
-        ? html`No 401 or 403 answers in the last 24 h.`
-        : html`${count(f.attempts_auth_rejected_24h, 'attempt')} answered 401 or 403: a receiver that rejects our signature often answers
-          so. Compare the secret on the webhook's page with the receiver's, and verify the raw body.`,
-  };
+  const clientErrors = failureCheck(
+    {
+      issue: 'All deliveries failing (HTTP 4xx)',
+      cause: 'Endpoint rejecting requests',
+      solution: 'Check endpoint URL, authentication requirements, and firewall rules',
+    },
+    [f.attempts_4xx_24h, 'bad'],
+    html`No 4xx answers in the last 24 h.`,
+    () =>
+      html`${count(f.attempts_4xx_24h, 'attempt')} answered 4xx; the latest ${f.last_4xx_status}
+      ${f.last_4xx_excerpt ? html`: <code>${excerpt(f.last_4xx_excerpt, 120)}</code>` : ''}.`,
+  );
+  const serverErrors = failureCheck(
+    {
+      issue: 'Intermittent failures (HTTP 5xx)',
+      cause: 'Destination server errors',
+      solution: 'Review your endpoint’s error logs; the retry mechanism handles transient failures',
+    },
+    [f.attempts_5xx_24h + f.attempts_no_response_24h, 'warn'],
+    html`No 5xx answers or timeouts in the last 24 h.`,
+    () =>
+      html`${count(f.attempts_5xx_24h, 'attempt')} answered 5xx${f.last_5xx_status ? ` (latest ${f.last_5xx_status})` : ''},
+      ${f.attempts_no_response_24h} got no answer${f.last_network_error ? html` (latest: ${excerpt(f.last_network_error, 100)})` : ''}.`,
+  );
+  const signature = failureCheck(
+    {
+      issue: 'Signature mismatch',
+      cause: 'Wrong secret or body modification',
+      solution: 'Ensure you are verifying against the raw request body, not a parsed/re-serialized version',
+    },
+    [f.attempts_auth_rejected_24h, 'warn'],
+    html`No 401 or 403 answers in the last 24 h.`,
+    () =>
+      html`${count(f.attempts_auth_rejected_24h, 'attempt')} answered 401 or 403: a receiver that rejects our signature often answers so.
+      Compare the secret on the webhook's page with the receiver's, and verify the raw body.`,
+  );
   return [noDeliveries, clientErrors, serverErrors, signature];
 }
 
@@ -91,17 +108,10 @@ export function troubleshootingPage(
           html`<section class="card" id="ep-${endpoint.id}">
             <div class="card-head">
               <h2><a href="/webhooks/${endpoint.id}">${endpoint.name}</a></h2>
-              ${endpoint.enabled ? html`<span class="pill green">Enabled</span>` : html`<span class="pill grey">Disabled</span>`}
+              ${enabledPill(endpoint.enabled)}
             </div>
             <table class="list trouble">
-              <thead>
-                <tr>
-                  <th>Issue</th>
-                  <th>Cause</th>
-                  <th>Solution</th>
-                  <th>Now</th>
-                </tr>
-              </thead>
+              ${tableHead(['Issue', 'Cause', 'Solution', 'Now'])}
               <tbody>
                 ${checksFor(endpoint, facts).map(
                   (c) =>

@@ -2,7 +2,8 @@ import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import type { EndpointHealth } from '../admin-queries.ts';
-import { csrfInput, excerpt, page, statusBadge, timeCell, urlOrigin, type Html } from './layout.ts';
+import { csrfInput, excerpt, page, statusBadge, swapForm, timeCell, urlOrigin, type Html } from './layout.ts';
+import { liveRegion, tableHead } from './parts.ts';
 
 export interface WebhooksPageData {
   identity: AdminIdentity;
@@ -26,30 +27,26 @@ export function eventsLabel(eventTypes: readonly string[]): Html {
 
 /** The in-place "Enabled" switch: a one-button form, enhanced by htmx to replace only its row. */
 export function enabledToggle(identity: AdminIdentity, endpoint: EndpointRecord, returnTo: string): Html {
-  return html`<form
-    method="post"
-    action="/webhooks/${endpoint.id}/enabled"
-    class="inline"
-    hx-post="/webhooks/${endpoint.id}/enabled"
-    hx-target="#toggle-${endpoint.id}"
-    hx-select="#toggle-${endpoint.id}"
-    hx-swap="outerHTML"
-    id="toggle-${endpoint.id}"
-  >
-    ${csrfInput(identity)}
-    <input type="hidden" name="enabled" value="${endpoint.enabled ? 'false' : 'true'}" />
-    <input type="hidden" name="return_to" value="${returnTo}" />
-    <button
-      type="submit"
-      class="switch ${endpoint.enabled ? 'on' : 'off'}"
-      role="switch"
-      aria-checked="${endpoint.enabled ? 'true' : 'false'}"
-      aria-label="Enabled: ${endpoint.name}"
-      title="${endpoint.enabled ? 'Enabled: click to disable' : 'Disabled: click to enable'}"
-    >
-      <span class="knob"></span><span class="switch-text">${endpoint.enabled ? 'Enabled' : 'Disabled'}</span>
-    </button>
-  </form>`;
+  const id = `toggle-${endpoint.id}`;
+  return swapForm(
+    `/webhooks/${endpoint.id}/enabled`,
+    id,
+    'inline',
+    html`${csrfInput(identity)}
+      <input type="hidden" name="enabled" value="${endpoint.enabled ? 'false' : 'true'}" />
+      <input type="hidden" name="return_to" value="${returnTo}" />
+      <button
+        type="submit"
+        class="switch ${endpoint.enabled ? 'on' : 'off'}"
+        role="switch"
+        aria-checked="${endpoint.enabled ? 'true' : 'false'}"
+        aria-label="Enabled: ${endpoint.name}"
+        title="${endpoint.enabled ? 'Enabled: click to disable' : 'Disabled: click to enable'}"
+      >
+        <span class="knob"></span><span class="switch-text">${endpoint.enabled ? 'Enabled' : 'Disabled'}</span>
+      </button>`,
+    id,
+  );
 }
 
 function healthCells(h: EndpointHealth | undefined, nowMs: number): Html {
@@ -82,14 +79,9 @@ function healthCells(h: EndpointHealth | undefined, nowMs: number): Html {
 
 /** The table body alone: what the live update (an SSE `endpoints-changed`) re-fetches. */
 export function webhooksTable(d: WebhooksPageData): Html {
-  return html`<div
-    id="webhooks-table"
-    hx-get="/webhooks"
-    hx-trigger="sse:endpoints-changed"
-    hx-select="#webhooks-table"
-    hx-swap="outerHTML"
-  >
-    ${
+  return liveRegion(
+    { id: 'webhooks-table', url: '/webhooks' },
+    html`${
       d.endpoints.length === 0
         ? html`<div class="empty">
             <h2>No webhooks yet</h2>
@@ -97,17 +89,7 @@ export function webhooksTable(d: WebhooksPageData): Html {
             <a class="button primary" href="/webhooks/new">Add Webhook</a>
           </div>`
         : html`<table class="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Destination</th>
-                <th>Events</th>
-                <th>Enabled</th>
-                <th class="num">Success 1 h</th>
-                <th class="num">Success 24 h</th>
-                <th>Health</th>
-              </tr>
-            </thead>
+            ${tableHead(['Name', 'Destination', 'Events', 'Enabled', ['Success 1 h', 'num'], ['Success 24 h', 'num'], 'Health'])}
             <tbody>
               ${d.endpoints.map(
                 (e) =>
@@ -127,8 +109,8 @@ export function webhooksTable(d: WebhooksPageData): Html {
               )}
             </tbody>
           </table>`
-    }
-  </div>`;
+    }`,
+  );
 }
 
 export function webhooksPage(d: WebhooksPageData): Html {
