@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench`. */
 
-export const SCENARIOS = ['throughput', 'raw', 'isolation', 'retry', 'backlog'] as const;
+export const SCENARIOS = ['idle', 'throughput', 'raw', 'handrolled', 'scaleout', 'isolation', 'retry', 'backlog'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -14,10 +14,12 @@ export interface BenchArgs {
   cpuProfDir: string | null;
   /** Length of the paced (1,000 events/s) latency run, s; 0 skips it. */
   pacedSeconds: number;
-  /** Rate of the paced run, events/s. */
-  pacedRate: number;
+  /** Rates of the paced runs, events/s (the first is the latency target's). */
+  pacedRates: number[];
   /** Extra Node flags for every dispatcher process (e.g. `--max-old-space-size=128`). */
   nodeArgs: string[];
+  /** Extra environment for every dispatcher process (`--env NAME=VALUE`), e.g. a setting to compare. */
+  env: Record<string, string>;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -27,9 +29,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --json FILE        write every result to FILE
   --full             retry timing with the real 5s/30s/120s schedule (default 1s/2s/3s)
   --cpu-prof DIR     profile the dispatcher during the throughput scenario; print the top functions
-  --paced-seconds S  length of the paced latency run (default 20; --quick 8; 0 skips it)
-  --paced-rate R     events/s of the paced latency run (default 1000)
+  --paced-seconds S  length of each paced latency run (default 20; --quick 8; 0 skips them)
+  --paced-rate R,..  events/s of the paced latency runs (default 1000,2000; the first is the target's)
   --node-arg FLAG    a Node flag for every dispatcher process (repeatable), e.g. --node-arg=--max-semi-space-size=4
+  --env NAME=VALUE   an environment variable for every dispatcher process (repeatable), e.g. --env PARTITION_CONCURRENCY=128
   --help`;
 
 export class UsageError extends Error {}
@@ -45,13 +48,14 @@ function positiveInt(flag: string, raw: string | undefined, min: number): number
 export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
   let events: number | null = null;
   let pacedSeconds: number | null = null;
-  let pacedRate = 1000;
+  let pacedRates = [1000, 2000];
   let quick = false;
   let full = false;
   let only: ScenarioName[] = [...SCENARIOS];
   let json: string | null = null;
   let cpuProfDir: string | null = null;
   const nodeArgs: string[] = [];
+  const env: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] =
@@ -78,7 +82,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
         pacedSeconds = positiveInt('--paced-seconds', value(), 0);
         break;
       case '--paced-rate':
-        pacedRate = positiveInt('--paced-rate', value(), 1);
+        pacedRates = value()
+          .split(',')
+          .filter(Boolean)
+          .map((r) => positiveInt('--paced-rate', r, 1));
         break;
       case '--json':
         json = value();
@@ -89,6 +96,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
       case '--node-arg':
         nodeArgs.push(value());
         break;
+      case '--env': {
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq < 1) throw new UsageError('--env needs NAME=VALUE');
+        env[v.slice(0, eq)] = v.slice(eq + 1);
+        break;
+      }
       case '--only': {
         const names = value()
           .split(',')
@@ -112,7 +126,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
     json,
     cpuProfDir,
     pacedSeconds: pacedSeconds ?? (quick ? 8 : 20),
-    pacedRate,
+    pacedRates,
     nodeArgs,
+    env,
   };
 }

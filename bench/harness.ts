@@ -3,29 +3,19 @@
  * of its own (cloned from the migrated template), its own topics and consumer group, endpoints
  * on the bench receiver, and a way to watch deliveries arrive.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
 import { freePort } from '../test/support/ports.ts';
 import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';
-import { snapshot, type ProcessSnapshot } from './process-stats.ts';
+import { BenchProcess, killAllBenchProcesses } from './bench-process.ts';
+import type { ProcessSnapshot } from './process-stats.ts';
 import type { ReceiverClient, RouteBehaviour } from './receiver.ts';
 import { fmtInt } from './stats.ts';
 
-const root = new URL('../', import.meta.url).pathname;
-
-// Dispatcher processes alive now, so an interrupted bench can kill them on its way out.
-const live = new Set<ChildProcess>();
-
-/** SIGKILLs every dispatcher process this bench started that still runs. */
-export function killAllDispatchers(): void {
-  for (const c of live) c.kill('SIGKILL');
-}
+/** SIGKILLs every dispatcher (and other child) process this bench started that still runs. */
+export const killAllDispatchers = killAllBenchProcesses;
 
 export const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
 
@@ -48,7 +38,7 @@ export interface EndpointSpec {
   behaviour: RouteBehaviour;
 }
 
-/** One dispatcher process and everything it owns, set up for one run. */
+/** The dispatcher process(es) of one run and everything they own (one consumer group). */
 export class DispatcherRun {
   readonly label: string;
   readonly env: Record<string, string>;
@@ -56,13 +46,10 @@ export class DispatcherRun {
   readonly endpoints: EndpointSpec[];
   readonly #ctx: BenchContext;
   readonly #topicId: string;
-  #child: ChildProcess | null = null;
-  #exited: Promise<number | null> | null = null;
-  #exitCode: number | null | undefined = undefined;
-  output = '';
-  port = 0;
-  /** Where the dispatcher's whole output (its pino log) goes. */
-  logFile = '';
+  /** The processes started, in order; all in one consumer group. */
+  readonly processes: BenchProcess[] = [];
+  /** The HTTP port (/metrics, /readyz) of each process. */
+  readonly ports: number[] = [];
 
   private constructor(ctx: BenchContext, label: string, db: TestDatabase, env: Record<string, string>, endpoints: EndpointSpec[]) {
     this.#ctx = ctx;
@@ -73,12 +60,13 @@ export class DispatcherRun {
     this.#topicId = env.INPUT_TOPICS!.replace(/\.events$/, '');
   }
 
-  /** Database, receiver routes, endpoint rows and the input topic (3 partitions); no process yet. */
+  /** Database, receiver routes, endpoint rows and the input topic (`partitions`, default 3); no process yet. */
   static async setup(
     ctx: BenchContext,
     label: string,
     endpoints: EndpointSpec[],
     overrides: Record<string, string> = {},
+    partitions = 3,
   ): Promise<DispatcherRun> {
     const db = await createTestDatabase(`bench_${label}`);
     // The benchmark's receivers are plain-http servers on loopback: allowed here on purpose.
@@ -87,6 +75,7 @@ export class DispatcherRun {
       LAG_POLL_INTERVAL_MS: '15000',
       REQUIRE_HTTPS: 'false',
       DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8',
+      ...ctx.args.env,
       ...overrides,
     });
     await ctx.receiver.routes(Object.fromEntries(endpoints.map((e) => [e.path, e.behaviour])));
@@ -96,7 +85,7 @@ export class DispatcherRun {
         .values({ name: `bench-${e.path.slice(1)}`, url: ctx.receiver.url(i, e.path), secret: SECRET, event_types: ['call.ended'] })
         .execute();
     }
-    await ctx.kafka.createTopic(env.INPUT_TOPICS!, 3);
+    await ctx.kafka.createTopic(env.INPUT_TOPICS!, partitions);
     return new DispatcherRun(ctx, label, db, env, endpoints);
   }
 
@@ -116,65 +105,60 @@ export class DispatcherRun {
     );
   }
 
+  /** The first process's pid (0 before start). */
   get pid(): number {
-    return this.#child?.pid ?? 0;
+    return this.processes[0]?.pid ?? 0;
   }
 
-  /** True once the process has exited. */
+  /** The first process's output (its pino log, the last 8,000 characters). */
+  get output(): string {
+    return this.processes.map((p) => p.output).join('\n');
+  }
+
+  /** True once any process has exited. */
   get exited(): boolean {
-    return this.#exitCode !== undefined;
+    return this.processes.some((p) => p.exited);
   }
 
-  /** Spawns the dispatcher and waits until /readyz answers 200 (consumers joined). */
-  async start(nodeArgs: string[] = []): Promise<void> {
-    this.port = await freePort();
-    const child = spawn(process.execPath, [...this.#ctx.args.nodeArgs, ...nodeArgs, 'src/main.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...this.env, HTTP_PORT: String(this.port), HTTP_HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    live.add(child);
-    const dir = path.join(os.tmpdir(), 'dialer-webhooks-bench');
-    mkdirSync(dir, { recursive: true });
-    this.logFile = path.join(dir, `${this.label}-${child.pid}.log`);
-    const log = createWriteStream(this.logFile);
-    const keep = (d: Buffer): void => {
-      log.write(d);
-      this.output = (this.output + d.toString()).slice(-8000);
-    };
-    child.on('exit', () => log.end());
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.#exited = new Promise((resolve) =>
-      child.on('exit', (code) => {
-        this.#exitCode = code;
-        live.delete(child);
-        resolve(code);
-      }),
-    );
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (this.exited) throw new Error(`dispatcher (${this.label}) exited during start:\n${this.output.slice(-3000)}`);
-      const res = await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => null);
-      if (res?.status === 200) return;
-      if (Date.now() > deadline) throw new Error(`dispatcher (${this.label}) not ready after 90 s:\n${this.output.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
+  /** Spawns `count` dispatchers (one consumer group) and waits until each /readyz answers 200. */
+  async start(nodeArgs: string[] = [], count = 1): Promise<void> {
+    const started: BenchProcess[] = [];
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const p = new BenchProcess(this.label, [...this.#ctx.args.nodeArgs, ...nodeArgs, 'src/main.ts'], {
+        ...this.env,
+        HTTP_PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+      });
+      this.processes.push(p);
+      this.ports.push(port);
+      started.push(p);
     }
+    await Promise.all(
+      started.map((p, i) =>
+        p.waitReady(async () => (await fetch(`http://127.0.0.1:${this.ports[this.ports.length - count + i]}/readyz`)).status === 200),
+      ),
+    );
   }
 
+  /** The first process's CPU and memory; see `snapshots()` for all. */
   snapshot(): ProcessSnapshot | null {
-    return this.pid ? snapshot(this.pid) : null;
+    return this.processes[0]?.snapshot() ?? null;
   }
 
-  /** SIGTERM and wait for the exit (SIGKILL after `graceMs`). Returns the exit code. */
+  snapshots(): Array<ProcessSnapshot | null> {
+    return this.processes.map((p) => p.snapshot());
+  }
+
+  /** The first process's /metrics text. */
+  async metrics(): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.ports[0]}/metrics`)).text();
+  }
+
+  /** SIGTERM every process and wait for the exits (SIGKILL after `graceMs`). Returns the first's exit code. */
   async stop(graceMs = 40_000): Promise<number | null> {
-    if (!this.#child || !this.#exited) return null;
-    if (!this.exited) this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child?.kill('SIGKILL'), graceMs);
-    const code = await this.#exited;
-    clearTimeout(timer);
-    return code;
+    const codes = await Promise.all(this.processes.map((p) => p.stop(graceMs)));
+    return codes.find((c) => c !== 0) ?? codes[0] ?? null;
   }
 
   /** Successful deliveries recorded in the delivery log. */
@@ -207,10 +191,7 @@ export class DispatcherRun {
 
   /** Stops the process if it still runs, drops the database and marks the run's topics for deletion. */
   async cleanup(): Promise<void> {
-    if (this.#child && !this.exited) {
-      this.#child.kill('SIGKILL');
-      await this.#exited;
-    }
+    await Promise.all(this.processes.map((p) => p.kill()));
     await this.db.drop().catch(() => {});
     const mine = (await this.#ctx.kafka.admin.listTopics()).filter((t) => t.startsWith(`${this.#topicId}.`));
     for (const t of mine) this.#ctx.topicsToDelete.add(t);

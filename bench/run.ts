@@ -15,12 +15,15 @@ import { parseArgs, USAGE, UsageError, type BenchArgs, type ScenarioName } from 
 import { runBacklog } from './backlog.ts';
 import { formatProfile } from './cpu-profile.ts';
 import { killAllDispatchers, type BenchContext } from './harness.ts';
+import { runHandRolled } from './handrolled.ts';
+import { runIdle } from './idle.ts';
 import { runIsolation } from './isolation.ts';
 import { EVENT_BYTES } from './producer.ts';
 import { runRawKafka, runRawUndici, type RawUndiciResult } from './raw.ts';
 import { ReceiverClient } from './receiver.ts';
 import { ratiosAndTargets, report, type Results } from './report.ts';
 import { runRetryTiming } from './retry-timing.ts';
+import { runScaleOut } from './scale-out.ts';
 import { fmtInt, round } from './stats.ts';
 import { runThroughput, type ThroughputResult } from './throughput.ts';
 
@@ -52,8 +55,20 @@ function meta(args: BenchArgs, argv: string[]): Record<string, unknown> {
 }
 
 /** The numbers each scenario sizes itself by. */
-function plan(args: BenchArgs): { isolationEvents: number; retryEvents: number; retryDelaysMs: number[] } {
+function plan(args: BenchArgs): {
+  isolationEvents: number;
+  retryEvents: number;
+  retryDelaysMs: number[];
+  idleSeconds: number;
+  handRolledEvents: number;
+  scaleOutEvents: number;
+} {
   return {
+    idleSeconds: args.quick ? 5 : 10,
+    // Its rate is the point, not its total: at most 10,000 events (100,000 deliveries at 10 endpoints).
+    handRolledEvents: Math.min(args.events, 10_000),
+    // Ten endpoints, twice, like isolation.
+    scaleOutEvents: args.quick ? args.events : Math.max(10, Math.round(args.events / 4)),
     // Nine endpoints, twice: a quarter of N keeps the default run within reason.
     isolationEvents: args.quick ? args.events : Math.max(10, Math.round(args.events / 4)),
     retryEvents: Math.min(args.events, args.quick ? 200 : 1000),
@@ -77,14 +92,16 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
           }),
         );
       }
-      const paced =
-        args.pacedSeconds > 0
-          ? await runThroughput(ctx, {
-              label: `paced ${args.pacedRate}/s: 1 endpoint`,
-              endpoints: 1,
-              paced: { rate: args.pacedRate, seconds: args.pacedSeconds },
-            })
-          : null;
+      const paced: ThroughputResult[] = [];
+      for (const rate of args.pacedSeconds > 0 ? args.pacedRates : []) {
+        paced.push(
+          await runThroughput(ctx, {
+            label: `paced ${rate}/s: 1 endpoint`,
+            endpoints: 1,
+            paced: { rate, seconds: args.pacedSeconds },
+          }),
+        );
+      }
       results.throughput = { burst, paced };
       for (const r of burst)
         if (r.profile) console.log(`\n${formatProfile(r.profile, `CPU profile of the dispatcher, ${r.label} (${r.profile.file})`)}\n`);
@@ -107,6 +124,20 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
       results.raw = { undici, kafka };
       return;
     }
+    case 'idle':
+      results.idle = await runIdle(ctx, { endpoints: 10, seconds: p.idleSeconds });
+      return;
+    case 'handrolled': {
+      const rate = args.pacedRates[0];
+      results.handRolled = await runHandRolled(ctx, {
+        events: p.handRolledEvents,
+        paced: args.pacedSeconds > 0 && rate ? { rate, seconds: args.pacedSeconds } : null,
+      });
+      return;
+    }
+    case 'scaleout':
+      results.scaleOut = await runScaleOut(ctx, p.scaleOutEvents);
+      return;
     case 'isolation':
       results.isolation = await runIsolation(ctx, p.isolationEvents);
       return;

@@ -21,7 +21,7 @@ function assertLatency(l: Latency | null, count: number, what: string): void {
   assert.ok(l.p50 <= l.p95 && l.p95 <= l.p99, `${what}: percentiles in order`);
 }
 
-test('the bench runs end to end on a tiny load and writes every result field', { timeout: 240_000 }, async (t) => {
+test('the bench runs end to end on a tiny load and writes every result field', { timeout: 420_000 }, async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-smoke-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'results.json');
@@ -33,7 +33,7 @@ test('the bench runs end to end on a tiny load and writes every result field', {
       '--events',
       '300',
       '--only',
-      'throughput,retry',
+      'idle,throughput,handrolled,scaleout,retry',
       '--paced-seconds',
       '2',
       '--paced-rate',
@@ -50,7 +50,7 @@ test('the bench runs end to end on a tiny load and writes every result field', {
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const killer = setTimeout(() => child.kill('SIGINT'), 200_000);
+  const killer = setTimeout(() => child.kill('SIGINT'), 380_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearTimeout(killer);
   assert.equal(code, 0, `bench exit code; output:\n${output.slice(-4000)}`);
@@ -61,7 +61,18 @@ test('the bench runs end to end on a tiny load and writes every result field', {
   assert.equal(json.meta.args.events, 300);
   assert.ok(json.meta.eventBytes >= 900 && json.meta.eventBytes <= 1200, 'events of about 1 KiB');
 
-  const { burst, paced } = json.results.throughput;
+  const idle = json.results.idle;
+  assert.equal(idle.endpoints, 10);
+  assert.ok(idle.rssMb > 0 && idle.rssMb <= idle.peakRssMb, 'idle RSS measured, at most the peak');
+  assert.ok(idle.heapUsedMb > 0 && idle.heapUsedMb <= idle.heapTotalMb, 'idle heap read from the dispatcher /metrics');
+  assert.ok(idle.heapSpacesUsedMb.old > 0, 'heap broken down by V8 space');
+
+  const { burst, paced: pacedRuns } = json.results.throughput;
+  assert.deepEqual(
+    pacedRuns.map((r: { pacedRate: number }) => r.pacedRate),
+    [500],
+  );
+  const paced = pacedRuns[0];
   assert.deepEqual(
     burst.map((r: { endpoints: number }) => r.endpoints),
     [1, 10],
@@ -84,6 +95,32 @@ test('the bench runs end to end on a tiny load and writes every result field', {
   assert.equal(paced.deliveries - paced.duplicates, 1000);
   assertLatency(paced.latencyMs, 1000, 'paced');
 
+  const hand = json.results.handRolled;
+  assert.deepEqual(
+    hand.burst.map((r: { endpoints: number }) => r.endpoints),
+    [1, 10],
+  );
+  for (const r of [...hand.burst, hand.paced]) {
+    const what = `hand-rolled, ${r.label}`;
+    const events = r.pacedRate ? 1000 : 300;
+    assert.equal(r.deliveries - r.duplicates, events * r.endpoints, `${what}: every (event, endpoint) pair received`);
+    assert.equal(r.attemptsLogged, r.deliveries, `${what}: one attempt row inserted per delivery`);
+    assert.ok(r.deliveriesPerS > 0 && r.cpuS > 0 && r.peakRssMb > 0, `${what}: rate, CPU and RSS of its own process`);
+    assertLatency(r.latencyMs, r.deliveries, what);
+  }
+  assert.equal(hand.paced.pacedRate, 500);
+
+  const scale = json.results.scaleOut;
+  assert.deepEqual(
+    scale.runs.map((r: { processes: number }) => r.processes),
+    [1, 2],
+  );
+  for (const r of scale.runs) {
+    assert.equal(r.deliveries - r.duplicates, 3000, `scale-out, ${r.processes} process(es): every pair received`);
+    assert.equal(r.cpuSByProcess.length, r.processes, 'CPU of each process');
+  }
+  assert.equal(scale.ratio, Math.round((scale.runs[1].deliveriesPerS / scale.runs[0].deliveriesPerS) * 1000) / 1000);
+
   const retry = json.results.retry;
   assert.deepEqual(retry.delaysMs, [1000, 2000, 3000]);
   assert.equal(retry.succeeded, retry.events, 'every delivery succeeded on its fourth attempt');
@@ -99,7 +136,14 @@ test('the bench runs end to end on a tiny load and writes every result field', {
     assert.equal(tier.earlyFromLog, 0, `${tier.tier}: no retry started before it was due`);
   }
 
-  const names = json.targets.map((x: { name: string }) => x.name);
-  assert.ok(names.includes('retries never early'));
+  const goal = (name: string): string | undefined => json.targets.find((x: { name: string }) => x.name === name)?.target;
+  assert.equal(goal('throughput vs raw undici, 1 endpoint'), '≥ 0.6');
+  assert.equal(goal('throughput vs raw undici, 10 endpoints'), '≥ 0.7');
+  assert.equal(goal("CPU per delivery vs raw undici loop's, 10 endpoints"), '≤ 1.3×');
+  assert.ok(goal('retries never early'));
+  const idleTarget = json.targets.find((x: { name: string }) => x.name.startsWith('idle RSS'));
+  assert.equal(idleTarget.value, idle.rssMb, 'the idle RSS target reads the idle run');
+  assert.ok(json.ratios.dispatcher10VsHandRolled > 0, 'the dispatcher is compared with the hand-rolled baseline');
+  assert.ok(json.ratios.scaleOut > 0, 'scale-out ratio reported');
   assert.ok(json.targets.every((x: { met: boolean | null }) => x.met === null || typeof x.met === 'boolean'));
 });
