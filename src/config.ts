@@ -79,7 +79,7 @@ export interface Config {
      * window must cover Postgres round trips as well as ENDPOINT_CONCURRENCY requests.
      */
     partitionConcurrency: number;
-    /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once. Default 64. */
+    /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once, reached by slow start (see EndpointLimiter). Default 64. */
     endpointConcurrency: number;
     /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its further attempts fail at once, unsent, and follow the retry schedule, ms. Default 1000. */
     endpointStallMs: number;

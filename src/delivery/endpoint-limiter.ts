@@ -9,6 +9,15 @@
  *   instead of holding its Kafka message hostage to the slow receiver. Only `probes` requests
  *   may be in flight while it is open; the first answer closes it again.
  *
+ * - Slow start: an endpoint's window (the requests it may have in flight) starts at
+ *   `initialWindow` and grows by one per answered request, so it doubles every round trip up to
+ *   `concurrency`; it starts over when the circuit opens. An endpoint that has not answered yet
+ *   (new, back from idle for `forgetIdleMs`, or just stalled) can therefore hold only a few requests,
+ *   and with them a few Kafka messages, for the whole DELIVERY_TIMEOUT_MS: a hung endpoint used to
+ *   take all 64 slots, whose messages then held a third of each partition's in-flight window for
+ *   10 s. A healthy one reaches 64 in about five round trips. The window of an endpoint that goes
+ *   idle is remembered for `forgetIdleMs`, so steady traffic in bursts does not restart slowly.
+ *
  * Timeouts of a hung endpoint come back staggered, so "a slot freed recently" would never see it
  * as stalled; what counts is whether anything was answered.
  *
@@ -20,10 +29,15 @@
  */
 interface EndpointState {
   active: number;
+  /** Requests it may have in flight now (slow start), initialWindow … concurrency. */
+  window: number;
   lastAnswer: number;
   open: boolean;
   waiters: Array<(granted: boolean) => void>;
 }
+
+/** Idle endpoints are swept from memory every this many new entries. */
+const SWEEP_EVERY = 256;
 
 /** Releases a slot; `answered` is false when the request timed out or was aborted. */
 export type Release = (answered?: boolean) => void;
@@ -32,15 +46,29 @@ export class EndpointLimiter {
   readonly #limit: number;
   readonly #stallMs: number;
   readonly #probes: number;
+  readonly #initialWindow: number;
+  readonly #forgetIdleMs: number;
+  #created = 0;
   /** How late a check timer may fire and still be trusted: a tenth of stallMs, at least 10 ms. */
   readonly #lagToleranceMs: number;
   readonly #now: () => number;
   readonly #endpoints = new Map<string, EndpointState>();
 
-  constructor(options: { concurrency: number; stallMs: number; probes?: number; now?: () => number }) {
+  constructor(options: {
+    concurrency: number;
+    stallMs: number;
+    probes?: number;
+    /** The window of an endpoint that has not answered yet. Default 8 (at most `concurrency`). */
+    initialWindow?: number;
+    /** How long an idle endpoint's window is remembered, ms. Default 60000. */
+    forgetIdleMs?: number;
+    now?: () => number;
+  }) {
     this.#limit = options.concurrency;
     this.#stallMs = options.stallMs;
     this.#probes = Math.min(options.probes ?? 2, options.concurrency);
+    this.#initialWindow = Math.max(this.#probes, Math.min(options.initialWindow ?? 8, options.concurrency));
+    this.#forgetIdleMs = options.forgetIdleMs ?? 60_000;
     this.#lagToleranceMs = Math.max(10, Math.floor(options.stallMs / 10));
     this.#now = options.now ?? Date.now;
   }
@@ -49,7 +77,8 @@ export class EndpointLimiter {
   async acquire(endpointId: string): Promise<Release | null> {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
-      e = { active: 0, lastAnswer: this.#now(), open: false, waiters: [] };
+      if (++this.#created % SWEEP_EVERY === 0) this.#sweep();
+      e = { active: 0, window: this.#initialWindow, lastAnswer: this.#now(), open: false, waiters: [] };
       this.#endpoints.set(endpointId, e);
     }
     if (e.open) {
@@ -57,7 +86,7 @@ export class EndpointLimiter {
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    if (e.active < this.#limit) {
+    if (e.active < e.window) {
       if (e.active === 0) e.lastAnswer = this.#now();
       e.active++;
       return this.#releaser(endpointId, e);
@@ -97,7 +126,14 @@ export class EndpointLimiter {
 
   #open(e: EndpointState): void {
     e.open = true;
+    e.window = this.#initialWindow;
     for (const w of e.waiters.splice(0)) w(false);
+  }
+
+  /** Forgets idle endpoints (nothing in flight, circuit closed) that answered nothing for forgetIdleMs. */
+  #sweep(): void {
+    const before = this.#now() - this.#forgetIdleMs;
+    for (const [id, e] of this.#endpoints) if (e.active === 0 && !e.open && e.lastAnswer < before) this.#endpoints.delete(id);
   }
 
   #releaser(endpointId: string, e: EndpointState): Release {
@@ -108,20 +144,28 @@ export class EndpointLimiter {
       if (answered) {
         e.lastAnswer = this.#now();
         e.open = false;
+        if (e.window < this.#limit) e.window++;
       }
-      const next = e.open ? undefined : e.waiters.shift();
-      if (next) {
-        next(true); // the slot passes straight to the next waiter
-        return;
+      e.active--;
+      // The freed slot, and one more while the window grows, pass straight to waiters in order.
+      while (!e.open && e.active < e.window && e.waiters.length > 0) {
+        e.active++;
+        e.waiters.shift()!(true);
       }
-      // An open circuit is remembered while idle, so a drained hung endpoint is not refilled.
-      if (--e.active === 0 && !e.open) this.#endpoints.delete(endpointId);
+      // An open circuit (and a grown window) is remembered while idle, so a drained hung endpoint
+      // is not refilled, and a healthy one does not start slowly again.
+      if (e.active === 0 && !e.open && e.window === this.#initialWindow) this.#endpoints.delete(endpointId);
     };
   }
 
   /** Requests in flight to an endpoint. */
   active(endpointId: string): number {
     return this.#endpoints.get(endpointId)?.active ?? 0;
+  }
+
+  /** Requests an endpoint may have in flight now (its slow-start window). */
+  window(endpointId: string): number {
+    return this.#endpoints.get(endpointId)?.window ?? this.#initialWindow;
   }
 
   /** True while the endpoint's circuit is open (stalled). */

@@ -102,3 +102,56 @@ test('a check timer that fires late (this process was busy) does not open the ci
   assert.ok(l.isOpen('busy'));
   granted(false);
 });
+
+test('slow start: an endpoint that has not answered yet gets the initial window, and each answer widens it by one', async () => {
+  const l = new EndpointLimiter({ concurrency: 6, stallMs: 10_000, initialWindow: 2 });
+  const first = await Promise.all([l.acquire('e'), l.acquire('e')]);
+  assert.ok(first.every(Boolean));
+  let granted = 0;
+  const waiting = [1, 2, 3, 4].map(() => l.acquire('e').then((r) => (granted++, r)));
+  await new Promise((r) => setImmediate(r)); // let the granted waiters run
+  assert.equal(granted, 0, 'the third request waits although concurrency is 6');
+  assert.equal(l.window('e'), 2);
+  first[0]!(true); // answered: its slot and one more pass to waiters
+  await new Promise((r) => setImmediate(r)); // let the granted waiters run
+  assert.equal(granted, 2);
+  assert.equal(l.window('e'), 3);
+  assert.equal(l.active('e'), 3);
+  first[1]!(true);
+  const rest = await Promise.all(waiting);
+  assert.equal(granted, 4);
+  assert.equal(l.window('e'), 4);
+  for (const r of rest) r!(true);
+  assert.equal(l.window('e'), 6, 'never wider than concurrency');
+  assert.equal(l.active('e'), 0);
+});
+
+test('a hung endpoint that never answered holds only the initial window; the rest are deferred once it stalls', async () => {
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 64, stallMs: 1000, initialWindow: 8, now: () => now });
+  const held = await Promise.all(Array.from({ length: 8 }, () => l.acquire('hung')));
+  assert.ok(held.every(Boolean));
+  now = 1000;
+  const more = await Promise.all(Array.from({ length: 5 }, () => l.acquire('hung')));
+  assert.deepEqual(more, [null, null, null, null, null], 'no ninth request while nothing is answered');
+  assert.equal(l.active('hung'), 8);
+  for (const r of held) r!(false);
+});
+
+test('opening the circuit starts the window over; an idle endpoint keeps a grown window', async () => {
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 4, stallMs: 1000, initialWindow: 1, probes: 1, now: () => now });
+  for (let i = 0; i < 3; i++) (await l.acquire('x'))!(true);
+  assert.equal(l.window('x'), 4, 'grown by three answers');
+  now = 5000; // idle a while, not forgotten
+  const all = await Promise.all([1, 2, 3, 4].map(() => l.acquire('x')));
+  assert.ok(all.every(Boolean), 'the whole window at once after idle');
+  now = 6000;
+  assert.equal(await l.acquire('x'), null, 'stalled: open');
+  assert.equal(l.window('x'), 1);
+  for (const r of all) r!(false);
+  const probe = await l.acquire('x');
+  probe!(true); // an answer closes it; the window grows from 1 again
+  assert.equal(l.isOpen('x'), false);
+  assert.equal(l.window('x'), 2);
+});
