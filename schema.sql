@@ -804,6 +804,20 @@ end
 $$;
 
 --
+-- Name: reset_failing_streak(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.reset_failing_streak() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+  delete from webhooks.failing_streaks where endpoint_id = new.id;
+  return null;
+end
+$$;
+
+--
 -- Name: rotate_secret(uuid, interval); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -870,6 +884,62 @@ begin
     update webhooks.ordered_deliveries o set activated_at = now()
      where o.state = 'active' and o.handed_off_at is null and o.activated_at < now() - p_lease
     returning o.delivery_id, o.endpoint_id, o.event_id, o.event_type, o.event_timestamp, o.body;
+end
+$$;
+
+--
+-- Name: track_failing_streaks(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.track_failing_streaks() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+begin
+  insert into webhooks.failing_streaks as s
+    (endpoint_id, failing_since, last_failure_at, last_error, failed_attempts, last_success_at, updated_at)
+  select b.endpoint_id, b.failing_since, b.last_failure_at, b.last_error, b.failed_attempts, b.last_success_at, now()
+    from (
+      select x.endpoint_id,
+             max(x.ok_at)                                              as last_success_at,
+             min(x.started_at) filter (where x.counts)                 as failing_since,
+             max(x.started_at) filter (where x.counts)                 as last_failure_at,
+             count(*) filter (where x.counts)                          as failed_attempts,
+             (array_agg(x.error order by x.started_at desc) filter (where x.counts))[1] as last_error,
+             bool_or(x.streak_open)                                    as streak_open
+        from (
+          select a.endpoint_id, a.started_at, ok.ok_at,
+                 a.outcome = 'failed' and a.started_at > coalesce(greatest(ok.ok_at, k.last_success_at), '-infinity') as counts,
+                 k.failing_since is not null as streak_open,
+                 left(coalesce(a.error, 'HTTP ' || a.status_code, a.error_kind, 'failed'), 500) as error
+            from new_attempts a
+            join (
+              select endpoint_id, max(started_at) filter (where outcome = 'succeeded') as ok_at
+                from new_attempts
+               where outcome in ('succeeded', 'failed')
+               group by endpoint_id
+            ) ok on ok.endpoint_id = a.endpoint_id
+            left join webhooks.failing_streaks k on k.endpoint_id = a.endpoint_id
+           where a.outcome in ('succeeded', 'failed')
+        ) x
+       group by x.endpoint_id
+    ) b
+   where b.failing_since is not null or (b.streak_open and b.last_success_at is not null)
+   order by b.endpoint_id
+  on conflict (endpoint_id) do update set
+    failing_since    = case when excluded.last_success_at >= s.failing_since then excluded.failing_since
+                            else least(s.failing_since, excluded.failing_since) end,
+    failed_attempts  = case when excluded.last_success_at >= s.failing_since then excluded.failed_attempts
+                            else s.failed_attempts + excluded.failed_attempts end,
+    last_error       = case when excluded.last_success_at >= s.failing_since then excluded.last_error
+                            when excluded.last_failure_at >= coalesce(s.last_failure_at, '-infinity') then excluded.last_error
+                            else s.last_error end,
+    last_failure_at  = case when excluded.last_success_at >= s.failing_since then excluded.last_failure_at
+                            else greatest(s.last_failure_at, excluded.last_failure_at) end,
+    failing_alert_at = case when excluded.last_success_at >= s.failing_since then null else s.failing_alert_at end,
+    last_success_at  = greatest(s.last_success_at, excluded.last_success_at),
+    updated_at       = now();
+  return null;
 end
 $$;
 
@@ -1145,6 +1215,29 @@ $_$;
 
 SET default_tablespace = '';
 
+SET default_table_access_method = heap;
+
+--
+-- Name: alerts; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.alerts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    alert text NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    claimed_at timestamp with time zone DEFAULT now() NOT NULL,
+    produced_at timestamp with time zone,
+    CONSTRAINT alerts_alert_check CHECK ((alert = ANY (ARRAY['webhook_endpoint_failing'::text, 'webhook_endpoint_disabled'::text])))
+);
+
+--
+-- Name: TABLE alerts; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON TABLE webhooks.alerts IS 'alert.triggered events this service produced (or is about to) to ALERTS_TOPIC: webhook_endpoint_failing and webhook_endpoint_disabled, with the whole event; produced_at is null until the broker acknowledged it.';
+
 --
 -- Name: attempts; Type: TABLE; Schema: webhooks; Owner: -
 --
@@ -1168,8 +1261,6 @@ CREATE TABLE webhooks.attempts (
     CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (started_at);
-
-SET default_table_access_method = heap;
 
 --
 -- Name: attempts_default; Type: TABLE; Schema: webhooks; Owner: -
@@ -1302,6 +1393,27 @@ CREATE VIEW webhooks.delivery_log AS
 COMMENT ON VIEW webhooks.delivery_log IS 'One row per delivery attempt: endpoint, event, series and attempt number, outcome, HTTP status or error, duration, the delay before it, a response excerpt and the delivery''s current status. Filter on attempted_at (e.g. > now() - interval ''1 hour'') so only recent partitions are read.';
 
 --
+-- Name: failing_streaks; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.failing_streaks (
+    endpoint_id uuid NOT NULL,
+    failing_since timestamp with time zone,
+    last_failure_at timestamp with time zone,
+    last_error text,
+    failed_attempts bigint DEFAULT 0 NOT NULL,
+    last_success_at timestamp with time zone,
+    failing_alert_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE failing_streaks; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON TABLE webhooks.failing_streaks IS 'Per endpoint: the current failing streak (failing_since is the first failed attempt after the last success), its last error and failed attempts, and when its webhook_endpoint_failing alert was sent. Kept by a trigger on webhooks.attempts; enabling an endpoint again deletes its row.';
+
+--
 -- Name: endpoint_health; Type: VIEW; Schema: webhooks; Owner: -
 --
 
@@ -1321,8 +1433,11 @@ CREATE VIEW webhooks.endpoint_health AS
     w.attempts_24h,
     round(((w.succeeded_24h)::numeric / (NULLIF(w.attempts_24h, 0))::numeric), 3) AS success_ratio_24h,
     o.deliveries_dead,
-    o.deliveries_retrying
-   FROM ((((webhooks.endpoints e
+    o.deliveries_retrying,
+    k.failing_since,
+    COALESCE(k.failed_attempts, (0)::bigint) AS failing_attempts
+   FROM (((((webhooks.endpoints e
+     LEFT JOIN webhooks.failing_streaks k ON (((k.endpoint_id = e.id) AND (k.failing_since IS NOT NULL))))
      LEFT JOIN LATERAL ( SELECT a.started_at AS last_success_at
            FROM webhooks.attempts a
           WHERE ((a.endpoint_id = e.id) AND (a.outcome = 'succeeded'::text))
@@ -1350,7 +1465,7 @@ CREATE VIEW webhooks.endpoint_health AS
 -- Name: VIEW endpoint_health; Type: COMMENT; Schema: webhooks; Owner: -
 --
 
-COMMENT ON VIEW webhooks.endpoint_health IS 'Per endpoint: last success, last failure and its error, attempts and success ratio over the last hour and the last 24 hours, deliveries dead (redeliverable) and deliveries waiting for a retry or a redelivery.';
+COMMENT ON VIEW webhooks.endpoint_health IS 'Per endpoint: last success, last failure and its error, attempts and success ratio over the last hour and the last 24 hours, deliveries dead (redeliverable) and deliveries waiting for a retry or a redelivery, and the current failing streak (failing_since is null when the endpoint is not failing).';
 
 --
 -- Name: event_types; Type: TABLE; Schema: webhooks; Owner: -
@@ -1422,6 +1537,13 @@ CREATE TABLE webhooks.settings (
 ALTER TABLE ONLY webhooks.attempts ATTACH PARTITION webhooks.attempts_default DEFAULT;
 
 --
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+--
 -- Name: deliveries deliveries_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
 --
 
@@ -1450,6 +1572,13 @@ ALTER TABLE ONLY webhooks.event_types
     ADD CONSTRAINT event_types_pkey PRIMARY KEY (name);
 
 --
+-- Name: failing_streaks failing_streaks_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.failing_streaks
+    ADD CONSTRAINT failing_streaks_pkey PRIMARY KEY (endpoint_id);
+
+--
 -- Name: ordered_deliveries ordered_deliveries_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
 --
 
@@ -1476,6 +1605,18 @@ ALTER TABLE ONLY webhooks.schema_migrations
 
 ALTER TABLE ONLY webhooks.settings
     ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
+
+--
+-- Name: alerts_endpoint; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX alerts_endpoint ON webhooks.alerts USING btree (endpoint_id, created_at DESC);
+
+--
+-- Name: alerts_unproduced; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX alerts_unproduced ON webhooks.alerts USING btree (claimed_at) WHERE (produced_at IS NULL);
 
 --
 -- Name: attempts_delivery; Type: INDEX; Schema: webhooks; Owner: -
@@ -1532,6 +1673,12 @@ CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (status) 
 CREATE INDEX deliveries_source ON webhooks.deliveries USING btree (source_topic, source_partition, source_offset DESC) WHERE (source_offset IS NOT NULL);
 
 --
+-- Name: failing_streaks_since; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX failing_streaks_since ON webhooks.failing_streaks USING btree (failing_since) WHERE (failing_since IS NOT NULL);
+
+--
 -- Name: ordered_deliveries_one_head; Type: INDEX; Schema: webhooks; Owner: -
 --
 
@@ -1550,10 +1697,22 @@ ALTER INDEX webhooks.attempts_delivery ATTACH PARTITION webhooks.attempts_defaul
 ALTER INDEX webhooks.attempts_endpoint_time ATTACH PARTITION webhooks.attempts_default_endpoint_id_started_at_idx;
 
 --
+-- Name: attempts attempts_track_failing_streaks; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER attempts_track_failing_streaks AFTER INSERT ON webhooks.attempts REFERENCING NEW TABLE AS new_attempts FOR EACH STATEMENT EXECUTE FUNCTION webhooks.track_failing_streaks();
+
+--
 -- Name: endpoints endpoints_notify; Type: TRIGGER; Schema: webhooks; Owner: -
 --
 
 CREATE TRIGGER endpoints_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON webhooks.endpoints FOR EACH STATEMENT EXECUTE FUNCTION webhooks.notify_endpoints_changed();
+
+--
+-- Name: endpoints endpoints_reset_failing_streak; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER endpoints_reset_failing_streak AFTER UPDATE OF enabled ON webhooks.endpoints FOR EACH ROW WHEN ((new.enabled AND (NOT old.enabled))) EXECUTE FUNCTION webhooks.reset_failing_streak();
 
 --
 -- Name: endpoints endpoints_validate; Type: TRIGGER; Schema: webhooks; Owner: -
@@ -1584,6 +1743,13 @@ CREATE TRIGGER event_types_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE O
 --
 
 CREATE TRIGGER event_types_validate BEFORE INSERT OR UPDATE ON webhooks.event_types FOR EACH ROW EXECUTE FUNCTION webhooks.validate_event_type();
+
+--
+-- Name: failing_streaks failing_streaks_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.failing_streaks
+    ADD CONSTRAINT failing_streaks_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES webhooks.endpoints(id) ON DELETE CASCADE;
 
 --
 -- PostgreSQL database dump complete

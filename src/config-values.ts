@@ -70,6 +70,27 @@ export function durations(env: Env, name: string, def: string): number[] {
   });
 }
 
+/** One duration (see parseDuration), at least `minMs`; 0, where allowed, means "off" to the caller. */
+export function duration(env: Env, name: string, def: string, minMs = 0): number {
+  const raw = str(env, name, def);
+  const ms = parseDuration(raw);
+  if (ms === null) throw new ConfigError(name, `${JSON.stringify(raw)} is not a duration like 24h, 30m, 5s or 250ms`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/**
+ * A topic name that defaults to `def` when the variable is absent; set but empty, it is null
+ * (the feature it names is off).
+ */
+export function topicOrOff(env: Env, name: string, def: string): string | null {
+  if (env[name] === undefined) return def;
+  const topic = env[name].trim();
+  if (topic === '') return null;
+  if (!TOPIC_RE.test(topic)) throw new ConfigError(name, `${JSON.stringify(topic)} is not a valid Kafka topic name`);
+  return topic;
+}
+
 export const TOPIC_RE = /^[a-zA-Z0-9._-]{1,200}$/;
 
 export function url(env: Env, name: string, def: string | null, protocols: string[]): string | null {

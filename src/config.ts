@@ -1,10 +1,27 @@
-import { adminVariables, bool, deepFreeze, durations, int, list, oneOf, read, str, TOPIC_RE, url, type Env } from './config-values.ts';
+import {
+  adminVariables,
+  bool,
+  deepFreeze,
+  duration,
+  durations,
+  int,
+  list,
+  oneOf,
+  read,
+  str,
+  TOPIC_RE,
+  topicOrOff,
+  url,
+  type Env,
+} from './config-values.ts';
 import { canonicalAllowNetworks } from './delivery/egress-guard.ts';
 import { parseAdminConfig, type AdminConfig } from './config-admin.ts';
+import type { AlertsConfig } from './config-alerts.ts';
 import { ConfigError } from './errors.ts';
 
 export { parseDuration } from './config-values.ts';
 export { ADMIN_TOKEN_MIN_LENGTH, type AdminConfig } from './config-admin.ts';
+export type { AlertsConfig } from './config-alerts.ts';
 
 /**
  * The service's whole configuration, parsed once from the environment. Only this file reads
@@ -98,6 +115,8 @@ export interface Config {
     /** RETRY_DELAYS: comma-separated delays before attempts 2, 3, 4… (`5s,30s,120s`; units ms, s, m). */
     delaysMs: number[];
   };
+  /** Failing endpoints: the alert.triggered events about them, and auto-disable (see AlertsConfig). */
+  alerts: AlertsConfig;
   endpoints: {
     /** ENDPOINT_RELOAD_INTERVAL_MS: full reload of the endpoint index, a safety net for lost NOTIFYs, ms. Default 60000. */
     reloadIntervalMs: number;
@@ -156,6 +175,11 @@ export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> 
  * before it is given up: the message is then quarantined to the invalid topic (`handler_failed`).
  */
 export const UNCLASSIFIED_ATTEMPTS = 5;
+
+/** An alert.triggered event queued but not produced this long is produced by the next sweep of any dispatcher: 1 min. */
+export const ALERT_CLAIM_LEASE_MS = 60_000;
+/** Longest an auto-disabled endpoint's alert waits for this dispatcher's index to drop it (so it is not sent its own alert): 5 s. */
+export const DISABLED_ENDPOINT_DROP_WAIT_MS = 5000;
 
 /** Reconnect backoff of a LISTEN connection: 100 ms doubling to 10 s, with equal jitter. */
 /** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
@@ -248,6 +272,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
     delivery,
     retry: { delaysMs: durations(env, 'RETRY_DELAYS', '5s,30s,120s') },
+    alerts: {
+      topic: topicOrOff(env, 'ALERTS_TOPIC', inputTopics[0]!),
+      failingAfterMs: duration(env, 'ALERT_FAILING_AFTER', '1h'),
+      autoDisableAfterMs: duration(env, 'AUTO_DISABLE_AFTER', '24h'),
+      autoDisableMinDead: int(env, 'AUTO_DISABLE_MIN_DEAD', 10, 1, 1_000_000),
+      checkIntervalMs: duration(env, 'AUTO_DISABLE_CHECK_INTERVAL', '30s', 100),
+    },
     endpoints: { reloadIntervalMs: int(env, 'ENDPOINT_RELOAD_INTERVAL_MS', 60_000, 100, 86_400_000) },
     log: {
       batchSize: int(env, 'DELIVERY_LOG_BATCH_SIZE', 1000, 1, 100_000),

@@ -22,7 +22,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { watchConsumer } from './metrics/consumer-metrics.ts';
 import { dependencyWaits } from './metrics/dependency-waits.ts';
 import { checkReadiness } from './metrics/readiness.ts';
-import { startMaintenance } from './service-maintenance.ts';
+import { startFailingEndpointSweep, startMaintenance } from './service-maintenance.ts';
 import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
 import { DelayConsumer } from './retry/delay-consumer.ts';
 import { topicNames, topicSpecs, type TopicNames } from './topics/service-topics.ts';
@@ -127,6 +127,7 @@ async function start(
   });
   await endpoints.start();
   cleanups.push(() => endpoints.stop());
+  startFailingEndpointSweep({ pool: database.pool, producer, endpoints, metrics, logger }, config, cleanups);
 
   const catalog = new EventCatalogCache(cacheOptions('event-catalog'));
   await catalog.start();

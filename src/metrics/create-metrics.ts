@@ -101,6 +101,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   deliveryLogQueueRows.set(0);
   dependencyWaits.set(0);
   parkedDeliveries.set(0);
+  instruments.endpointsFailing.set(0);
+  for (const alert of ['webhook_endpoint_failing', 'webhook_endpoint_disabled']) instruments.alertsProduced.inc({ alert }, 0);
   if (!perEndpoint) {
     for (const eventType of options.eventTypes ?? SPEC_EVENT_TYPES) {
       for (const outcome of DELIVERY_OUTCOMES) deliveryCells.touch(outcome, eventType, '');

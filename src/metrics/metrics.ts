@@ -76,6 +76,12 @@ export interface Metrics {
    * guard denied the address) or `insecure_url` (plain http while REQUIRE_HTTPS is on).
    */
   readonly egressRefused: Counter<'reason'>;
+  /** webhooks_endpoints_auto_disabled_total: endpoints this dispatcher disabled because every attempt failed (AUTO_DISABLE_AFTER). */
+  readonly endpointsAutoDisabled: Counter;
+  /** webhooks_endpoints_failing: enabled endpoints whose every attempt has failed since their last success (as of the last sweep). */
+  readonly endpointsFailing: Gauge;
+  /** webhooks_alerts_produced_total{alert}: alert.triggered events produced (webhook_endpoint_failing, webhook_endpoint_disabled). */
+  readonly alertsProduced: Counter<'alert'>;
   /** webhooks_consumer_up{consumer}: 1 while the input or retry consumer runs. */
   readonly consumerUp: Gauge<'consumer'>;
   /** webhooks_build_info{version}: always 1. */
