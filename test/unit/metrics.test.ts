@@ -43,6 +43,9 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_deliveries_parked_total', 'counter', []],
   ['webhooks_deliveries_released_total', 'counter', []],
   ['webhooks_parked_deliveries', 'gauge', []],
+  ['webhooks_endpoints_auto_disabled_total', 'counter', []],
+  ['webhooks_endpoints_failing', 'gauge', []],
+  ['webhooks_alerts_produced_total', 'counter', ['alert']],
   ['webhooks_build_info', 'gauge', ['version']],
 ];
 
