@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { loadConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { configOrExitCode, stopOnSignal } from './process-lifecycle.ts';
 import { startService } from './service.ts';
 
 /**
@@ -9,16 +9,8 @@ import { startService } from './service.ts';
  * signal forced the exit.
  */
 export async function runService(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`dialer-webhooks: configuration error: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = configOrExitCode('dialer-webhooks', loadConfig);
+  if (config === 2) return 2;
   const logger = pino({ level: config.logLevel, base: { service: 'dialer-webhooks' } });
   // kafkajs 2.2.4 passes negative delays to setTimeout, which Node 24 reports on every start
   // (harmless: Node uses 1 ms). Other process warnings go to the log as JSON.
@@ -33,36 +25,18 @@ export async function runService(): Promise<number> {
     logger.fatal({ err }, 'failed to start');
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) {
-        logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      }
-      signalled = true;
-      logger.info({ signal }, 'signal received; shutting down');
-      const force = setTimeout(() => {
-        logger.error('shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting');
-        process.exit(1);
-      }, config.shutdownTimeoutMs);
-      force.unref();
-      service.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    void service.crashed.then(async (error) => {
-      logger.fatal({ err: error }, 'a consumer stopped for good; exiting so the supervisor restarts us');
-      await service.stop().catch(() => {});
-      resolve(1);
-    });
+  const crashed = service.crashed.then(async (error) => {
+    logger.fatal({ err: error }, 'a consumer stopped for good; exiting so the supervisor restarts us');
+    await service.stop().catch(() => {});
+    return 1;
   });
+  const stopped = stopOnSignal({
+    logger,
+    stop: () => service.stop(),
+    messages: { stopping: 'shutting down', failed: 'shutdown failed' },
+    forceExit: { afterMs: config.shutdownTimeoutMs, message: 'shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting' },
+  });
+  return Promise.race([stopped, crashed]);
 }
 
 if (import.meta.main) {

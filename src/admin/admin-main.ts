@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { loadAdminConfig, loadConfig } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { configOrExitCode, stopOnSignal } from '../process-lifecycle.ts';
 import { startAdminServer } from './admin-server.ts';
 
 /**
@@ -9,17 +9,9 @@ import { startAdminServer } from './admin-server.ts';
  * short ADMIN_TOKEN among them).
  */
 export async function runAdmin(): Promise<number> {
-  let config, admin;
-  try {
-    config = loadConfig();
-    admin = loadAdminConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`dialer-webhooks admin: configuration error: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const loaded = configOrExitCode('dialer-webhooks admin', () => ({ config: loadConfig(), admin: loadAdminConfig() }));
+  if (loaded === 2) return 2;
+  const { config, admin } = loaded;
   const logger = pino({ level: config.logLevel, base: { service: 'dialer-webhooks-admin' } });
   let server;
   try {
@@ -28,22 +20,10 @@ export async function runAdmin(): Promise<number> {
     logger.fatal({ err }, 'web admin failed to start');
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143);
-      signalled = true;
-      logger.info({ signal }, 'signal received; stopping the web admin');
-      server.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'web admin stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  return stopOnSignal({
+    logger,
+    stop: () => server.stop(),
+    messages: { stopping: 'stopping the web admin', failed: 'web admin stop failed' },
   });
 }
 
