@@ -28,14 +28,29 @@
  */
 import type protobuf from 'protobufjs';
 import { request } from 'undici';
-import {
-  helperTypeFromSchemaType,
-  schemaFromConfluentSchema,
-  schemaTypeFromString,
-} from '@kafkajs/confluent-schema-registry/dist/schemaTypeResolver.js';
+import type * as SchemaTypeResolver from '@kafkajs/confluent-schema-registry/dist/schemaTypeResolver.js';
 import type { ConfluentSchema, ProtocolOptions, Schema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
 import { InvalidEventError, TransientError, WebhooksError } from '../errors.ts';
-import { compileProtobuf, decodeProtobuf, toPlain } from './protobuf-payload.ts';
+import type * as ProtobufPayload from './protobuf-payload.ts';
+
+type Codecs = typeof SchemaTypeResolver & typeof ProtobufPayload;
+
+let codecs: Promise<Codecs> | null = null;
+/** Set once `codecs` has resolved: a loaded schema implies it. */
+let loadedCodecs: Codecs | null = null;
+
+/**
+ * The schema libraries (avsc, protobufjs and the registry client's resolvers) are loaded with the
+ * first schema this process needs, not at start: a JSON-only deployment never loads them (about
+ * 20 MB of resident code and heap, `bench --only idle`).
+ */
+function loadCodecs(): Promise<Codecs> {
+  codecs ??= Promise.all([import('@kafkajs/confluent-schema-registry/dist/schemaTypeResolver.js'), import('./protobuf-payload.ts')]).then(
+    ([resolver, protobufPayload]) => (loadedCodecs = { ...resolver, ...protobufPayload }),
+  );
+  codecs.catch(() => (codecs = null));
+  return codecs;
+}
 
 /** Length of the Confluent header: magic byte + 4-byte schema id. */
 const HEADER_LENGTH = 5;
@@ -151,6 +166,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
   }
 
   async function loadSchema(id: number): Promise<LoadedSchema> {
+    const { schemaTypeFromString, helperTypeFromSchemaType, compileProtobuf, schemaFromConfluentSchema } = await loadCodecs();
     let root: SchemaResponse;
     try {
       root = await getJson(`/schemas/ids/${id}`);
@@ -180,6 +196,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
 
   /** Referenced schemas, depth first, each after the schemas it references (as the library orders them). */
   async function loadReferences(schema: ConfluentSchema, id: number, seen: Set<string>): Promise<ConfluentSchema[]> {
+    const { helperTypeFromSchemaType } = await loadCodecs();
     const result: ConfluentSchema[] = [];
     for (const reference of schema.references ?? []) {
       const key = `${reference.subject}\u0000${reference.version}`;
@@ -217,6 +234,7 @@ export function createRegistryDecoder(options: RegistryDecoderOptions): Registry
       if (id <= 0) throw new InvalidEventError('unknown_schema', `schema id ${id} cannot exist`);
       const loaded = await getSchema(id);
       const payload = value.subarray(HEADER_LENGTH);
+      const { decodeProtobuf, toPlain } = loadedCodecs!;
       try {
         return loaded.kind === 'PROTOBUF' ? decodeProtobuf(loaded.messages, payload) : toPlain(loaded.schema.fromBuffer(payload));
       } catch (error) {
