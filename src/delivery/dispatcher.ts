@@ -33,7 +33,8 @@ import {
 } from './attempt-context.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
 import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
-import { bodyDigest, deliveryId } from './delivery-id.ts';
+import { FirstAttemptClaim } from './claim-request.ts';
+import { bodyDigest } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
 import { sendAttempt } from './send-attempt.ts';
@@ -130,19 +131,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const outcomes = await this.#retry(
       () =>
         this.#o.claims.claim(
-          matches.map((e) => ({
-            deliveryId: deliveryId(eventId, e.id),
-            // A second hash per delivery, needed only when the id belongs to another event.
-            get collisionId() {
-              return deliveryId(eventId, e.id, digest);
-            },
-            endpointId: e.id,
-            eventId,
-            eventType: envelope.event,
-            eventTimestampMs: envelope.timestampMs,
-            bodyDigest: digest,
-            source,
-          })),
+          matches.map(
+            (e) =>
+              new FirstAttemptClaim({
+                endpointId: e.id,
+                eventId,
+                eventType: envelope.event,
+                eventTimestampMs: envelope.timestampMs,
+                bodyDigest: digest,
+                source,
+              }),
+          ),
           signal,
         ),
       'claiming deliveries',
