@@ -20,6 +20,45 @@ SET row_security = off;
 CREATE SCHEMA webhooks;
 
 --
+-- Name: cancel_replay(uuid); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.cancel_replay(replay_id uuid) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  r webhooks.replay_requests%rowtype;
+begin
+  select * into r from webhooks.replay_requests where id = cancel_replay.replay_id for update;
+  if not found then
+    raise exception 'webhooks.cancel_replay: no replay with id %', cancel_replay.replay_id
+      using errcode = 'no_data_found',
+            hint = 'Replays are in webhooks.replay_requests, e.g. select id, status, requested_at from webhooks.replay_requests order by requested_at desc';
+  end if;
+  if r.status not in ('queued', 'running') then
+    raise notice 'webhooks.cancel_replay: replay % is already %', r.id, r.status;
+    return r.status;
+  end if;
+  -- A running replay stops at its next progress write (or at once, woken by the NOTIFY); the
+  -- deliveries it queued before are sent.
+  update webhooks.replay_requests
+     set status = 'cancelled',
+         finished_at = now(),
+         updated_at = now()
+   where id = r.id;
+  perform pg_notify('webhooks_replays', r.id::text);
+  return 'cancelled';
+end
+$$;
+
+--
+-- Name: FUNCTION cancel_replay(replay_id uuid); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.cancel_replay(replay_id uuid) IS 'Cancels a queued or running replay; returns its status afterwards (cancelled, or done/failed if it had already ended).';
+
+--
 -- Name: denied_address_reason(inet, text); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -804,6 +843,72 @@ end
 $$;
 
 --
+-- Name: replay(uuid, timestamp with time zone, timestamp with time zone, text[]); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.replay(endpoint_id uuid, since timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, types text[] DEFAULT NULL::text[]) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'webhooks'
+    AS $$
+declare
+  ep      webhooks.endpoints%rowtype;
+  unknown text[];
+  new_id  uuid;
+begin
+  if replay.endpoint_id is null or replay.since is null then
+    raise exception 'webhooks.replay: endpoint_id and since must not be null'
+      using errcode = 'null_value_not_allowed';
+  end if;
+  select * into ep from webhooks.endpoints e where e.id = replay.endpoint_id;
+  if not found then
+    raise exception 'webhooks.replay: no endpoint with id %', replay.endpoint_id
+      using errcode = 'no_data_found',
+            hint = 'Endpoint ids are in webhooks.endpoints, e.g. select id, name from webhooks.endpoints order by name';
+  end if;
+  if not ep.enabled then
+    raise exception 'webhooks.replay: endpoint "%" is disabled (%), so its deliveries would be cancelled at once', ep.name, coalesce(ep.disabled_reason, 'no reason given')
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'Enable it first: update webhooks.endpoints set enabled = true where name = ''' || ep.name || ''';';
+  end if;
+  if replay.since > now() then
+    raise exception 'webhooks.replay: since % is in the future', replay.since
+      using errcode = 'invalid_parameter_value',
+            hint = 'A replay delivers events already in Kafka, e.g. since => now() - interval ''1 day''.';
+  end if;
+  if replay.until is not null and replay.until <= replay.since then
+    raise exception 'webhooks.replay: until % must be later than since %', replay.until, replay.since
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if replay.types is not null then
+    if cardinality(replay.types) = 0 then
+      raise exception 'webhooks.replay: types must be null (every subscribed type) or name at least one event type'
+        using errcode = 'invalid_parameter_value';
+    end if;
+    select array_agg(t order by t) into unknown
+      from unnest(replay.types) as t
+     where not exists (select 1 from webhooks.event_types et where et.name = t);
+    if unknown is not null then
+      raise exception 'webhooks.replay: unknown event type %', array_to_string(unknown, ', ')
+        using errcode = 'invalid_parameter_value',
+              hint = 'The event types are in webhooks.event_types (select name from webhooks.event_types order by name).';
+    end if;
+  end if;
+
+  insert into webhooks.replay_requests (endpoint_id, since, until, types)
+  values (ep.id, replay.since, replay.until, replay.types)
+  returning id into new_id;
+  perform pg_notify('webhooks_replays', new_id::text);
+  return new_id;
+end
+$$;
+
+--
+-- Name: FUNCTION replay(endpoint_id uuid, since timestamp with time zone, until timestamp with time zone, types text[]); Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON FUNCTION webhooks.replay(endpoint_id uuid, since timestamp with time zone, until timestamp with time zone, types text[]) IS 'Requests a replay from Kafka to one endpoint of the events since a time (until a time, of some types). A running dispatcher picks it up; progress and summary are in webhooks.replay_requests. Returns its id.';
+
+--
 -- Name: reset_failing_streak(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -1509,6 +1614,46 @@ CREATE TABLE webhooks.ordered_deliveries (
 COMMENT ON TABLE webhooks.ordered_deliveries IS 'Unsettled deliveries to per_key endpoints, one queue per (endpoint, topic, partition, key): the active head and the parked deliveries waiting behind it in offset order. Written only by the webhooks.*_key_queue functions.';
 
 --
+-- Name: replay_requests; Type: TABLE; Schema: webhooks; Owner: -
+--
+
+CREATE TABLE webhooks.replay_requests (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    endpoint_id uuid NOT NULL,
+    since timestamp with time zone NOT NULL,
+    until timestamp with time zone,
+    types text[],
+    requested_by text DEFAULT CURRENT_USER NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    scanned bigint DEFAULT 0 NOT NULL,
+    matched bigint DEFAULT 0 NOT NULL,
+    queued bigint DEFAULT 0 NOT NULL,
+    skipped_succeeded bigint DEFAULT 0 NOT NULL,
+    filtered bigint DEFAULT 0 NOT NULL,
+    in_flight bigint DEFAULT 0 NOT NULL,
+    invalid bigint DEFAULT 0 NOT NULL,
+    offsets_done bigint DEFAULT 0 NOT NULL,
+    offsets_total bigint,
+    earliest_available timestamp with time zone,
+    error text,
+    claimed_by text,
+    lease_expires_at timestamp with time zone,
+    claims integer DEFAULT 0 NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT replay_requests_check CHECK (((until IS NULL) OR (until > since))),
+    CONSTRAINT replay_requests_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'done'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: TABLE replay_requests; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON TABLE webhooks.replay_requests IS 'Replays from Kafka requested with webhooks.replay(): the request, who runs it, its progress and its summary.';
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: webhooks; Owner: -
 --
 
@@ -1591,6 +1736,13 @@ ALTER TABLE ONLY webhooks.ordered_deliveries
 
 ALTER TABLE ONLY webhooks.ordered_deliveries
     ADD CONSTRAINT ordered_deliveries_position UNIQUE (endpoint_id, source_topic, source_partition, order_key, source_offset);
+
+--
+-- Name: replay_requests replay_requests_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.replay_requests
+    ADD CONSTRAINT replay_requests_pkey PRIMARY KEY (id);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: webhooks; Owner: -
@@ -1685,6 +1837,18 @@ CREATE INDEX failing_streaks_since ON webhooks.failing_streaks USING btree (fail
 CREATE UNIQUE INDEX ordered_deliveries_one_head ON webhooks.ordered_deliveries USING btree (endpoint_id, source_topic, source_partition, order_key) WHERE (state = 'active'::text);
 
 --
+-- Name: replay_requests_endpoint; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX replay_requests_endpoint ON webhooks.replay_requests USING btree (endpoint_id, requested_at DESC);
+
+--
+-- Name: replay_requests_open; Type: INDEX; Schema: webhooks; Owner: -
+--
+
+CREATE INDEX replay_requests_open ON webhooks.replay_requests USING btree (requested_at) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
+
+--
 -- Name: attempts_default_delivery_id_series_attempt_idx; Type: INDEX ATTACH; Schema: webhooks; Owner: -
 --
 
@@ -1750,6 +1914,13 @@ CREATE TRIGGER event_types_validate BEFORE INSERT OR UPDATE ON webhooks.event_ty
 
 ALTER TABLE ONLY webhooks.failing_streaks
     ADD CONSTRAINT failing_streaks_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES webhooks.endpoints(id) ON DELETE CASCADE;
+
+--
+-- Name: replay_requests replay_requests_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: webhooks; Owner: -
+--
+
+ALTER TABLE ONLY webhooks.replay_requests
+    ADD CONSTRAINT replay_requests_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES webhooks.endpoints(id) ON DELETE CASCADE;
 
 --
 -- PostgreSQL database dump complete

@@ -31,9 +31,8 @@ export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
 export const KEY_QUEUE_SWEEP_MS = 15_000;
 
 /**
- * Replay (`dialer-webhooks replay`): deliveries queued per second unless `--rate` says otherwise,
- * so a replay of a week does not crowd out live traffic on the retry consumer; and the most
- * `--rate` may ask.
+ * Replay: deliveries queued per second unless REPLAY_RATE or `--rate` says otherwise, so a replay
+ * of a week does not crowd out live traffic on the retry consumer; and the most either may ask.
  */
 export const REPLAY_DEFAULT_RATE = 200;
 export const REPLAY_MAX_RATE = 10_000;

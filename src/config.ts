@@ -23,6 +23,7 @@ export { parseDuration } from './config-values.ts';
 export { ADMIN_TOKEN_MIN_LENGTH, type AdminConfig } from './config-admin.ts';
 export type { AlertsConfig } from './config-alerts.ts';
 export * from './config-constants.ts';
+import { REPLAY_DEFAULT_RATE, REPLAY_MAX_RATE } from './config-constants.ts';
 
 /**
  * The service's whole configuration, parsed once from the environment. Only this file reads
@@ -121,6 +122,10 @@ export interface Config {
   endpoints: {
     /** ENDPOINT_RELOAD_INTERVAL_MS: full reload of the endpoint index, a safety net for lost NOTIFYs, ms. Default 60000. */
     reloadIntervalMs: number;
+  };
+  replay: {
+    /** REPLAY_RATE: most deliveries a replay queues per second (webhooks.replay(), and the CLI's default `--rate`). Default 200. */
+    ratePerSecond: number;
   };
   log: {
     /** DELIVERY_LOG_BATCH_SIZE: most attempt rows written in one statement. Default 1000. */
@@ -241,6 +246,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       checkIntervalMs: duration(env, 'AUTO_DISABLE_CHECK_INTERVAL', '30s', 100),
     },
     endpoints: { reloadIntervalMs: int(env, 'ENDPOINT_RELOAD_INTERVAL_MS', 60_000, 100, 86_400_000) },
+    replay: { ratePerSecond: int(env, 'REPLAY_RATE', REPLAY_DEFAULT_RATE, 1, REPLAY_MAX_RATE) },
     log: {
       batchSize: int(env, 'DELIVERY_LOG_BATCH_SIZE', 1000, 1, 100_000),
       flushIntervalMs: int(env, 'DELIVERY_LOG_FLUSH_MS', 20, 0, 60_000),

@@ -24,6 +24,7 @@ import { dependencyWaits } from './metrics/dependency-waits.ts';
 import { checkReadiness } from './metrics/readiness.ts';
 import { startFailingEndpointSweep, startMaintenance } from './service-maintenance.ts';
 import { startRedeliveryWatcher, type RedeliveryWatcher } from './redelivery/redelivery-watcher.ts';
+import { startReplayWatcher, type ReplayWatcher } from './replay/replay-watcher.ts';
 import { DelayConsumer } from './retry/delay-consumer.ts';
 import { topicNames, topicSpecs, type TopicNames } from './topics/service-topics.ts';
 import { settleWithin } from './util/bounded.ts';
@@ -46,6 +47,8 @@ export interface Service {
   readonly retry: DelayConsumer;
   /** Picks up webhooks.redeliver()/recover() requests. */
   readonly redeliveries: RedeliveryWatcher;
+  /** Runs webhooks.replay() requests. */
+  readonly replays: ReplayWatcher;
   readonly topics: TopicNames;
   readonly database: DatabaseHandle;
   /** Port of the metrics and health server. */
@@ -151,7 +154,7 @@ async function start(
   cleanups.push(closeLog);
 
   const waits = dependencyWaits(metrics);
-  const { dispatcher, deliverer, keyOrder, keyQueueSweep } = buildDispatcher(config, {
+  const { dispatcher, deliverer, keyOrder, keyQueueSweep, decodeEvent } = buildDispatcher(config, {
     backoffObserver: waits.observer,
     database,
     endpoints,
@@ -219,6 +222,10 @@ async function start(
   });
   cleanups.push(() => redeliveries.stop());
 
+  // webhooks.replay() requests: read from Kafka with a group of their own, queued like redeliveries.
+  const replays = await startReplayWatcher(config, { database, kafka, producer, decodeEvent, topics, metrics, logger });
+  cleanups.push(() => replays.stop());
+
   // Its own admin: a kafkajs admin that once read a since-deleted topic fails every later call.
   const lagAdmin = kafka.admin();
   await lagAdmin.connect();
@@ -277,6 +284,7 @@ async function start(
     input,
     retry,
     redeliveries,
+    replays,
     topics,
     database,
     httpPort: http.port,

@@ -23,7 +23,7 @@ export const replayCommand: Command = {
       ...endpointSinceOptions('events'),
       until: { type: 'string', value: 'TIME', description: 'events before (default: everything there when the replay starts)' },
       types: { type: 'string', value: 'A,B', description: 'only these event types (within the subscription)' },
-      rate: { type: 'string', value: 'N', description: `most deliveries queued per second (default ${REPLAY_DEFAULT_RATE})` },
+      rate: { type: 'string', value: 'N', description: `most deliveries queued per second (default REPLAY_RATE, ${REPLAY_DEFAULT_RATE})` },
       'dry-run': { type: 'boolean', description: 'only count: read and match, queue nothing' },
     },
     description:
@@ -39,11 +39,11 @@ export const replayCommand: Command = {
     const untilText = stringValue(values, 'until');
     const until = untilText === undefined ? null : parseSince('until', untilText, nowMs);
     if (until !== null && until.getTime() <= since.getTime()) throw new UsageError('--until must be later than --since');
+    const config = ctx.config();
     const rateText = stringValue(values, 'rate');
-    const rate = rateText === undefined ? REPLAY_DEFAULT_RATE : parseIntegerOption('rate', rateText, 1, REPLAY_MAX_RATE);
+    const rate = rateText === undefined ? config.replay.ratePerSecond : parseIntegerOption('rate', rateText, 1, REPLAY_MAX_RATE);
     const dryRun = values['dry-run'] === true;
 
-    const config = ctx.config();
     const { db, pool } = await ctx.database();
     // The catalog as it is now: replayed events are checked as the dispatcher checks them.
     const catalog = EventCatalog.from(await findEventTypes(db));
@@ -133,6 +133,7 @@ function printSummary(ctx: CliContext, s: ReplaySummary, name: string, since: Da
       dry_run: s.dryRun,
       scanned: s.scanned,
       matched: s.matched,
+      filtered: s.filtered,
       delivered: s.delivered,
       resent: s.resent,
       already_succeeded: s.alreadySucceeded,
@@ -152,6 +153,7 @@ function printSummary(ctx: CliContext, s: ReplaySummary, name: string, since: Da
     [
       ['scanned', String(s.scanned)],
       ['matched', String(s.matched)],
+      ['filtered out', String(s.filtered)],
       [s.dryRun ? 'would deliver' : 'delivered', `${s.delivered}${s.resent > 0 ? ` (${s.resent} dead or cancelled, sent again)` : ''}`],
       ['already succeeded', String(s.alreadySucceeded)],
       ['in flight', String(s.inFlight)],

@@ -93,6 +93,13 @@ export class NotifiedJob<R extends string> implements AsyncDisposable {
     this.#runner.request(reason);
   }
 
+  /** Requests a run and resolves when it, and any queued behind it, are done (at once when stopped). For tests and tools. */
+  async runNow(reason: R | TriggerReason): Promise<void> {
+    if (this.#stopped) return;
+    this.#runner.request(reason);
+    await this.#runner.idle();
+  }
+
   /** Resolves when the run in progress, and those queued behind it, are done. */
   idle(): Promise<void> {
     return this.#runner.idle();

@@ -3,7 +3,7 @@ import { KEY_QUEUE_SWEEP_MS, type Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { EventCatalog } from '../events/catalog.ts';
-import { createEventDecoder } from '../events/event-decoder.ts';
+import { createEventDecoder, type EventDecoder } from '../events/event-decoder.ts';
 import { createRegistryDecoder } from '../events/registry-decoder.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { DeliveryLogWriter } from '../log/delivery-log-writer.ts';
@@ -39,7 +39,7 @@ export function buildDispatcher(
     userAgent: string;
     backoffObserver: BackoffObserver;
   },
-): { dispatcher: Dispatcher; deliverer: Deliverer; keyOrder: KeyOrder; keyQueueSweep: PeriodicJob } {
+): { dispatcher: Dispatcher; deliverer: Deliverer; keyOrder: KeyOrder; keyQueueSweep: PeriodicJob; decodeEvent: EventDecoder } {
   const { database, producer, topics, metrics, logger } = parts;
   const deliverer = createDeliverer({
     timeoutMs: config.delivery.timeoutMs,
@@ -64,6 +64,12 @@ export function buildDispatcher(
     logger: logger.child({ component: 'key-order' }),
     backoffObserver: parts.backoffObserver,
   });
+  // Replays decode with the same decoder, so they see events exactly as the live path does.
+  const decodeEvent = createEventDecoder({
+    maxEventBytes: config.delivery.maxEventBytes,
+    registry,
+    catalog: () => parts.catalog.current(),
+  });
   const dispatcher = new Dispatcher({
     db: database.db,
     endpoints: parts.endpoints,
@@ -72,11 +78,7 @@ export function buildDispatcher(
     statusLookup: new DeliveryStatusLookup(database.pool),
     claims: new DeliveryClaims(database.pool, { leaseMs: config.delivery.claimLeaseMs }),
     producer,
-    decodeEvent: createEventDecoder({
-      maxEventBytes: config.delivery.maxEventBytes,
-      registry,
-      catalog: () => parts.catalog.current(),
-    }),
+    decodeEvent,
     topics,
     retries: new RetryScheduler({
       db: database.db,
@@ -93,5 +95,5 @@ export function buildDispatcher(
     metrics,
     logger,
   });
-  return { dispatcher, deliverer, keyOrder, keyQueueSweep: keyOrder.startSweep(KEY_QUEUE_SWEEP_MS) };
+  return { dispatcher, deliverer, keyOrder, keyQueueSweep: keyOrder.startSweep(KEY_QUEUE_SWEEP_MS), decodeEvent };
 }

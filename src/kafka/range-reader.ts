@@ -24,8 +24,13 @@ export interface RangeReaderOptions {
   /** A group of its own (never the service's): it only carries the assignment, nothing is committed. */
   groupId: string;
   ranges: readonly PartitionRange[];
-  /** Handles the messages of one fetch that fall in their range, in offset order per partition. */
-  onMessages: (messages: ConsumedMessage[], signal: AbortSignal) => Promise<void>;
+  /**
+   * Handles the messages of one fetch that fall in their range, in offset order per partition.
+   * A handler that takes long (a paced replay) calls `heartbeat` now and then, so the group does
+   * not time its member out mid-batch (nothing is committed, so a rejoin would start the partition
+   * over from the end).
+   */
+  onMessages: (messages: ConsumedMessage[], signal: AbortSignal, heartbeat: () => Promise<void>) => Promise<void>;
   logger: Logger;
   signal?: AbortSignal | undefined;
 }
@@ -87,7 +92,10 @@ export async function readRanges(options: RangeReaderOptions): Promise<void> {
         }
         if (messages.length > 0) {
           try {
-            await options.onMessages(messages, signal);
+            // A heartbeat refused mid-batch (a rebalance) is no reason to fail the read.
+            await options.onMessages(messages, signal, () =>
+              heartbeat().catch((err: unknown) => logger.debug({ err }, 'replay heartbeat failed')),
+            );
           } catch (err) {
             // Not retried here: the consumer would fetch the batch again and count it twice.
             failed = true;

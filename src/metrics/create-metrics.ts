@@ -3,7 +3,14 @@ import { UsageError } from '../errors.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { CounterCells, LabelTree } from './counter-cells.ts';
 import DEFINITIONS from './metric-definitions.json' with { type: 'json' };
-import { ATTEMPT_RESULTS, CONSUMER_NAMES, DELIVERY_OUTCOMES, SPEC_EVENT_TYPES } from './metric-labels.ts';
+import {
+  ATTEMPT_RESULTS,
+  CONSUMER_NAMES,
+  DELIVERY_OUTCOMES,
+  REPLAY_END_STATUSES,
+  REPLAY_EVENT_OUTCOMES,
+  SPEC_EVENT_TYPES,
+} from './metric-labels.ts';
 import type { AttemptLabel, DeliveryLabel, Metrics, MetricsOptions } from './metrics.ts';
 
 /** Histogram buckets, by the name a definition gives in `buckets`. */
@@ -103,6 +110,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   parkedDeliveries.set(0);
   instruments.endpointsFailing.set(0);
   for (const alert of ['webhook_endpoint_failing', 'webhook_endpoint_disabled']) instruments.alertsProduced.inc({ alert }, 0);
+  for (const outcome of REPLAY_EVENT_OUTCOMES) instruments.replayEvents.inc({ outcome }, 0);
+  for (const status of REPLAY_END_STATUSES) instruments.replaysFinished.inc({ status }, 0);
   if (!perEndpoint) {
     for (const eventType of options.eventTypes ?? SPEC_EVENT_TYPES) {
       for (const outcome of DELIVERY_OUTCOMES) deliveryCells.touch(outcome, eventType, '');

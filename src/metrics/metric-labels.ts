@@ -41,3 +41,11 @@ export function resultClass(statusCode: number | null, errorKind: string | null)
   }
   return 'network';
 }
+
+/** What a replay did with an event it read: the `outcome` label of `webhooks_replay_events_total`. */
+export type ReplayEventOutcome = 'queued' | 'skipped_succeeded' | 'in_flight' | 'filtered' | 'invalid';
+export const REPLAY_EVENT_OUTCOMES: readonly ReplayEventOutcome[] = ['queued', 'skipped_succeeded', 'in_flight', 'filtered', 'invalid'];
+
+/** How a replay run by a dispatcher ended: the `status` label of `webhooks_replays_total`. */
+export type ReplayEndStatus = 'done' | 'failed' | 'cancelled';
+export const REPLAY_END_STATUSES: readonly ReplayEndStatus[] = ['done', 'failed', 'cancelled'];

@@ -98,6 +98,14 @@ export interface Metrics {
   readonly deliveriesReleased: Counter;
   /** webhooks_parked_deliveries: deliveries parked now, in every key queue (counted by the periodic sweep). */
   readonly parkedDeliveries: Gauge;
+  /** webhooks_replay_events_scanned_total: messages read by replays (webhooks.replay()) this dispatcher ran. */
+  readonly replayEventsScanned: Counter;
+  /** webhooks_replay_events_total{outcome}: queued, skipped_succeeded, in_flight, filtered or invalid (REPLAY_EVENT_OUTCOMES). */
+  readonly replayEvents: Counter<'outcome'>;
+  /** webhooks_replays_total{status}: replays that ended in this dispatcher, done, failed or cancelled. */
+  readonly replaysFinished: Counter<'status'>;
+  /** webhooks_replays_running: replays this dispatcher runs now (0 or 1). */
+  readonly replaysRunning: Gauge;
 
   /**
    * Hot path: one valid event read. `eventType` must come from the event catalog (an unknown type

@@ -144,10 +144,8 @@ export class RedeliveryWatcher extends EventEmitter<RedeliveryWatcherEvents> imp
    * Sweeps now and resolves when that sweep (and any it had to queue behind) is done. For tests
    * and tools; the watcher sweeps by itself.
    */
-  async sweep(): Promise<void> {
-    if (this.#job.stopped) return;
-    this.#job.request('manual');
-    await this.#job.idle();
+  sweep(): Promise<void> {
+    return this.#job.runNow('manual');
   }
 
   /** Stops timers, waits for a sweep in progress (its produce and commit) and closes the LISTEN connection. Safe to call twice. */

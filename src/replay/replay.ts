@@ -2,8 +2,10 @@ import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withBackoff } from '../delivery/with-backoff.ts';
+import { findStoredDeliveries } from './stored-deliveries.ts';
 import { bodyDigest, deliveryId } from '../delivery/delivery-id.ts';
 import { subscribesTo, type Endpoint } from '../endpoints/endpoint.ts';
+import { compileFilter } from '../endpoints/payload-filter.ts';
 import { InvalidEventError } from '../errors.ts';
 import type { Envelope } from '../events/envelope.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';
@@ -26,7 +28,7 @@ export interface ReplayOptions {
   inputTopics: readonly string[];
   /** The first delay topic: the running service's retry consumer attempts what is due on it. */
   firstRetryTopic: string;
-  /** The endpoint as it is now: its current subscription decides what is replayed. */
+  /** The endpoint as it is now: its current subscription and payload filter decide what is replayed. */
   endpoint: Endpoint;
   since: Date;
   /** Null: up to the high watermarks taken at the start. */
@@ -60,8 +62,10 @@ export interface RetentionGap {
 export interface ReplayCounts {
   /** Messages read in the time range. */
   scanned: number;
-  /** Of those, events the endpoint takes (subscription and `types`). */
+  /** Of those, events the endpoint takes (subscription, `types` and its payload filter). */
   matched: number;
+  /** Events of the subscription (and `types`) that the endpoint's payload filter excluded. */
+  filtered: number;
   /** Deliveries queued (or, in a dry run, that would be): never attempted, or dead or cancelled. */
   delivered: number;
   /** Of `delivered`, deliveries that existed as dead or cancelled and get a new attempt series. */
@@ -73,6 +77,18 @@ export interface ReplayCounts {
   /** Messages that are no valid events (the service sent them to the invalid topic). */
   invalid: number;
 }
+
+/** Counts before a replay has read anything. */
+export const ZERO_COUNTS: Readonly<ReplayCounts> = Object.freeze({
+  scanned: 0,
+  matched: 0,
+  filtered: 0,
+  delivered: 0,
+  resent: 0,
+  alreadySucceeded: 0,
+  inFlight: 0,
+  invalid: 0,
+});
 
 export interface ReplayProgress extends ReplayCounts {
   offsetsDone: number;
@@ -98,13 +114,6 @@ interface Candidate {
   digest: Buffer;
 }
 
-interface StoredRow {
-  id: string;
-  status: string;
-  series: number;
-  body_digest: Buffer | null;
-}
-
 /**
  * Replays the input topics from `since` to one endpoint. Reads with a consumer of its own from
  * the brokers' time index, decodes each event with the service's decoder, keeps what the
@@ -128,7 +137,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await admin.disconnect();
   }
 
-  const counts: ReplayCounts = { scanned: 0, matched: 0, delivered: 0, resent: 0, alreadySucceeded: 0, inFlight: 0, invalid: 0 };
+  const counts: ReplayCounts = { ...ZERO_COUNTS };
   const total = totalOffsets(ranges);
   const position = new Map<string, number>();
   const retentionGaps: RetentionGap[] = [];
@@ -149,8 +158,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   };
 
   const wanted = (type: string): boolean => subscribesTo(endpoint, type) && (options.types === null || options.types.includes(type));
+  // The live path's filter (src/endpoints/endpoint-index.ts): a stored filter always compiles.
+  const accepts = endpoint.filter === undefined || endpoint.filter === null ? null : compileFilter(endpoint.filter);
 
-  const onMessages = async (messages: ConsumedMessage[], batchSignal: AbortSignal): Promise<void> => {
+  const onMessages = async (messages: ConsumedMessage[], batchSignal: AbortSignal, heartbeat: () => Promise<void>): Promise<void> => {
     const candidates: Candidate[] = [];
     for (const message of messages) {
       counts.scanned += 1;
@@ -166,6 +177,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         throw err;
       }
       if (!wanted(envelope.event)) continue;
+      if (accepts && !accepts(envelope)) {
+        counts.filtered += 1;
+        continue;
+      }
       counts.matched += 1;
       // The live path's event id and delivery ids (src/delivery/dispatcher.ts), so both agree.
       const eventId = producerEventId(message.headers) ?? `${message.topic}/${message.partition}/${message.offset}`;
@@ -179,61 +194,76 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         digest,
       });
     }
-    const stored = candidates.length === 0 ? new Map<string, StoredRow>() : await lookup(candidates, batchSignal);
+    const ids = [...new Set(candidates.flatMap((c) => [c.id, c.collisionId]))];
+    const stored = await findStoredDeliveries(options.pool, ids, { signal: batchSignal, logger });
     const sends: Array<Promise<void>> = [];
-    let queued = 0;
-    let resent = 0;
-    for (const c of candidates) {
-      let id = c.id;
-      let row = stored.get(id);
-      // The same event id on another event: the live path gives it the body-derived id.
-      if (row?.body_digest && !row.body_digest.equals(c.digest)) {
-        id = c.collisionId;
-        row = stored.get(id);
+    try {
+      for (const c of candidates) {
+        let id = c.id;
+        let row = stored.get(id);
+        // The same event id on another event: the live path gives it the body-derived id.
+        if (row?.body_digest && !row.body_digest.equals(c.digest)) {
+          id = c.collisionId;
+          row = stored.get(id);
+        }
+        if (row?.status === 'succeeded') {
+          counts.alreadySucceeded += 1;
+          continue;
+        }
+        if (row?.status === 'pending' || row?.status === 'retrying') {
+          counts.inFlight += 1;
+          continue;
+        }
+        const resend = row !== undefined;
+        if (options.dryRun) {
+          counted(resend);
+          continue;
+        }
+        const wait = pacer.wait(now());
+        if (wait > 0) {
+          await sleep(wait, batchSignal);
+          await heartbeat();
+        }
+        const at = now();
+        // A new series for a dead or cancelled delivery, so the retry consumer does not drop the
+        // task as superseded; series 1 for one never made.
+        const task: DeliveryTask = {
+          deliveryId: id,
+          endpointId: endpoint.id,
+          eventId: c.eventId,
+          eventType: c.envelope.event,
+          eventTimestampMs: c.envelope.timestampMs,
+          series: row ? row.series + 1 : 1,
+          attempt: 1,
+          firstAttemptAtMs: at,
+          dueAtMs: at,
+          delayMs: 0,
+          body: c.envelope.body,
+          // A replayed event's attempts continue its producer's trace, as the live path's do.
+          trace: readTraceContext(c.message.headers),
+        };
+        // The `redelivery` header: due at once, its wait on the delay topic is not retry lateness.
+        // Counted once Kafka has acknowledged it: progress and summary say what is really queued.
+        const sent = options.producer.send(options.firstRetryTopic, encodeTask(task, { redelivery: 'replay' })).then(() => counted(resend));
+        // Awaited below; a rejection while the loop still paces must not count as unhandled meanwhile.
+        sent.catch(() => {});
+        sends.push(sent);
+        maybeReport();
       }
-      if (row?.status === 'succeeded') {
-        counts.alreadySucceeded += 1;
-        continue;
-      }
-      if (row?.status === 'pending' || row?.status === 'retrying') {
-        counts.inFlight += 1;
-        continue;
-      }
-      queued += 1;
-      if (row) resent += 1;
-      if (options.dryRun) continue;
-      const wait = pacer.wait(now());
-      if (wait > 0) await sleep(wait, batchSignal);
-      const at = now();
-      // A new series for a dead or cancelled delivery, so the retry consumer does not drop the
-      // task as superseded; series 1 for one never made.
-      const task: DeliveryTask = {
-        deliveryId: id,
-        endpointId: endpoint.id,
-        eventId: c.eventId,
-        eventType: c.envelope.event,
-        eventTimestampMs: c.envelope.timestampMs,
-        series: row ? row.series + 1 : 1,
-        attempt: 1,
-        firstAttemptAtMs: at,
-        dueAtMs: at,
-        delayMs: 0,
-        body: c.envelope.body,
-        // A replayed event's attempts continue its producer's trace, as the live path's do.
-        trace: readTraceContext(c.message.headers),
-      };
-      // The `redelivery` header: due at once, its wait on the delay topic is not retry lateness.
-      sends.push(options.producer.send(options.firstRetryTopic, encodeTask(task, { redelivery: 'replay' })));
-      maybeReport();
+    } finally {
+      // What was sent before a stop is counted before the stop is reported.
+      await Promise.allSettled(sends);
     }
-    // Counted once Kafka has acknowledged them: the summary says what is really queued.
     await Promise.all(sends);
-    counts.delivered += queued;
-    counts.resent += resent;
     const last = messages.at(-1)!;
     position.set(`${last.topic}/${last.partition}`, Number(last.offset) + 1);
     maybeReport();
   };
+
+  function counted(resend: boolean): void {
+    counts.delivered += 1;
+    if (resend) counts.resent += 1;
+  }
 
   const firstSeen = new Set<string>();
   function noteRetention(message: ConsumedMessage): void {
@@ -250,20 +280,13 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     options.onRetentionGap?.(gap);
   }
 
-  async function lookup(candidates: readonly Candidate[], batchSignal: AbortSignal): Promise<Map<string, StoredRow>> {
-    const ids = [...new Set(candidates.flatMap((c) => [c.id, c.collisionId]))];
-    const { rows } = await withBackoff(
-      () =>
-        options.pool.query<StoredRow>(
-          'select id::text as id, status, series, body_digest from webhooks.deliveries where id = any($1::uuid[])',
-          [ids],
-        ),
-      { signal: batchSignal, logger, what: 'looking up deliveries to replay' },
-    );
-    return new Map(rows.map((r) => [r.id, r]));
+  try {
+    await readRanges({ kafka: options.kafka, groupId: options.groupId, ranges, onMessages, logger, signal });
+  } catch (err) {
+    // Stopped (cancelled, aborted, failed): the figures so far, exact, for the caller to record.
+    options.onProgress?.(progress());
+    throw err;
   }
-
-  await readRanges({ kafka: options.kafka, groupId: options.groupId, ranges, onMessages, logger, signal });
   // Every range was read to its end (its last offsets may have been markers, not messages).
   for (const r of ranges) position.set(`${r.topic}/${r.partition}`, r.end);
   const final = progress();

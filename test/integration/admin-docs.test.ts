@@ -339,6 +339,28 @@ const plans: Record<string, Plan> = {
       );
     },
   },
+  replay: {
+    values: () => ({ endpoint_name: 'docs-ok' }),
+    async check([rows]) {
+      const id = String(rows![0]!.replay_id);
+      const done = await waitFor(
+        async () => (await q(`select * from webhooks.replay_requests where id = $1 and status = 'done'`, [id]))[0],
+        { what: 'the replay run by the service', timeoutMs: 60_000 },
+      );
+      assert.deepEqual([done.queued, done.skipped_succeeded], [0, 2], 'both of its events already delivered: nothing sent');
+    },
+  },
+  'watch-replays': {
+    check([rows]) {
+      assert.equal(rows!.length, 1);
+      assert.deepEqual([rows![0]!.status, rows![0]!.percent], ['done', '100']);
+    },
+  },
+  'cancel-replay': {
+    check([rows]) {
+      assert.equal(rows!.length, 0, 'nothing left to cancel');
+    },
+  },
   'rotate-secret': {
     async check([rows]) {
       const fresh = String(rows![0]!.new_secret);

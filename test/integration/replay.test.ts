@@ -150,6 +150,26 @@ describe('replay from Kafka since a time', () => {
     assert.equal(rows.length, 0);
   });
 
+  test("the endpoint's payload filter is applied and counted as filtered out", async () => {
+    const narrow = await f.db.db
+      .insertInto('webhooks.endpoints')
+      .values({
+        name: 'narrow',
+        url: f.receiver.route('/narrow', SECRET),
+        secret: SECRET,
+        event_types: ['call.ended'],
+        filter: JSON.stringify({ 'data.call_id': { $in: ['c2', 'c4'] } }),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const run = await cli('replay', '--endpoint', 'narrow', '--since', since.toISOString(), '--dry-run', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout);
+    assert.deepEqual([summary.scanned, summary.matched, summary.filtered, summary.delivered], [6, 2, 3, 2]);
+    const text = await cli('replay', '--endpoint', narrow.id, '--since', since.toISOString(), '--dry-run');
+    assert.match(text.stdout, /filtered out: +3\n/);
+  });
+
   test('--until stops at that time and --types narrows the replay', async () => {
     const run = await cli(
       'replay',

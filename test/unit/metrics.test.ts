@@ -47,6 +47,10 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_endpoints_failing', 'gauge', []],
   ['webhooks_alerts_produced_total', 'counter', ['alert']],
   ['webhooks_build_info', 'gauge', ['version']],
+  ['webhooks_replay_events_scanned_total', 'counter', []],
+  ['webhooks_replay_events_total', 'counter', ['outcome']],
+  ['webhooks_replays_total', 'counter', ['status']],
+  ['webhooks_replays_running', 'gauge', []],
 ];
 
 describe('createMetrics', () => {
