@@ -12,6 +12,8 @@ export interface OptionSpec {
   description: string;
   /** Must be given (checked after `--help`, so `--help` always works). */
   required?: boolean;
+  /** May be given more than once (string options): the values come as an array, see `stringValues`. */
+  multiple?: boolean;
 }
 
 /** A command or subcommand: its options and positionals, and everything its `--help` shows. */
@@ -28,7 +30,7 @@ export interface CommandSpec {
   examples?: readonly string[];
 }
 
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | string[] | boolean | undefined>;
 
 export interface Parsed {
   help: boolean;
@@ -87,8 +89,10 @@ export function groupHelpText(
  */
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed {
   const all = { ...spec.options, ...COMMON_OPTIONS };
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, o] of Object.entries(all)) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries(all)) {
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
   const usage = usageLine(spec);
   const helpCommand = `${PROGRAM} ${spec.name} --help`;
   let parsed;
@@ -124,6 +128,12 @@ function parseArgsMessage(err: unknown): string {
 export function stringValue(values: ParsedValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A repeatable string option's values, in order; empty when not given. */
+export function stringValues(values: ParsedValues, name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
 /**

@@ -52,6 +52,7 @@ function attemptJson(a: AttemptLogRow): Record<string, unknown> {
     due_at: isoTime(a.due_at),
     url: a.url,
     response_excerpt: a.response_excerpt,
+    traceparent: a.traceparent,
   };
 }
 
@@ -155,7 +156,7 @@ const showCommand: Command = {
     positionals: ['ID'],
     options: {},
     description:
-      'Each attempt: series (a redelivery starts a new one), number, time, the delay the retry schedule\nput before it, duration, result (HTTP status or error) and the start of the response body.\nJSON: {delivery: {… as deliveries list}, attempts: [{series, attempt, attempted_at, outcome,\nstatus_code, error_kind, error, duration_ms, delay_ms, due_at, url, response_excerpt}]}.',
+      'Each attempt: series (a redelivery starts a new one), number, time, the delay the retry schedule\nput before it, duration, result (HTTP status or error) and the start of the response body.\nJSON: {delivery: {… as deliveries list}, attempts: [{series, attempt, attempted_at, outcome,\nstatus_code, error_kind, error, duration_ms, delay_ms, due_at, url, response_excerpt,\ntraceparent}]}. TRACEPARENT: the W3C traceparent the attempt was sent with (docs/receiving.md).',
     examples: ['dialer-webhooks deliveries show 6f1c1f3e-8d4b-5b7a-9a3e-2f55c0d7b1a4'],
   },
   async run(ctx, { positionals }) {
@@ -184,7 +185,7 @@ const showCommand: Command = {
     );
     ctx.out.line('');
     ctx.out.table(
-      ['SERIES', 'ATTEMPT', 'TIME', 'DELAY', 'DURATION', 'RESULT', 'RESPONSE'],
+      ['SERIES', 'ATTEMPT', 'TIME', 'DELAY', 'DURATION', 'RESULT', 'RESPONSE', 'TRACEPARENT'],
       attempts.map((a) => [
         String(a.series),
         String(a.attempt),
@@ -193,6 +194,7 @@ const showCommand: Command = {
         formatMs(a.duration_ms),
         excerpt(attemptResult(a), 60),
         excerpt(a.response_excerpt, 60),
+        a.traceparent ?? '',
       ]),
       'No attempts recorded yet.',
     );

@@ -1,4 +1,6 @@
 import { parseList, parseRelativeSeconds, stringValue, type CommandSpec } from './args.ts';
+import { endpointJson, note, oldSecretValid, printEndpoint, SHOW_SECRETS } from './endpoint-output.ts';
+import { ADD_HEADER_OPTIONS, headerChangesOption, headersOption, UPDATE_HEADER_OPTIONS } from './header-options.ts';
 import { FILTER_OPTION, filterChange } from './filter-option.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
@@ -7,71 +9,17 @@ import {
   listEndpoints,
   rotateEndpointSecret,
   setEndpointEnabled,
-  signingSecrets,
   updateEndpoint,
   type EndpointRecord,
 } from '../endpoints/endpoint-store.ts';
 import { findEndpointOrFail } from './endpoint-lookup.ts';
 import { testEndpointCommand } from './endpoint-test-command.ts';
-import { excerpt, formatTime, isoTime, maskSecret } from './output.ts';
-
-const SHOW_SECRETS = { type: 'boolean', description: 'print secrets in full instead of masked (whsec_abcd…)' } as const;
-
-/**
- * An endpoint as `--json` prints it: the columns of webhooks.endpoints, snake_case, times in ISO
- * 8601. Secrets are masked unless `reveal` (asked for, or shown once on creation and rotation).
- */
-export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string, unknown> {
-  return {
-    id: e.id,
-    name: e.name,
-    url: e.url,
-    event_types: e.eventTypes,
-    filter: e.filter ?? null,
-    enabled: e.enabled,
-    disabled_reason: e.disabledReason,
-    description: e.description,
-    secret: reveal ? e.secret : maskSecret(e.secret),
-    previous_secret: reveal ? e.previousSecret : maskSecret(e.previousSecret),
-    previous_secret_expires_at: isoTime(e.previousSecretExpiresAt),
-    created_at: isoTime(e.createdAt),
-    updated_at: isoTime(e.updatedAt),
-  };
-}
+import { formatTime, maskSecret } from './output.ts';
 
 /** The endpoint with this name or id, or a failure (exit 1). */
 export async function requireEndpoint(ctx: CliContext, ref: string): Promise<EndpointRecord> {
   const { db } = await ctx.database();
   return findEndpointOrFail(db, ref);
-}
-
-function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string): void {
-  const pairs: Array<readonly [string, string]> = [
-    ['id', e.id],
-    ['name', e.name],
-    ['url', e.url],
-    ['events', e.eventTypes.join(', ')],
-    ...(e.filter === undefined || e.filter === null ? [] : [['filter', JSON.stringify(e.filter)] as const]),
-    ['enabled', e.enabled ? 'yes' : `no${e.disabledReason ? ` (${e.disabledReason})` : ''}`],
-  ];
-  if (e.description) pairs.push(['description', e.description]);
-  pairs.push(['secret', secret]);
-  if (oldSecretValid(e)) {
-    pairs.push(['previous secret', `valid until ${formatTime(e.previousSecretExpiresAt)}`]);
-  }
-  pairs.push(['updated', formatTime(e.updatedAt)]);
-  ctx.out.fields(pairs, '  ');
-}
-
-/** True while the previous secret is still signed with: the dispatcher's own rule. */
-function oldSecretValid(e: EndpointRecord): boolean {
-  return signingSecrets(e, Date.now()).length > 1;
-}
-
-function note(e: EndpointRecord): string {
-  if (!e.enabled && e.disabledReason) return excerpt(e.disabledReason, 60);
-  if (oldSecretValid(e)) return `rotating: old secret valid until ${formatTime(e.previousSecretExpiresAt)}`;
-  return '';
 }
 
 const listCommand: Command = {
@@ -80,7 +28,7 @@ const listCommand: Command = {
     summary: 'List every webhook endpoint.',
     options: { 'show-secrets': SHOW_SECRETS },
     description:
-      'JSON: an array of endpoints {id, name, url, event_types, enabled, disabled_reason, description,\nsecret, previous_secret, previous_secret_expires_at, created_at, updated_at}.',
+      'HEADERS: the names of its extra request headers (values are never shown).\nJSON: an array of endpoints {id, name, url, event_types, filter, headers (names, masked values),\nenabled, disabled_reason, description, secret, previous_secret, previous_secret_expires_at,\ncreated_at, updated_at}.',
   },
   async run(ctx, { values }) {
     const { db } = await ctx.database();
@@ -91,13 +39,16 @@ const listCommand: Command = {
       return EXIT.ok;
     }
     ctx.out.table(
-      ['NAME', 'STATUS', 'EVENTS', 'URL', 'SECRET', 'UPDATED', 'NOTE'],
+      ['NAME', 'STATUS', 'EVENTS', 'URL', 'SECRET', 'HEADERS', 'UPDATED', 'NOTE'],
       rows.map((e) => [
         e.name,
         e.enabled ? 'enabled' : 'disabled',
         e.eventTypes.join(','),
         e.url,
         (reveal ? e.secret : maskSecret(e.secret))!,
+        Object.keys(e.headers ?? {})
+          .sort()
+          .join(','),
         formatTime(e.updatedAt),
         note(e),
       ]),
@@ -122,6 +73,7 @@ const addCommand: Command = {
       },
       description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
       filter: FILTER_OPTION,
+      ...ADD_HEADER_OPTIONS,
       disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
       'show-secrets': SHOW_SECRETS,
     },
@@ -140,6 +92,7 @@ const addCommand: Command = {
       enabled: values.disabled !== true,
       description: stringValue(values, 'description') ?? null,
       ...filterChange(stringValue(values, 'filter')),
+      headers: headersOption(values, 'endpoints add'),
     });
     const reveal = secret === undefined || values['show-secrets'] === true;
     if (ctx.out.json) {
@@ -159,7 +112,7 @@ const addCommand: Command = {
 const updateCommand: Command = {
   spec: {
     name: 'endpoints update',
-    summary: "Change an endpoint's name, URL, event types or description.",
+    summary: "Change an endpoint's name, URL, event types, description, filter or headers.",
     positionals: ['NAME|ID'],
     options: {
       name: { type: 'string', value: 'NAME', description: 'new name' },
@@ -167,9 +120,11 @@ const updateCommand: Command = {
       events: { type: 'string', value: 'TYPES', description: 'new comma-separated event types (replaces the list), or *' },
       description: { type: 'string', value: 'TEXT', description: 'new description ("" clears it)' },
       filter: FILTER_OPTION,
+      ...UPDATE_HEADER_OPTIONS,
       'show-secrets': SHOW_SECRETS,
     },
-    description: 'Running dispatchers pick the change up at once (NOTIFY). JSON: the endpoint as stored.',
+    description:
+      'Running dispatchers pick the change up at once (NOTIFY). Headers not named are kept; a header\nvalue is never printed back (set it again to change it). JSON: the endpoint as stored.',
     examples: ['dialer-webhooks endpoints update crm-sync --events call.ended,lead.updated,call.started'],
   },
   async run(ctx, { values, positionals }) {
@@ -178,9 +133,11 @@ const updateCommand: Command = {
     const events = stringValue(values, 'events');
     const description = stringValue(values, 'description');
     const filter = stringValue(values, 'filter');
-    if (name === undefined && url === undefined && events === undefined && description === undefined && filter === undefined) {
+    const headers = headerChangesOption(values);
+    const given = [name, url, events, description, filter, headers];
+    if (given.every((v) => v === undefined)) {
       throw new UsageError(
-        'nothing to change: give at least one of --name, --url, --events, --description, --filter',
+        'nothing to change: give at least one of --name, --url, --events, --description, --filter, --header, --remove-header, --clear-headers',
         null,
         'dialer-webhooks endpoints update --help',
       );
@@ -193,6 +150,7 @@ const updateCommand: Command = {
       ...(events === undefined ? {} : { eventTypes: parseList(events) }),
       ...(description === undefined ? {} : { description: description === '' ? null : description }),
       ...filterChange(filter),
+      ...(headers === undefined ? {} : { headers }),
     });
     if (!updated) throw new CommandFailedError(`endpoint ${JSON.stringify(positionals[0])} was deleted meanwhile`);
     const reveal = values['show-secrets'] === true;
@@ -202,6 +160,26 @@ const updateCommand: Command = {
     }
     ctx.out.line(`Updated endpoint ${updated.name}`);
     printEndpoint(ctx, updated, (reveal ? updated.secret : maskSecret(updated.secret))!);
+    return EXIT.ok;
+  },
+};
+
+const showCommand: Command = {
+  spec: {
+    name: 'endpoints show',
+    summary: 'Show one endpoint (secrets and header values masked).',
+    positionals: ['NAME|ID'],
+    options: { 'show-secrets': SHOW_SECRETS },
+    description: 'JSON: the endpoint (see endpoints list --help).',
+  },
+  async run(ctx, { values, positionals }) {
+    const e = await requireEndpoint(ctx, positionals[0]!);
+    const reveal = values['show-secrets'] === true;
+    if (ctx.out.json) {
+      ctx.out.printJson(endpointJson(e, reveal));
+      return EXIT.ok;
+    }
+    printEndpoint(ctx, e, (reveal ? e.secret : maskSecret(e.secret))!);
     return EXIT.ok;
   },
 };
@@ -283,6 +261,7 @@ const rotateCommand: Command = {
 
 export const ENDPOINT_COMMANDS: readonly Command[] = [
   listCommand,
+  showCommand,
   addCommand,
   updateCommand,
   toggleCommand(true),

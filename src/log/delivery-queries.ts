@@ -107,6 +107,8 @@ export interface AttemptLogRow {
   response_excerpt: string | null;
   /** As stored: at most RESPONSE_BODY_STORE_BYTES of the response. */
   response_body: string | null;
+  /** The W3C traceparent sent with the attempt (migration 0008); null when none was. */
+  traceparent: string | null;
 }
 
 /** Every attempt of a delivery, in order. */
@@ -114,7 +116,7 @@ export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptL
   // The view's columns, read from its table to have the whole body too.
   const { rows } = await sql<AttemptLogRow>`
     select started_at as attempted_at, series, attempt, outcome, status_code, error_kind, error, duration_ms, delay_ms, due_at, url,
-           left(response_body, 300) as response_excerpt, response_body
+           left(response_body, 300) as response_excerpt, response_body, traceparent
       from webhooks.attempts
      where delivery_id = ${deliveryId}::uuid
      order by series, attempt, started_at`.execute(db);

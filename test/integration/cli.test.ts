@@ -17,6 +17,7 @@ import { startTestService, testEnv } from '../support/service.ts';
 
 const SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
 const MASKED = /^whsec_[A-Za-z0-9+/]{4}…$/;
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Runs the CLI as a real process: `node src/cli/main.ts …`. */
@@ -52,6 +53,7 @@ describe('usage', () => {
     ['migrate'],
     ['endpoints'],
     ['endpoints', 'list'],
+    ['endpoints', 'show'],
     ['endpoints', 'add'],
     ['endpoints', 'update'],
     ['endpoints', 'enable'],
@@ -147,7 +149,7 @@ describe('endpoints', () => {
 
     const list = await cli(['endpoints', 'list'], env);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^NAME +STATUS +EVENTS +URL +SECRET +UPDATED/);
+    assert.match(list.stdout, /^NAME +STATUS +EVENTS +URL +SECRET +HEADERS +UPDATED/);
     assert.match(
       list.stdout,
       new RegExp(
@@ -164,6 +166,7 @@ describe('endpoints', () => {
       'url',
       'event_types',
       'filter',
+      'headers',
       'enabled',
       'disabled_reason',
       'description',
@@ -456,7 +459,7 @@ describe('delivery log, redeliver and recover', () => {
       await kafka.produce(serviceEnv.INPUT_TOPICS!, [
         {
           value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }),
-          headers: { 'event-id': 'evt-1' },
+          headers: { 'event-id': 'evt-1', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
         },
         {
           value: JSON.stringify({ event: 'call.ended', timestamp: at, data: SAMPLE_DATA['call.ended'] }),
@@ -574,7 +577,9 @@ describe('delivery log, redeliver and recover', () => {
       'due_at',
       'url',
       'response_excerpt',
+      'traceparent',
     ]);
+    assert.match(String(a!.traceparent), new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`), "the producer's trace continued");
     assert.equal(a!.status_code, 500);
     assert.equal(a!.outcome, 'failed');
     assert.equal(a!.response_excerpt, 'boom');
@@ -589,7 +594,7 @@ describe('delivery log, redeliver and recover', () => {
     );
     assert.match(
       human.stdout,
-      /SERIES +ATTEMPT +TIME +DELAY +DURATION +RESULT +RESPONSE\n1 +1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +(?:\d+ ms|\d+(?:\.\d)? s) +HTTP 500 +boom\n/,
+      /SERIES +ATTEMPT +TIME +DELAY +DURATION +RESULT +RESPONSE +TRACEPARENT\n1 +1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +- +(?:\d+ ms|\d+(?:\.\d)? s) +HTTP 500 +boom +00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01\n/,
     );
 
     const gone = await cli(['deliveries', 'show', id('evt-3', 'hooks-gone')], svcEnv());
