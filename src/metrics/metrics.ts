@@ -35,77 +35,93 @@ export interface MetricsOptions {
   eventTypes?: readonly string[];
 }
 
-export interface Metrics {
-  readonly registry: Registry;
-  readonly perEndpoint: boolean;
-
+/**
+ * The instruments of metric-definitions.json by kind, each with its label names (`string`: none).
+ * What each measures is its `help` there; the comments say what its labels hold.
+ */
+interface CounterLabels {
   /** webhooks_events_consumed_total{topic,event_type}: valid events read from an input topic. */
-  readonly eventsConsumed: Counter<'topic' | 'event_type'>;
+  eventsConsumed: 'topic' | 'event_type';
   /** webhooks_events_invalid_total{topic,reason}: events sent to the invalid topic. */
-  readonly eventsInvalid: Counter<'topic' | 'reason'>;
+  eventsInvalid: 'topic' | 'reason';
   /** webhooks_deliveries_total{outcome,event_type[,endpoint]}. */
-  readonly deliveries: Counter<DeliveryLabel>;
+  deliveries: DeliveryLabel;
   /** webhooks_attempts_total{result,event_type[,endpoint]}. */
-  readonly attempts: Counter<AttemptLabel>;
-  /** webhooks_attempt_duration_seconds{result[,endpoint]}. */
-  readonly attemptDuration: Histogram<DurationLabel>;
-  /** webhooks_delivery_latency_seconds{event_type}: event timestamp to successful delivery. */
-  readonly deliveryLatency: Histogram<'event_type'>;
+  attempts: AttemptLabel;
   /** webhooks_retries_scheduled_total{tier}: tier is the delay label, e.g. `5s`. */
-  readonly retriesScheduled: Counter<'tier'>;
-  /** webhooks_retry_lateness_seconds{tier}: when a retry attempt started minus its due time. */
-  readonly retryLateness: Histogram<'tier'>;
-  /** webhooks_deliveries_in_flight: HTTP attempts under way. */
-  readonly deliveriesInFlight: Gauge;
-  /** webhooks_consumer_lag_messages{group,topic}: summed over partitions (see lag-poller.ts). */
-  readonly consumerLag: Gauge<'group' | 'topic'>;
-  /** webhooks_delivery_log_queue_rows: rows recorded but not yet written. */
-  readonly deliveryLogQueueRows: Gauge;
-  /** webhooks_delivery_log_flush_seconds: duration of one batched write. */
-  readonly deliveryLogFlush: Histogram;
+  retriesScheduled: 'tier';
   /** webhooks_delivery_log_rows_written_total. */
-  readonly deliveryLogRowsWritten: Counter;
+  deliveryLogRowsWritten: string;
   /** webhooks_delivery_log_flush_errors_total. */
-  readonly deliveryLogFlushErrors: Counter;
-  /** webhooks_endpoints_enabled: enabled endpoints in the in-memory index. */
-  readonly endpointsEnabled: Gauge;
+  deliveryLogFlushErrors: string;
   /** webhooks_endpoint_reloads_total{reason}: reason is start, notify, interval or reconnect. */
-  readonly endpointReloads: Counter<'reason'>;
+  endpointReloads: 'reason';
   /**
    * webhooks_egress_refused_total{reason}: attempts refused before sending, `blocked` (the egress
    * guard denied the address) or `insecure_url` (plain http while REQUIRE_HTTPS is on).
    */
-  readonly egressRefused: Counter<'reason'>;
+  egressRefused: 'reason';
   /** webhooks_endpoints_auto_disabled_total: endpoints this dispatcher disabled because every attempt failed (AUTO_DISABLE_AFTER). */
-  readonly endpointsAutoDisabled: Counter;
-  /** webhooks_endpoints_failing: enabled endpoints whose every attempt has failed since their last success (as of the last sweep). */
-  readonly endpointsFailing: Gauge;
+  endpointsAutoDisabled: string;
   /** webhooks_alerts_produced_total{alert}: alert.triggered events produced (webhook_endpoint_failing, webhook_endpoint_disabled). */
-  readonly alertsProduced: Counter<'alert'>;
-  /** webhooks_consumer_up{consumer}: 1 while the input or retry consumer runs. */
-  readonly consumerUp: Gauge<'consumer'>;
-  /** webhooks_build_info{version}: always 1. */
-  readonly buildInfo: Gauge<'version'>;
+  alertsProduced: 'alert';
   /** webhooks_handler_failures_total{consumer,kind}: a message's handler failed (kind: transient, permanent, unknown). */
-  readonly handlerFailures: Counter<'consumer' | 'kind'>;
+  handlerFailures: 'consumer' | 'kind';
   /** webhooks_dependency_retries_total{operation}: a call to Postgres, the broker or the registry failed and is retried. */
-  readonly dependencyRetries: Counter<'operation'>;
-  /** webhooks_dependency_waits: operations now waiting for a dependency to come back. */
-  readonly dependencyWaits: Gauge;
+  dependencyRetries: 'operation';
   /** webhooks_deliveries_parked_total: deliveries to per_key endpoints that waited behind an earlier one of their key. */
-  readonly deliveriesParked: Counter;
+  deliveriesParked: string;
   /** webhooks_deliveries_released_total: parked deliveries released (handed to the first delay topic) after their head settled. */
-  readonly deliveriesReleased: Counter;
-  /** webhooks_parked_deliveries: deliveries parked now, in every key queue (counted by the periodic sweep). */
-  readonly parkedDeliveries: Gauge;
+  deliveriesReleased: string;
   /** webhooks_replay_events_scanned_total: messages read by replays (webhooks.replay()) this dispatcher ran. */
-  readonly replayEventsScanned: Counter;
+  replayEventsScanned: string;
   /** webhooks_replay_events_total{outcome}: queued, skipped_succeeded, in_flight, filtered or invalid (REPLAY_EVENT_OUTCOMES). */
-  readonly replayEvents: Counter<'outcome'>;
+  replayEvents: 'outcome';
   /** webhooks_replays_total{status}: replays that ended in this dispatcher, done, failed or cancelled. */
-  readonly replaysFinished: Counter<'status'>;
+  replaysFinished: 'status';
+}
+
+interface GaugeLabels {
+  /** webhooks_deliveries_in_flight: HTTP attempts under way. */
+  deliveriesInFlight: string;
+  /** webhooks_consumer_lag_messages{group,topic}: summed over partitions (see lag-poller.ts). */
+  consumerLag: 'group' | 'topic';
+  /** webhooks_delivery_log_queue_rows: rows recorded but not yet written. */
+  deliveryLogQueueRows: string;
+  /** webhooks_endpoints_enabled: enabled endpoints in the in-memory index. */
+  endpointsEnabled: string;
+  /** webhooks_endpoints_failing: enabled endpoints whose every attempt has failed since their last success (as of the last sweep). */
+  endpointsFailing: string;
+  /** webhooks_consumer_up{consumer}: 1 while the input or retry consumer runs. */
+  consumerUp: 'consumer';
+  /** webhooks_build_info{version}: always 1. */
+  buildInfo: 'version';
+  /** webhooks_dependency_waits: operations now waiting for a dependency to come back. */
+  dependencyWaits: string;
+  /** webhooks_parked_deliveries: deliveries parked now, in every key queue (counted by the periodic sweep). */
+  parkedDeliveries: string;
   /** webhooks_replays_running: replays this dispatcher runs now (0 or 1). */
-  readonly replaysRunning: Gauge;
+  replaysRunning: string;
+}
+
+interface HistogramLabels {
+  /** webhooks_attempt_duration_seconds{result[,endpoint]}. */
+  attemptDuration: DurationLabel;
+  /** webhooks_delivery_latency_seconds{event_type}: event timestamp to successful delivery. */
+  deliveryLatency: 'event_type';
+  /** webhooks_retry_lateness_seconds{tier}: when a retry attempt started minus its due time. */
+  retryLateness: 'tier';
+  /** webhooks_delivery_log_flush_seconds: duration of one batched write. */
+  deliveryLogFlush: string;
+}
+
+type Counters = { readonly [K in keyof CounterLabels]: Counter<CounterLabels[K]> };
+type Gauges = { readonly [K in keyof GaugeLabels]: Gauge<GaugeLabels[K]> };
+type Histograms = { readonly [K in keyof HistogramLabels]: Histogram<HistogramLabels[K]> };
+
+export interface Metrics extends Counters, Gauges, Histograms {
+  readonly registry: Registry;
+  readonly perEndpoint: boolean;
 
   /**
    * Hot path: one valid event read. `eventType` must come from the event catalog (an unknown type
