@@ -5,7 +5,7 @@ import type { AttemptLogRow } from '../log/delivery-queries.ts';
 // Reads of the delivery log and endpoint health that only the web admin makes. Times come back as
 // Date (pg's timestamptz); bigint counts as numbers (src/db/database.ts sets the parser).
 
-/** One row of webhooks.endpoint_health (migration 0002). */
+/** One row of webhooks.endpoint_health (migrations 0002 and 0011). */
 export interface EndpointHealth {
   endpoint_id: string;
   last_success_at: Date | null;
@@ -18,13 +18,17 @@ export interface EndpointHealth {
   success_ratio_24h: string | null;
   deliveries_dead: number;
   deliveries_retrying: number;
+  /** Start of the current failing streak (every attempt failed since); null when not failing. */
+  failing_since: Date | null;
+  failing_attempts: number;
 }
 
 /** Health of every endpoint, by endpoint id. */
 export async function endpointHealth(db: Db, endpointId?: string): Promise<Map<string, EndpointHealth>> {
   const { rows } = await sql<EndpointHealth>`
     select endpoint_id, last_success_at, last_failure_at, last_failure_status_code, last_failure_error,
-           attempts_1h, success_ratio_1h, attempts_24h, success_ratio_24h, deliveries_dead, deliveries_retrying
+           attempts_1h, success_ratio_1h, attempts_24h, success_ratio_24h, deliveries_dead, deliveries_retrying,
+           failing_since, failing_attempts
       from webhooks.endpoint_health
      where ${endpointId === undefined ? sql`true` : sql`endpoint_id = ${endpointId}::uuid`}`.execute(db);
   return new Map(rows.map((r) => [r.endpoint_id, r]));

@@ -352,4 +352,21 @@ describe('delivery log and troubleshooting', () => {
     const section = page.slice(page.indexOf(`id="ep-${id}"`));
     assert.match(section.slice(0, 3000), /The webhook is <strong>disabled<\/strong> \(410 Gone from the endpoint\)/);
   });
+
+  test('the list and the endpoint page show since when every attempt failed and the auto-disable reason; enabling clears both', async () => {
+    const id = await addEndpoint(`streak-${randomUUID().slice(0, 8)}`);
+    // Attempts 0, 3 and 6 fail, the rest succeed: the streak starts after the last success (attempt 5).
+    await attempts(id, 7, Date.now() - 600_000);
+    const list = await (await app.request('/webhooks', { headers })).text();
+    const row = list.slice(list.indexOf(id));
+    assert.match(row.slice(0, 4000), /Failing since .*\(1 failed\)/s);
+    const page = await (await app.request(`/webhooks/${id}`, { headers })).text();
+    assert.match(page, /Failing since/);
+    const reason = 'auto-disabled: every attempt failed since 2026-03-07T14:00:00.000Z (10 dead deliveries); last error: HTTP 503';
+    await db.db.updateTable('webhooks.endpoints').set({ enabled: false, disabled_reason: reason }).where('id', '=', id).execute();
+    assert.match(await (await app.request(`/webhooks/${id}`, { headers })).text(), /Disabled: auto-disabled: every attempt failed since/);
+    await db.db.updateTable('webhooks.endpoints').set({ enabled: true }).where('id', '=', id).execute();
+    const after = await (await app.request(`/webhooks/${id}`, { headers })).text();
+    assert.doesNotMatch(after, /Failing since|Disabled: auto-disabled/, 'enabled again: a new streak, not failing yet');
+  });
 });

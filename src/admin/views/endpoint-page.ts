@@ -80,6 +80,15 @@ function healthCard(h: EndpointHealth | undefined, nowMs: number): Html {
       </div>
       <div class="muted small">${excerpt(h.last_failure_error, 90)}</div>
     </div>
+    ${
+      h.failing_since === null
+        ? ''
+        : html`<div>
+            <div class="label">Failing since</div>
+            <div class="value small bad">${timeCell(h.failing_since, nowMs)}</div>
+            <div class="muted small">every attempt failed: ${h.failing_attempts}</div>
+          </div>`
+    }
     <div>
       <div class="label">Retrying</div>
       <div class="value">${h.deliveries_retrying}</div>

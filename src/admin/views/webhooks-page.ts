@@ -58,6 +58,7 @@ function healthCells(h: EndpointHealth | undefined, nowMs: number): Html {
     <td class="num">${ratio(h.success_ratio_24h, h.attempts_24h)}</td>
     <td class="health">
       <div>Last success ${timeCell(h.last_success_at, nowMs)}</div>
+      ${h.failing_since === null ? '' : html`<div class="fail">Failing since ${timeCell(h.failing_since, nowMs)} (${h.failing_attempts} failed)</div>`}
       ${
         h.last_failure_at === null
           ? ''
