@@ -410,9 +410,15 @@ CREATE FUNCTION webhooks.grant_roles() RETURNS text[]
     SET search_path TO 'pg_catalog', 'webhooks'
     AS $$
 declare
-  role_name text;
-  missing   text[] := '{}';
+  role_name  text;
+  missing    text[] := '{}';
   can_create boolean := (select r.rolsuper or r.rolcreaterole from pg_roles r where r.rolname = current_user);
+  -- Every endpoint column but the secrets, for webhooks_reader.
+  open_columns text := (
+    select string_agg(quote_ident(a.attname), ', ' order by a.attnum)
+      from pg_attribute a
+     where a.attrelid = 'webhooks.endpoints'::regclass and a.attnum > 0 and not a.attisdropped
+       and a.attname not in ('secret', 'previous_secret', 'headers'));
 begin
   foreach role_name in array array['webhooks_admin', 'webhooks_reader', 'webhooks_service'] loop
     if not exists (select 1 from pg_roles where rolname = role_name) then
@@ -431,19 +437,23 @@ begin
   if not ('webhooks_reader' = any(missing)) then
     grant usage on schema webhooks to webhooks_reader;
     grant select on webhooks.delivery_log, webhooks.endpoint_health, webhooks.event_types, webhooks.settings,
-                    webhooks.deliveries, webhooks.attempts, webhooks.ordered_deliveries to webhooks_reader;
-    -- Every endpoint column but the secrets.
-    grant select (id, name, url, event_types, enabled, disabled_reason, description, created_at, updated_at,
-                  previous_secret_expires_at, ordering) on webhooks.endpoints to webhooks_reader;
+                    webhooks.deliveries, webhooks.attempts, webhooks.replay_requests, webhooks.failing_streaks,
+                    webhooks.alerts, webhooks.ordered_deliveries to webhooks_reader;
+    execute format('grant select (%s) on webhooks.endpoints to webhooks_reader', open_columns);
   end if;
   if not ('webhooks_admin' = any(missing)) then
     grant usage on schema webhooks to webhooks_admin;
     grant select on webhooks.delivery_log, webhooks.endpoint_health, webhooks.event_types, webhooks.settings,
-                    webhooks.deliveries, webhooks.attempts, webhooks.ordered_deliveries to webhooks_admin;
+                    webhooks.deliveries, webhooks.attempts, webhooks.replay_requests, webhooks.failing_streaks,
+                    webhooks.alerts, webhooks.ordered_deliveries to webhooks_admin;
     grant select, insert, update, delete on webhooks.endpoints to webhooks_admin;
     -- redeliver() and recover() run with the caller's rights.
     grant update on webhooks.deliveries to webhooks_admin;
     grant execute on function webhooks.expire_previous_secrets() to webhooks_admin;
+    -- replay() and cancel_replay() too.
+    grant insert (endpoint_id, since, until, types) on webhooks.replay_requests to webhooks_admin;
+    grant update (status, finished_at, updated_at) on webhooks.replay_requests to webhooks_admin;
+    grant execute on function webhooks.replay(uuid, timestamptz, timestamptz, text[]), webhooks.cancel_replay(uuid) to webhooks_admin;
   end if;
   if not ('webhooks_service' = any(missing)) then
     grant usage on schema webhooks to webhooks_service;
@@ -453,9 +463,14 @@ begin
     -- Retention pruning of old deliveries.
     grant delete on webhooks.deliveries to webhooks_service;
     grant select, insert on webhooks.attempts to webhooks_service;
-    grant select, insert, update, delete on webhooks.ordered_deliveries to webhooks_service;
     grant execute on function webhooks.ensure_attempt_partitions(integer), webhooks.drop_old_attempt_partitions(interval),
                               webhooks.expire_previous_secrets() to webhooks_service;
+    -- Claims replay requests and writes their progress.
+    grant select, update on webhooks.replay_requests to webhooks_service;
+    -- The attempts trigger keeps the streaks; the auto-disable sweep marks them and queues alerts.
+    grant select, insert, update on webhooks.failing_streaks, webhooks.alerts to webhooks_service;
+    -- Per-key ordering's key queues.
+    grant select, insert, update, delete on webhooks.ordered_deliveries to webhooks_service;
   end if;
   if cardinality(missing) > 0 then
     raise notice 'webhooks.grant_roles: roles % do not exist and % may not create them', array_to_string(missing, ', '), current_user
@@ -1024,6 +1039,9 @@ begin
                where outcome in ('succeeded', 'failed')
                group by endpoint_id
             ) ok on ok.endpoint_id = a.endpoint_id
+            -- Only endpoints that still exist: the streak references its endpoint, and an attempt
+            -- of one deleted meanwhile (or a row written without one) must not refuse the flush.
+            join webhooks.endpoints e on e.id = a.endpoint_id
             left join webhooks.failing_streaks k on k.endpoint_id = a.endpoint_id
            where a.outcome in ('succeeded', 'failed')
         ) x

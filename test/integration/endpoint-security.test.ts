@@ -222,6 +222,34 @@ describe('roles', () => {
     assert.equal(await column('webhooks_service', 'secret'), true, 'the dispatcher signs with it');
     assert.equal(await table('webhooks_service', 'webhooks.endpoints', 'INSERT'), false);
     assert.equal(await table('webhooks_service', 'webhooks.attempts', 'INSERT'), true);
+    // Every table a migration added, whatever order the migrations ran in (0010–0012 each once
+    // replaced grant_roles() with a version that forgot the others').
+    for (const name of ['webhooks.replay_requests', 'webhooks.failing_streaks', 'webhooks.alerts', 'webhooks.ordered_deliveries']) {
+      assert.equal(await table('webhooks_reader', name, 'SELECT'), true, `reader reads ${name}`);
+      assert.equal(await table('webhooks_admin', name, 'SELECT'), true, `admin reads ${name}`);
+      assert.equal(await table('webhooks_service', name, 'SELECT'), true, `service reads ${name}`);
+    }
+    assert.equal(await table('webhooks_service', 'webhooks.replay_requests', 'UPDATE'), true, 'the service writes replay progress');
+    assert.equal(await table('webhooks_service', 'webhooks.failing_streaks', 'INSERT'), true);
+    assert.equal(await table('webhooks_service', 'webhooks.alerts', 'INSERT'), true);
+    assert.equal(await table('webhooks_service', 'webhooks.ordered_deliveries', 'DELETE'), true);
+    assert.equal(await table('webhooks_reader', 'webhooks.replay_requests', 'INSERT'), false);
+    assert.equal(
+      await can(
+        `select has_function_privilege('webhooks_admin', 'webhooks.replay(uuid, timestamptz, timestamptz, text[])', 'EXECUTE') as ok`,
+        [],
+      ),
+      true,
+      'admins may request a replay',
+    );
+    // The reader gets every endpoint column but the secrets, including those added after 0004.
+    const { rows: cols } = await tdb.pool.query<{ attname: string }>(
+      `select attname from pg_attribute where attrelid = 'webhooks.endpoints'::regclass and attnum > 0 and not attisdropped`,
+    );
+    for (const { attname } of cols) {
+      const secret = ['secret', 'previous_secret', 'headers'].includes(attname);
+      assert.equal(await column('webhooks_reader', attname), !secret, `reader: ${attname}`);
+    }
 
     // And for real, as the reader, where this user may take the role on.
     const client = new pg.Client({ connectionString: tdb.url });

@@ -153,6 +153,16 @@ test('a streak starts at the first failure after the last success and counts fai
   assert.equal(s!.last_error, 'HTTP 502');
 });
 
+test('a failed attempt of an endpoint that does not exist (deleted meanwhile) is logged and starts no streak, and its batch neighbours still count', async () => {
+  const gone = randomUUID();
+  const id = await addEndpoint('streak-neighbour');
+  // Both in one flush: before migration 0013 the streak's foreign key refused the whole statement.
+  await Promise.all([deliver(gone, [[10, 500]]), deliver(id, [[10, 500]])]);
+  assert.equal((await q(`select 1 from webhooks.attempts where endpoint_id = $1`, [gone])).length, 1, 'the attempt row is kept');
+  assert.equal(await streak(gone), null);
+  assert.equal(Number((await streak(id))!.failed_attempts), 1);
+});
+
 test('a success newer than the streak start ends it; one older (recorded late) does not', async () => {
   const id = await addEndpoint('streak-ends');
   await deliver(id, [[30, 500]]);
