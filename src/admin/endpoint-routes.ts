@@ -16,37 +16,10 @@ import {
 } from '../endpoints/endpoint-store.ts';
 import { countRecoverable, recover } from '../log/delivery-queries.ts';
 import { endpointPageView, loadEventTypes, notFound, noticeFrom, pgProblem } from './page-helpers.ts';
+import { eventTypesOf, formValues, routingInput, text } from './endpoint-form-input.ts';
 import { deleteConfirmPage, EMPTY_FORM, endpointFormPage, valuesOf, type EndpointFormValues } from './views/endpoint-form.ts';
 import { recoverConfirmPage } from './views/delivery-page.ts';
 import { OVERLAPS, RECOVER_WINDOWS } from './views/endpoint-page.ts';
-
-type Form = Record<string, string | File | (string | File)[]>;
-
-function text(form: Form, key: string): string {
-  const v = form[key];
-  return typeof v === 'string' ? v : '';
-}
-
-function texts(form: Form, key: string): string[] {
-  const v = form[key];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
-}
-
-function formValues(form: Form): EndpointFormValues {
-  return {
-    name: text(form, 'name').trim(),
-    url: text(form, 'url').trim(),
-    allEvents: text(form, 'all_events') === 'true',
-    eventTypes: texts(form, 'event_types'),
-    enabled: text(form, 'enabled') === 'true',
-    description: text(form, 'description').trim(),
-  };
-}
-
-function eventTypesOf(v: EndpointFormValues): string[] {
-  return v.allEvents ? ['*'] : [...v.eventTypes];
-}
 
 async function requireHttps(deps: AdminDeps): Promise<boolean> {
   const { rows } = await sql<{ value: string }>`select value from webhooks.settings where key = 'require_https'`.execute(deps.db);
@@ -95,8 +68,10 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
   app.get('/new', (c) => formPage(c, 200, null, EMPTY_FORM));
 
   app.post('/', async (c) => {
-    const v = formValues(await c.req.parseBody({ all: true }));
-    const local = localErrors(v);
+    const form = await c.req.parseBody({ all: true });
+    const v = formValues(form);
+    const routing = routingInput(form, v, null);
+    const local = { ...localErrors(v), ...routing.errors };
     if (Object.keys(local).length > 0) return formPage(c, 422, null, v, local);
     try {
       const created = await createEndpoint(deps.db, {
@@ -105,6 +80,8 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
         eventTypes: eventTypesOf(v),
         enabled: v.enabled,
         description: v.description === '' ? null : v.description,
+        filter: routing.filter,
+        headers: routing.headers.set ?? {},
       });
       deps.logger.info({ endpointId: created.id, user: c.get('identity').user }, 'endpoint created in the web admin');
       return c.redirect(`/webhooks/${created.id}?notice=created`, 303);
@@ -133,7 +110,8 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
     if (endpoint === null) return notFound(c);
     const form = await c.req.parseBody({ all: true });
     const v = formValues(form);
-    const local = localErrors(v);
+    const routing = routingInput(form, v, endpoint);
+    const local = { ...localErrors(v), ...routing.errors };
     if (Object.keys(local).length > 0) return formPage(c, 422, endpoint, v, local);
     const expected = new Date(text(form, 'updated_at'));
     try {
@@ -146,6 +124,8 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
           eventTypes: eventTypesOf(v),
           enabled: v.enabled,
           description: v.description === '' ? null : v.description,
+          filter: routing.filter,
+          headers: routing.headers,
         },
         Number.isNaN(expected.getTime()) ? {} : { expectedUpdatedAt: expected },
       );

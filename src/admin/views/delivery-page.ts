@@ -82,6 +82,7 @@ export function deliveryPage(
                       </div>
                       ${a.error ? html`<div class="error-text">${a.error}</div>` : ''}
                       <div class="muted small"><code>${a.url}</code></div>
+                      ${a.traceparent ? html`<div class="muted small">traceparent <code class="traceparent">${a.traceparent}</code></div>` : ''}
                       ${
                         a.response_body
                           ? html`<details open>

@@ -2,6 +2,7 @@ import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
 import { csrfInput, formatTime, page, type Html } from './layout.ts';
+import { routingFields, routingValuesOf, type RoutingFormValues } from './endpoint-routing.ts';
 import { endpointActionPage } from './parts.ts';
 
 /** An event type and the spec's "Triggered when" text (webhooks.event_types.description). */
@@ -11,7 +12,7 @@ export interface EventTypeInfo {
 }
 
 /** What the form shows: the values typed (kept on an error) and errors by field. */
-export interface EndpointFormValues {
+export interface EndpointFormValues extends RoutingFormValues {
   name: string;
   url: string;
   allEvents: boolean;
@@ -27,7 +28,7 @@ export interface EndpointFormData {
   /** Null for "Add Webhook". */
   endpoint: EndpointRecord | null;
   values: EndpointFormValues;
-  /** Messages by field (`name`, `url`, `event_types`); `form` for those the database did not tie to a field. */
+  /** Messages by field (`name`, `url`, `event_types`, `filter`, `headers`); `form` for those the database did not tie to a field. */
   errors: Readonly<Record<string, { message: string; hint: string | null }>>;
   /** Set when the row changed since the form was loaded: what it is now. */
   conflict?: EndpointRecord | null;
@@ -42,10 +43,21 @@ export function valuesOf(e: EndpointRecord): EndpointFormValues {
     eventTypes: all ? [] : e.eventTypes,
     enabled: e.enabled,
     description: e.description ?? '',
+    ...routingValuesOf(e),
   };
 }
 
-export const EMPTY_FORM: EndpointFormValues = { name: '', url: '', allEvents: false, eventTypes: [], enabled: true, description: '' };
+export const EMPTY_FORM: EndpointFormValues = {
+  name: '',
+  url: '',
+  allEvents: false,
+  eventTypes: [],
+  enabled: true,
+  description: '',
+  filter: '',
+  newHeaders: '',
+  removeHeaders: [],
+};
 
 function fieldError(errors: EndpointFormData['errors'], field: string): Html {
   const e = errors[field];
@@ -124,6 +136,7 @@ export function endpointFormPage(d: EndpointFormData): Html {
           </div>
           ${fieldError(d.errors, 'event_types')}
         </fieldset>
+        ${routingFields(d.endpoint, v, d.errors)}
         <div class="field">
           <label class="check toggle">
             <input type="checkbox" role="switch" name="enabled" value="true" ${v.enabled ? 'checked' : ''} />

@@ -6,6 +6,7 @@ import { LOG_OUTCOMES } from '../admin-queries.ts';
 import type { EventTypeInfo } from './endpoint-form.ts';
 import { csrfInput, excerpt, formatTime, page, statusBadge, swapForm, timeCell, type Html } from './layout.ts';
 import { enabledPill, liveRegion, tableHead } from './parts.ts';
+import { routingDetails } from './endpoint-routing.ts';
 import { enabledToggle, eventsLabel } from './webhooks-page.ts';
 
 /** The result of "Send test event", shown on the page. */
@@ -263,6 +264,7 @@ export function endpointPage(d: EndpointPageData): Html {
               <h1 id="endpoint-title">${e.name} ${enabledPill(e.enabled)}</h1>
               <p><code>${e.url}</code></p>
               <p class="events">${eventsLabel(e.eventTypes)}</p>
+              ${routingDetails(e)}
               ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
               ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
             </div>

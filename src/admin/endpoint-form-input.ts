@@ -1,0 +1,79 @@
+import { parseHeaderLine, type HeaderChanges } from '../endpoints/endpoint-headers.ts';
+import type { EndpointRecord } from '../endpoints/endpoint-store.ts';
+import type { EndpointFormValues } from './views/endpoint-form.ts';
+
+// The endpoint form as posted: its values, and the filter and header changes they ask for.
+
+export type Form = Record<string, string | File | (string | File)[]>;
+export type FieldErrors = Record<string, { message: string; hint: string | null }>;
+
+export function text(form: Form, key: string): string {
+  const v = form[key];
+  return typeof v === 'string' ? v : '';
+}
+
+function texts(form: Form, key: string): string[] {
+  const v = form[key];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+}
+
+export function formValues(form: Form): EndpointFormValues {
+  return {
+    name: text(form, 'name').trim(),
+    url: text(form, 'url').trim(),
+    allEvents: text(form, 'all_events') === 'true',
+    eventTypes: texts(form, 'event_types'),
+    enabled: text(form, 'enabled') === 'true',
+    description: text(form, 'description').trim(),
+    filter: text(form, 'filter').trim(),
+    newHeaders: text(form, 'new_headers'),
+    removeHeaders: texts(form, 'remove_header'),
+  };
+}
+
+export function eventTypesOf(v: EndpointFormValues): string[] {
+  return v.allEvents ? ['*'] : [...v.eventTypes];
+}
+
+/** What the filter and header fields change; `errors` for what cannot be sent to the database. */
+export interface RoutingInput {
+  filter: unknown;
+  headers: HeaderChanges;
+  errors: FieldErrors;
+}
+
+/**
+ * The filter (JSON text; empty for none) and the headers: replaced values typed for stored
+ * headers (`header_value:<name>`, blank keeps), removals, and new `Name: value` lines. The
+ * database checks the rest (its message lands beside the field through the trigger's column).
+ */
+export function routingInput(form: Form, v: EndpointFormValues, endpoint: EndpointRecord | null): RoutingInput {
+  const errors: FieldErrors = {};
+  let filter: unknown = null;
+  if (v.filter !== '' && v.filter !== 'null') {
+    try {
+      filter = JSON.parse(v.filter) as unknown;
+    } catch (err) {
+      errors.filter = {
+        message: `The filter is not JSON: ${(err as Error).message}`,
+        hint: 'e.g. {"data.campaign": {"$in": ["Q1-Sales"]}}',
+      };
+    }
+  }
+  const set: Record<string, string> = {};
+  for (const name of Object.keys(endpoint?.headers ?? {})) {
+    const typed = text(form, `header_value:${name}`).trim();
+    if (typed !== '' && !v.removeHeaders.includes(name)) set[name] = typed;
+  }
+  for (const line of v.newHeaders.split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    try {
+      const [name, value] = parseHeaderLine(line);
+      set[name] = value;
+    } catch (err) {
+      errors.headers = { message: (err as Error).message, hint: null };
+    }
+  }
+  return { filter, headers: { set, remove: v.removeHeaders }, errors };
+}
