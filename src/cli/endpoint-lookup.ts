@@ -1,6 +1,7 @@
 import type { OptionSpec } from './args.ts';
 import type { Db } from '../db/database.ts';
 import { findEndpoint, type EndpointRecord } from '../endpoints/endpoint-store.ts';
+import type { CliContext } from './cli-context.ts';
 import { CommandFailedError } from './cli-errors.ts';
 
 /** The endpoint with this id or name; a missing one is a failure (exit 1) naming what was looked for. */
@@ -12,6 +13,15 @@ export async function findEndpointOrFail(db: Db, ref: string): Promise<EndpointR
     });
   }
   return endpoint;
+}
+
+/** The argument of the commands that act on one endpoint, which `requireEndpoint` resolves. */
+export const ENDPOINT_ARGUMENT = ['NAME|ID'] as const;
+
+/** The endpoint with this name or id (a command's NAME|ID argument), or a failure (exit 1). */
+export async function requireEndpoint(ctx: CliContext, ref: string): Promise<EndpointRecord> {
+  const { db } = await ctx.database();
+  return findEndpointOrFail(db, ref);
 }
 
 /**

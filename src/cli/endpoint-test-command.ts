@@ -3,7 +3,7 @@ import { findEventTypes } from '../events/catalog-reads.ts';
 import { eventTypeValue } from './args.ts';
 import type { Command } from './cli-context.ts';
 import { EXIT } from './cli-errors.ts';
-import { findEndpointOrFail } from './endpoint-lookup.ts';
+import { ENDPOINT_ARGUMENT, findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs } from './output.ts';
 
 /** `endpoints test`: one real, signed attempt of a sample event to one endpoint (src/delivery/test-delivery.ts). */
@@ -11,7 +11,7 @@ export const testEndpointCommand: Command = {
   spec: {
     name: 'endpoints test',
     summary: 'Send a sample event to one endpoint now and print the response.',
-    positionals: ['NAME|ID'],
+    positionals: ENDPOINT_ARGUMENT,
     options: {
       event: {
         type: 'string',
