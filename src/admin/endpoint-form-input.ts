@@ -1,5 +1,5 @@
 import { parseHeaderLine, type HeaderChanges } from '../endpoints/endpoint-headers.ts';
-import type { EndpointRecord } from '../endpoints/endpoint-store.ts';
+import type { EndpointRecord, NewEndpoint } from '../endpoints/endpoint-store.ts';
 import type { EndpointFormValues } from './views/endpoint-form.ts';
 
 // The endpoint form as posted: its values, and the filter and header changes they ask for.
@@ -37,6 +37,17 @@ export function eventTypesOf(v: EndpointFormValues): string[] {
 }
 
 /** What the filter and header fields change; `errors` for what cannot be sent to the database. */
+/** The fields the form sets on both create and update (an empty description clears it). */
+export function formFields(v: EndpointFormValues): Pick<NewEndpoint, 'name' | 'url' | 'eventTypes' | 'enabled' | 'description'> {
+  return {
+    name: v.name,
+    url: v.url,
+    eventTypes: eventTypesOf(v),
+    enabled: v.enabled,
+    description: v.description === '' ? null : v.description,
+  };
+}
+
 export interface RoutingInput {
   filter: unknown;
   headers: HeaderChanges;

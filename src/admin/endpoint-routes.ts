@@ -16,7 +16,7 @@ import {
 } from '../endpoints/endpoint-store.ts';
 import { countRecoverable, recover } from '../log/delivery-queries.ts';
 import { endpointPageView, loadEventTypes, notFound, noticeFrom, pgProblem } from './page-helpers.ts';
-import { eventTypesOf, formValues, routingInput, text } from './endpoint-form-input.ts';
+import { formFields, formValues, routingInput, text } from './endpoint-form-input.ts';
 import { deleteConfirmPage, EMPTY_FORM, endpointFormPage, valuesOf, type EndpointFormValues } from './views/endpoint-form.ts';
 import { recoverConfirmPage } from './views/delivery-page.ts';
 import { OVERLAPS, RECOVER_WINDOWS } from './views/endpoint-page.ts';
@@ -75,11 +75,7 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
     if (Object.keys(local).length > 0) return formPage(c, 422, null, v, local);
     try {
       const created = await createEndpoint(deps.db, {
-        name: v.name,
-        url: v.url,
-        eventTypes: eventTypesOf(v),
-        enabled: v.enabled,
-        description: v.description === '' ? null : v.description,
+        ...formFields(v),
         filter: routing.filter,
         headers: routing.headers.set ?? {},
       });
@@ -119,11 +115,7 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
         deps.db,
         endpoint.id,
         {
-          name: v.name,
-          url: v.url,
-          eventTypes: eventTypesOf(v),
-          enabled: v.enabled,
-          description: v.description === '' ? null : v.description,
+          ...formFields(v),
           filter: routing.filter,
           headers: routing.headers,
         },
