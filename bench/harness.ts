@@ -205,7 +205,16 @@ export class DispatcherRun {
 export async function watchDeliveries(
   ctx: BenchContext,
   run: DispatcherRun | null,
-  options: { label: string; paths: readonly string[]; expected: number; produced?: () => number; producedOf?: number; stallMs?: number },
+  options: {
+    label: string;
+    paths: readonly string[];
+    expected: number;
+    produced?: () => number;
+    producedOf?: number;
+    stallMs?: number;
+    /** The producer's failure, if it failed: the wait ends with it at once (not as a stall later). */
+    produceError?: () => unknown;
+  },
 ): Promise<void> {
   const stallMs = options.stallMs ?? 60_000;
   let last = -1;
@@ -225,6 +234,12 @@ export async function watchDeliveries(
       lastPrint = now;
     }
     if (n >= options.expected) return;
+    const produceError = options.produceError?.();
+    if (produceError)
+      throw new Error(
+        `[${options.label}] producing failed (${n} of ${options.expected} delivered): ${produceError instanceof Error ? produceError.message : String(produceError)}`,
+        { cause: produceError },
+      );
     if (n !== last) {
       last = n;
       lastChange = Date.now();

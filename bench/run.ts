@@ -81,7 +81,10 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
   const p = plan(args);
   switch (name) {
     case 'throughput': {
+      // Filled as each run ends, so a run that fails keeps the ones before it in the report.
       const burst: ThroughputResult[] = [];
+      const paced: ThroughputResult[] = [];
+      results.throughput = { burst, paced };
       for (const m of [1, 10]) {
         burst.push(
           await runThroughput(ctx, {
@@ -92,7 +95,6 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
           }),
         );
       }
-      const paced: ThroughputResult[] = [];
       for (const rate of args.pacedSeconds > 0 ? args.pacedRates : []) {
         paced.push(
           await runThroughput(ctx, {
@@ -102,7 +104,6 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
           }),
         );
       }
-      results.throughput = { burst, paced };
       for (const r of burst)
         if (r.profile) console.log(`\n${formatProfile(r.profile, `CPU profile of the dispatcher, ${r.label} (${r.profile.file})`)}\n`);
       return;
@@ -183,10 +184,26 @@ async function main(): Promise<number> {
     `bench: ${args.only.join(', ')} · ${fmtInt(args.events)} events of ${EVENT_BYTES} B${args.quick ? ' · quick' : ''}${args.full ? ' · full retry schedule' : ''}`,
   );
 
+  const results: Results = {};
+  const errors: Array<{ scenario: string; error: string }> = [];
+  // Interrupted (e.g. a --full run out of time): what finished is still printed and written.
   const onSignal = (): void => {
     killAllDispatchers();
-    process.exit(130);
+    errors.push({ scenario: 'interrupted', error: 'the bench was interrupted by a signal' });
+    void finish().finally(() => process.exit(130));
   };
+  async function finish(): Promise<void> {
+    const { ratios, targets } = ratiosAndTargets(results);
+    m.loadAvgAtEnd = os.loadavg().map((v) => round(v, 2));
+    m.seconds = round((performance.now() - started) / 1000, 1);
+    console.log(report(results, targets, m));
+    if (args !== 'help' && args.json) {
+      const file = path.resolve(args.json);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify({ meta: m, results, ratios, targets, errors }, null, 2) + '\n');
+      progress(`results written to ${file}`);
+    }
+  }
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // However the driver ends (a crash, a closed pipe), no dispatcher outlives it.
@@ -195,8 +212,6 @@ async function main(): Promise<number> {
   const kafka = await openTestKafka('bench');
   const receiver = await ReceiverClient.start(10);
   const ctx: BenchContext = { args, kafka, receiver, progress, topicsToDelete: new Set() };
-  const results: Results = {};
-  const errors: Array<{ scenario: string; error: string }> = [];
   try {
     for (const name of args.only) {
       const t0 = performance.now();
@@ -215,16 +230,7 @@ async function main(): Promise<number> {
     if (ctx.topicsToDelete.size > 0) await kafka.admin.deleteTopics({ topics: [...ctx.topicsToDelete], timeout: 30_000 }).catch(() => {});
     await kafka.close();
   }
-  const { ratios, targets } = ratiosAndTargets(results);
-  m.loadAvgAtEnd = os.loadavg().map((v) => round(v, 2));
-  m.seconds = round((performance.now() - started) / 1000, 1);
-  console.log(report(results, targets, m));
-  if (args.json) {
-    const file = path.resolve(args.json);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify({ meta: m, results, ratios, targets, errors }, null, 2) + '\n');
-    progress(`results written to ${file}`);
-  }
+  await finish();
   if (errors.length > 0) {
     console.error(`\nbench: ${errors.length} scenario(s) failed: ${errors.map((e) => e.scenario).join(', ')}`);
     return 1;

@@ -75,8 +75,16 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
     const producing = o.paced
       ? producePaced(ctx.kafka.producer, run.topic, run.label, o.paced.rate, o.paced.seconds, (n) => (produced = n))
       : produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
-    producing.catch(() => {}); // awaited below; a failure meanwhile shows as a stall
-    await watchDeliveries(ctx, run, { label: o.label, paths: run.paths, expected, produced: () => produced, producedOf: events });
+    let produceError: unknown = null;
+    producing.catch((err: unknown) => (produceError = err)); // awaited below; a failure ends the wait
+    await watchDeliveries(ctx, run, {
+      label: o.label,
+      paths: run.paths,
+      expected,
+      produced: () => produced,
+      producedOf: events,
+      produceError: () => produceError,
+    });
     const producedResult = await producing;
     const snap1 = run.snapshot();
     const { groups, cpuS: receiverCpuS } = await ctx.receiver.stats({ all: run.paths });
