@@ -186,3 +186,14 @@ export function parseList(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }
+
+/** A `--limit N` option of a list command: its help and its value (`fallback` when absent, 1 to `max`). */
+export function limitOption(noun: string, fallback: number, max: number): { spec: OptionSpec; value(values: ParsedValues): number } {
+  return {
+    spec: { type: 'string', value: 'N', description: `at most N ${noun} (default ${fallback}, at most ${max})` },
+    value(values) {
+      const text = stringValue(values, 'limit');
+      return text === undefined ? fallback : parseIntegerOption('limit', text, 1, max);
+    },
+  };
+}

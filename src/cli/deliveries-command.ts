@@ -1,6 +1,6 @@
 import type { DeliveryStatus } from '../db/database.ts';
 import { findEventTypes } from '../events/catalog-reads.ts';
-import { eventTypeValue, parseIntegerOption, parseSince, stringValue } from './args.ts';
+import { eventTypeValue, limitOption, parseSince, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import {
@@ -83,6 +83,8 @@ export async function requireDelivery(ctx: CliContext, id: string): Promise<Deli
   return delivery;
 }
 
+const DELIVERIES_LIMIT = limitOption('deliveries', 50, 10_000);
+
 const listCommand: Command = {
   spec: {
     name: 'deliveries list',
@@ -96,7 +98,7 @@ const listCommand: Command = {
         value: 'TIME',
         description: 'only deliveries created since: relative (30m, 1h, 2d) or ISO 8601 (2026-03-07T15:00Z)',
       },
-      limit: { type: 'string', value: 'N', description: 'at most N deliveries (default 50, at most 10000)' },
+      limit: DELIVERIES_LIMIT.spec,
     },
     description:
       'One row per (event, endpoint). JSON: an array of {id, endpoint_id, endpoint_name, event_id, event_type,\nevent_timestamp, status, status_reason, series, attempts, last_status_code, last_error,\nfirst_attempt_at, last_attempt_at, next_attempt_at, created_at, updated_at}.',
@@ -114,8 +116,7 @@ const listCommand: Command = {
     }
     const sinceText = stringValue(values, 'since');
     const since = sinceText === undefined ? undefined : parseSince('since', sinceText, ctx.now());
-    const limitText = stringValue(values, 'limit');
-    const limit = limitText === undefined ? 50 : parseIntegerOption('limit', limitText, 1, 10_000);
+    const limit = DELIVERIES_LIMIT.value(values);
     const { db } = await ctx.database();
     const catalog = eventTypeText === undefined ? [] : (await findEventTypes(db)).map((t) => t.name);
     const eventType = eventTypeValue(values, 'event-type', 'deliveries list', catalog);

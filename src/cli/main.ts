@@ -15,6 +15,7 @@ import { migrateCommand } from './migrate-command.ts';
 import { createOutput, type Output, type Writable } from './output.ts';
 import { recoverCommand, redeliverCommand } from './redeliver-command.ts';
 import { replayCommand } from './replay-command.ts';
+import { REPLAY_COMMANDS } from './replays-command.ts';
 
 const runSpec: CommandSpec = {
   name: 'run',
@@ -33,6 +34,7 @@ interface Group {
 const GROUPS: readonly Group[] = [
   { name: 'endpoints', summary: 'Manage webhook endpoints.', commands: ENDPOINT_COMMANDS },
   { name: 'deliveries', summary: 'Read the delivery log.', commands: DELIVERY_COMMANDS },
+  { name: 'replays', summary: 'Follow and cancel replays requested with webhooks.replay().', commands: REPLAY_COMMANDS },
 ];
 
 const SINGLE: readonly Command[] = [migrateCommand, redeliverCommand, recoverCommand, replayCommand];

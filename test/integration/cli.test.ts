@@ -66,6 +66,10 @@ describe('usage', () => {
     ['redeliver'],
     ['recover'],
     ['replay'],
+    ['replays'],
+    ['replays', 'list'],
+    ['replays', 'show'],
+    ['replays', 'cancel'],
   ];
 
   test('--help works for every command and subcommand without a database, and documents the exit codes', async () => {
