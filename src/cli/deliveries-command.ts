@@ -12,7 +12,7 @@ import {
   type DeliverySummary,
 } from '../log/delivery-queries.ts';
 import { isUuid } from '../util/uuid.ts';
-import { findEndpointOrFail } from './endpoint-lookup.ts';
+import { endpointFilterOption, findEndpointOrFail } from './endpoint-lookup.ts';
 import { excerpt, formatMs, formatTime, isoTime } from './output.ts';
 
 /** A delivery as `--json` prints it: the columns of webhooks.deliveries plus the endpoint's name. */
@@ -90,7 +90,7 @@ const listCommand: Command = {
     name: 'deliveries list',
     summary: 'List deliveries, newest first.',
     options: {
-      endpoint: { type: 'string', value: 'NAME|ID', description: 'only deliveries to this endpoint' },
+      endpoint: endpointFilterOption('deliveries'),
       'event-type': { type: 'string', value: 'TYPE', description: 'only events of this type' },
       status: { type: 'string', value: 'STATUS', description: `only deliveries in this status: ${DELIVERY_STATUSES.join(', ')}` },
       since: {

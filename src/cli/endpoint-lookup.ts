@@ -34,3 +34,8 @@ export function endpointSinceOptions(what: string): Record<'endpoint' | 'since',
     since: { type: 'string', value: 'TIME', description: `${what} at or after: relative (6h, 2d) or ISO 8601`, required: true },
   };
 }
+
+/** The `--endpoint NAME|ID` option of a list command: only the rows of that endpoint. */
+export function endpointFilterOption(rows: string): OptionSpec {
+  return { type: 'string', value: 'NAME|ID', description: `only ${rows} to this endpoint` };
+}

@@ -3,10 +3,11 @@ import { cancelReplayRequest, findReplayRequest, listReplayRequests, type Replay
 import { limitOption, PROGRAM, stringValue } from './args.ts';
 import type { CliContext, Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
-import { findEndpointOrFail } from './endpoint-lookup.ts';
+import { endpointFilterOption, findEndpointOrFail } from './endpoint-lookup.ts';
 import { formatTime } from './output.ts';
 
 const EXAMPLE_ID = '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed';
+const REPLAYS_LIMIT = limitOption('replays', 20, 1000);
 
 /** A `replays <name> ID` command: the spec around one replay id, checked before `run` gets it. */
 function replayIdCommand(name: string, summary: string, description: string, run: (ctx: CliContext, id: string) => Promise<void>): Command {
@@ -49,15 +50,13 @@ function replayJson(r: ReplayRequestRow): Record<string, unknown> {
   };
 }
 
-const REPLAYS_LIMIT = limitOption('replays', 20, 1000);
-
 const listCommand: Command = {
   spec: {
     name: 'replays list',
     summary: 'List replays requested with webhooks.replay(), newest first, with their progress.',
     options: {
-      endpoint: { type: 'string', value: 'NAME|ID', description: 'only the replays to this endpoint' },
       limit: REPLAYS_LIMIT.spec,
+      endpoint: endpointFilterOption('the replays'),
     },
     description:
       'Reads webhooks.replay_requests: status (queued, running, done, failed, cancelled), since, deliveries\nqueued, events skipped as already delivered, events scanned and the share of offsets read.\nJSON: [{… every column of webhooks.replay_requests, endpoint_name}].',

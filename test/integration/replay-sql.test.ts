@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config.ts';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
 import { headerString } from '../../src/retry/retry-message.ts';
@@ -235,5 +236,35 @@ describe('replays requested in SQL with webhooks.replay()', () => {
     assert.equal(tasks.length, r.queued, 'the row counts exactly the delivery tasks queued before the stop');
     const again = await f.db.pool.query<{ status: string }>('select webhooks.cancel_replay($1) as status', [id]);
     assert.equal(again.rows[0]!.status, 'cancelled', 'cancelling twice changes nothing');
+  });
+
+  test('dialer-webhooks replays lists, shows and cancels the SQL replays', async () => {
+    const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      let stdout = '';
+      let stderr = '';
+      const code = await main(args, f.env, { write: (t: string) => (stdout += t) }, { write: (t: string) => (stderr += t) });
+      return { code, stdout, stderr };
+    };
+    const list = await cli('replays', 'list', '--endpoint', 'late', '--json');
+    assert.equal(list.code, 0, list.stderr);
+    const rows = JSON.parse(list.stdout) as Array<{ id: string; status: string; queued: number; endpoint_name: string }>;
+    assert.ok(rows.length >= 3, 'the replays to late');
+    assert.ok(rows.every((r) => r.endpoint_name === 'late'));
+    const first = rows.at(-1)!;
+    assert.deepEqual([first.status, first.queued], ['done', 3], 'the oldest: the first replay to late');
+    const show = await cli('replays', 'show', first.id);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(`^Replay ${first.id} to late: done\n`));
+    assert.match(show.stdout, /\n {2}queued: +3\n/);
+    assert.match(show.stdout, /\n {2}progress: +100% of the offsets/);
+    const table = await cli('replays', 'list');
+    assert.match(table.stdout, /^ID +ENDPOINT +STATUS +SINCE +QUEUED/);
+    const cancel = await cli('replays', 'cancel', first.id);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /had already ended: done/);
+    const unknown = await cli('replays', 'cancel', '00000000-0000-4000-8000-000000000000');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no replay with id/);
+    assert.equal((await cli('replays', 'show', 'nope')).code, 2);
   });
 });
