@@ -1297,6 +1297,33 @@ end
 $$;
 
 --
+-- Name: validate_endpoint_limits(); Type: FUNCTION; Schema: webhooks; Owner: -
+--
+
+CREATE FUNCTION webhooks.validate_endpoint_limits() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'webhooks'
+    AS $$
+begin
+  -- 'NaN' > 0 is true in Postgres, and infinity is no rate: both are refused explicitly.
+  if new.max_per_second is not null
+     and (new.max_per_second = 'NaN'::numeric or new.max_per_second <= 0 or new.max_per_second > 1000000) then
+    raise exception 'webhooks.endpoints: max_per_second of endpoint "%" must be a number above 0 and at most 1000000 (got %)',
+        new.name, new.max_per_second
+      using errcode = 'check_violation', column = 'max_per_second',
+            hint = 'Give requests per second, e.g. 5 or 0.5 (one every 2 s); null removes the limit.';
+  end if;
+  if new.max_in_flight is not null and (new.max_in_flight < 1 or new.max_in_flight > 10000) then
+    raise exception 'webhooks.endpoints: max_in_flight of endpoint "%" must be a whole number from 1 to 10000 (got %)',
+        new.name, new.max_in_flight
+      using errcode = 'check_violation', column = 'max_in_flight',
+            hint = 'Give the most requests at once, e.g. 1 for a receiver that handles one at a time; null uses the service default.';
+  end if;
+  return new;
+end
+$$;
+
+--
 -- Name: validate_event_type(); Type: FUNCTION; Schema: webhooks; Owner: -
 --
 
@@ -1470,9 +1497,23 @@ CREATE TABLE webhooks.endpoints (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     filter jsonb,
     headers jsonb DEFAULT '{}'::jsonb NOT NULL,
+    max_per_second numeric,
+    max_in_flight integer,
     ordering text DEFAULT 'none'::text NOT NULL,
     CONSTRAINT endpoints_ordering_check CHECK ((ordering = ANY (ARRAY['none'::text, 'per_key'::text])))
 );
+
+--
+-- Name: COLUMN endpoints.max_per_second; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.endpoints.max_per_second IS 'Most requests per second to this endpoint from each dispatcher (a token bucket, burst max(1, rate)); null: unlimited.';
+
+--
+-- Name: COLUMN endpoints.max_in_flight; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.endpoints.max_in_flight IS 'Most requests in flight to this endpoint at once in each dispatcher; null: the service''s ENDPOINT_CONCURRENCY.';
 
 --
 -- Name: COLUMN endpoints.ordering; Type: COMMENT; Schema: webhooks; Owner: -
@@ -1913,6 +1954,12 @@ CREATE TRIGGER endpoints_validate_filter BEFORE INSERT OR UPDATE OF filter ON we
 --
 
 CREATE TRIGGER endpoints_validate_headers BEFORE INSERT OR UPDATE OF headers ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint_headers();
+
+--
+-- Name: endpoints endpoints_validate_limits; Type: TRIGGER; Schema: webhooks; Owner: -
+--
+
+CREATE TRIGGER endpoints_validate_limits BEFORE INSERT OR UPDATE OF max_per_second, max_in_flight ON webhooks.endpoints FOR EACH ROW EXECUTE FUNCTION webhooks.validate_endpoint_limits();
 
 --
 -- Name: event_types event_types_notify; Type: TRIGGER; Schema: webhooks; Owner: -

@@ -27,6 +27,12 @@ export const DISABLED_ENDPOINT_DROP_WAIT_MS = 5000;
 
 /** How often rotated-out secrets past their overlap are erased from webhooks.endpoints: 5 min. */
 export const PREVIOUS_SECRET_SWEEP_MS = 5 * 60_000;
+/**
+ * After a 429 halves an endpoint's `max_per_second`, each 10 s without another 429 doubles it back
+ * (see EndpointThrottle).
+ */
+export const THROTTLE_RECOVERY_MS = 10_000;
+
 /** How often each dispatcher repairs the per-key queues (releases a head's successor a crash left parked), ms. */
 export const KEY_QUEUE_SWEEP_MS = 15_000;
 

@@ -102,6 +102,14 @@ export interface Config {
     endpointConcurrency: number;
     /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its further attempts fail at once, unsent, and follow the retry schedule, ms. Default 1000. */
     endpointStallMs: number;
+    /**
+     * THROTTLE_WAIT_MS: longest an attempt waits in memory for its endpoint's rate limit
+     * (`max_per_second`) or Retry-After; a longer wait parks it on a delay topic, so its message
+     * commits and the endpoints behind it flow on, ms. Default 500.
+     */
+    throttleWaitMs: number;
+    /** RETRY_AFTER_MAX_MS: longest a 429's Retry-After holds its endpoint back, ms. Default 600000 (10 min). */
+    retryAfterMaxMs: number;
     /** DELIVERY_CLAIM_LEASE_MS: a first attempt claimed by a dispatcher that recorded nothing for this long is taken over by another copy of the event (its claimer is presumed dead), ms. Default 30000. */
     claimLeaseMs: number;
     /** MAX_EVENT_BYTES: larger input values are invalid, bytes. Default 1048576 (1 MiB). */
@@ -195,6 +203,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 256, 1, 100_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
+    throttleWaitMs: int(env, 'THROTTLE_WAIT_MS', 500, 0, 60_000),
+    retryAfterMaxMs: int(env, 'RETRY_AFTER_MAX_MS', 600_000, 0, 86_400_000),
     claimLeaseMs: int(env, 'DELIVERY_CLAIM_LEASE_MS', 30_000, 100, 86_400_000),
     maxEventBytes: int(env, 'MAX_EVENT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     requireHttps: bool(env, 'REQUIRE_HTTPS', true),

@@ -2,6 +2,7 @@ import { parseList, stringValue } from './args.ts';
 import { endpointJson, printEndpoint, SHOW_SECRETS } from './endpoint-output.ts';
 import { ADD_HEADER_OPTIONS, headerChangesOption, headersOption, UPDATE_HEADER_OPTIONS } from './header-options.ts';
 import { FILTER_OPTION, filterChange } from './filter-option.ts';
+import { LIMIT_OPTIONS, limitChanges } from './limit-options.ts';
 import type { Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import { createEndpoint, updateEndpoint } from '../endpoints/endpoint-store.ts';
@@ -27,6 +28,7 @@ export const addCommand: Command = {
       description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
       filter: FILTER_OPTION,
       ...ADD_HEADER_OPTIONS,
+      ...LIMIT_OPTIONS,
       disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
       'show-secrets': SHOW_SECRETS,
     },
@@ -46,6 +48,7 @@ export const addCommand: Command = {
       description: stringValue(values, 'description') ?? null,
       ...filterChange(stringValue(values, 'filter')),
       headers: headersOption(values, 'endpoints add'),
+      ...limitChanges(values),
     });
     const reveal = secret === undefined || values['show-secrets'] === true;
     if (ctx.out.json) {
@@ -65,7 +68,7 @@ export const addCommand: Command = {
 export const updateCommand: Command = {
   spec: {
     name: 'endpoints update',
-    summary: "Change an endpoint's name, URL, event types, description, filter or headers.",
+    summary: "Change an endpoint's name, URL, event types, description, filter, headers or limits.",
     positionals: ENDPOINT_ARGUMENT,
     options: {
       name: { type: 'string', value: 'NAME', description: 'new name' },
@@ -74,6 +77,7 @@ export const updateCommand: Command = {
       description: { type: 'string', value: 'TEXT', description: 'new description ("" clears it)' },
       filter: FILTER_OPTION,
       ...UPDATE_HEADER_OPTIONS,
+      ...LIMIT_OPTIONS,
       'show-secrets': SHOW_SECRETS,
     },
     description:
@@ -87,10 +91,11 @@ export const updateCommand: Command = {
     const description = stringValue(values, 'description');
     const filter = stringValue(values, 'filter');
     const headers = headerChangesOption(values);
+    const limits = limitChanges(values);
     const given = [name, url, events, description, filter, headers];
-    if (given.every((v) => v === undefined)) {
+    if (given.every((v) => v === undefined) && Object.keys(limits).length === 0) {
       throw new UsageError(
-        'nothing to change: give at least one of --name, --url, --events, --description, --filter, --header, --remove-header, --clear-headers',
+        'nothing to change: give at least one of --name, --url, --events, --description, --filter, --header, --remove-header, --clear-headers, --max-per-second, --max-in-flight',
         null,
         'dialer-webhooks endpoints update --help',
       );
@@ -104,6 +109,7 @@ export const updateCommand: Command = {
       ...(description === undefined ? {} : { description: description === '' ? null : description }),
       ...filterChange(filter),
       ...(headers === undefined ? {} : { headers }),
+      ...limits,
     });
     if (!updated) throw new CommandFailedError(`endpoint ${JSON.stringify(positionals[0])} was deleted meanwhile`);
     const reveal = values['show-secrets'] === true;

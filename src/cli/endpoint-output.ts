@@ -1,6 +1,7 @@
 import { signingSecrets, type EndpointRecord } from '../endpoints/endpoint-store.ts';
 import type { CliContext } from './cli-context.ts';
 import { maskedHeaderList } from './header-options.ts';
+import { limitsText } from './limit-options.ts';
 import { excerpt, formatTime, isoTime, maskSecret } from './output.ts';
 import { maskedHeaders } from '../endpoints/endpoint-headers.ts';
 
@@ -22,6 +23,8 @@ export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string,
     event_types: e.eventTypes,
     filter: e.filter ?? null,
     headers: maskedHeaders(e.headers ?? {}),
+    max_per_second: e.maxPerSecond ?? null,
+    max_in_flight: e.maxInFlight ?? null,
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     description: e.description,
@@ -40,6 +43,7 @@ export function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string
     ['url', e.url],
     ['events', e.eventTypes.join(', ')],
     ...(e.filter === undefined || e.filter === null ? [] : [['filter', JSON.stringify(e.filter)] as const]),
+    ...(limitsText(e) === '' ? [] : [['limits', limitsText(e)] as const]),
     ['enabled', e.enabled ? 'yes' : `no${e.disabledReason ? ` (${e.disabledReason})` : ''}`],
   ];
   const headers = maskedHeaderList(e.headers);

@@ -7,6 +7,7 @@ import { addCommand, updateCommand } from './endpoint-change-commands.ts';
 import { rotateCommand } from './endpoint-secret-command.ts';
 import { toggleCommand } from './endpoint-state-commands.ts';
 import { testEndpointCommand } from './endpoint-test-command.ts';
+import { limitsText } from './limit-options.ts';
 import { formatTime, maskSecret } from './output.ts';
 
 const showCommand: Command = {
@@ -35,7 +36,7 @@ const listCommand: Command = {
     summary: 'List every webhook endpoint.',
     options: { 'show-secrets': SHOW_SECRETS },
     description:
-      'HEADERS: the names of its extra request headers (values are never shown).\nJSON: an array of endpoints {id, name, url, event_types, filter, headers (names, masked values),\nenabled, disabled_reason, description, secret, previous_secret, previous_secret_expires_at,\ncreated_at, updated_at}.',
+      'HEADERS: the names of its extra request headers (values are never shown).\nJSON: an array of endpoints {id, name, url, event_types, filter, max_per_second, max_in_flight, headers (names, masked values),\nenabled, disabled_reason, description, secret, previous_secret, previous_secret_expires_at,\ncreated_at, updated_at}.',
   },
   async run(ctx, { values }) {
     const { db } = await ctx.database();
@@ -46,12 +47,13 @@ const listCommand: Command = {
       return EXIT.ok;
     }
     ctx.out.table(
-      ['NAME', 'STATUS', 'EVENTS', 'URL', 'SECRET', 'HEADERS', 'UPDATED', 'NOTE'],
+      ['NAME', 'STATUS', 'EVENTS', 'URL', 'LIMITS', 'SECRET', 'HEADERS', 'UPDATED', 'NOTE'],
       rows.map((e) => [
         e.name,
         e.enabled ? 'enabled' : 'disabled',
         e.eventTypes.join(','),
         e.url,
+        limitsText(e),
         (reveal ? e.secret : maskSecret(e.secret))!,
         Object.keys(e.headers ?? {})
           .sort()

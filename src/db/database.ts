@@ -25,6 +25,10 @@ export interface EndpointsTable {
   ordering: Generated<EndpointOrdering>;
   /** Extra request headers (migration 0008), an object of strings; `{}` for none. Secret values. */
   headers: Generated<unknown>;
+  /** Requests per second (migration 0009; numeric, read as text by pg); null is unlimited. */
+  max_per_second: string | number | null;
+  /** Requests in flight at once (migration 0009); null is the service's ENDPOINT_CONCURRENCY. */
+  max_in_flight: number | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

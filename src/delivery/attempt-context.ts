@@ -72,7 +72,8 @@ export function contextFromTask(task: DeliveryTask, endpoint: Endpoint | null): 
     eventTimestampMs: task.eventTimestampMs,
     series: task.series,
     attempt: task.attempt,
-    firstAttemptAtMs: task.firstAttemptAtMs,
+    // 0: a delivery parked by its rate limit before any attempt (see Dispatcher's #park).
+    firstAttemptAtMs: task.firstAttemptAtMs > 0 ? task.firstAttemptAtMs : null,
     delayMs: task.delayMs,
     dueAtMs: task.dueAtMs,
     body: task.body,

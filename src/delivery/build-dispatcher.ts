@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { KEY_QUEUE_SWEEP_MS, type Config } from '../config.ts';
+import { KEY_QUEUE_SWEEP_MS, THROTTLE_RECOVERY_MS, type Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { EventCatalog } from '../events/catalog.ts';
@@ -19,6 +19,7 @@ import { createDeliverer, type Deliverer } from './deliverer.ts';
 import { egressOptions } from './egress-connector.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EndpointLimiter } from './endpoint-limiter.ts';
+import { EndpointThrottle } from './endpoint-throttle.ts';
 import type { BackoffObserver } from './with-backoff.ts';
 
 /**
@@ -92,6 +93,8 @@ export function buildDispatcher(
     backoffObserver: parts.backoffObserver,
     limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
     order: keyOrder,
+    throttle: new EndpointThrottle({ maxPauseMs: config.delivery.retryAfterMaxMs, recoveryMs: THROTTLE_RECOVERY_MS }),
+    throttleWaitMs: config.delivery.throttleWaitMs,
     metrics,
     logger,
   });

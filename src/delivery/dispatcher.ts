@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { signingSecrets } from '../endpoints/endpoint.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import { findEndpointById } from '../endpoints/endpoint-store.ts';
 import { InvalidEventError, TransientError, type HandlerFailedError } from '../errors.ts';
@@ -14,19 +13,19 @@ import type { DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writ
 import type { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
 import type { DeliveryClaims } from '../log/delivery-claims.ts';
 import { resultClass, type Metrics } from '../metrics/metrics.ts';
-import { badTaskReason, decodeTask, headerString } from '../retry/retry-message.ts';
+import { badTaskReason, decodeTask, headerString, THROTTLED_HEADER } from '../retry/retry-message.ts';
 import type { RetryScheduler } from '../retry/retry-scheduler.ts';
 import type { KeyOrder } from '../ordering/key-order.ts';
 import type { KeyTurn } from '../ordering/key-turns.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
 import { readTraceContext } from '../tracing/trace-context.ts';
+import { sleep } from '../util/backoff.ts';
 import {
   attemptRecord,
   cancelledAttemptRecord,
   contextFromTask,
   deliveryRecord,
   firstAttemptContext,
-  stalledResult,
   taskOf,
   type AttemptContext,
   type Settlement,
@@ -36,8 +35,9 @@ import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
 import { FirstAttemptClaim } from './claim-request.ts';
 import { bodyDigest } from './delivery-id.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
+import { THROTTLED_REASONS, type EndpointThrottle } from './endpoint-throttle.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
-import { sendAttempt } from './send-attempt.ts';
+import { sendWithinLimits, type AttemptSenderParts } from './send-attempt.ts';
 import { withBackoff, type BackoffObserver } from './with-backoff.ts';
 
 export interface DispatcherOptions {
@@ -52,6 +52,9 @@ export interface DispatcherOptions {
   topics: TopicNames;
   retries: RetryScheduler;
   limiter: EndpointLimiter;
+  throttle: EndpointThrottle;
+  /** Longest in-memory wait for a rate limit's token; a longer one parks the attempt (THROTTLE_WAIT_MS). */
+  throttleWaitMs: number;
   /** Per-key ordering for `per_key` endpoints; without it they are delivered like any other. */
   order?: KeyOrder;
   /** Sees the waits on a dependency (metrics, readiness). */
@@ -77,11 +80,14 @@ export interface DispatcherEvents {
 export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #o: DispatcherOptions;
   readonly #now: () => number;
+  readonly #sender: AttemptSenderParts;
 
   constructor(options: DispatcherOptions) {
     super();
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    const { limiter, throttle, deliverer, metrics } = options;
+    this.#sender = { limiter, throttle, deliverer, metrics, now: this.#now };
   }
 
   #retry<T>(fn: () => Promise<T>, what: string, signal: AbortSignal): Promise<T> {
@@ -212,32 +218,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       metrics.deliveryReached('cancelled', task.eventType, endpoint?.name ?? '');
       return;
     }
-    await this.#attempt(contextFromTask(task, endpoint), signal);
+    await this.#attempt(contextFromTask(task, endpoint), signal, headerString(message.headers, THROTTLED_HEADER) !== undefined);
   };
 
-  /** Makes one attempt and settles what follows from it. */
-  async #attempt(ctx: AttemptContext, signal: AbortSignal): Promise<void> {
-    const { metrics, limiter, deliverer } = this.#o;
-    const release = await limiter.acquire(ctx.endpoint.id);
-    let result: AttemptResult;
-    let traceparent: string | null = null;
-    if (!release) {
-      // The endpoint has stalled: its request slots are full and none has freed for
-      // ENDPOINT_STALL_MS. Waiting for a slot would hold this Kafka message (and with it the
-      // partition's commit) hostage, so the attempt fails at once, unsent, and follows the retry
-      // schedule like any failure: a circuit breaker that closes as soon as the endpoint answers.
-      result = stalledResult(limiter.active(ctx.endpoint.id), this.#now());
-    } else {
-      metrics.deliveriesInFlight.inc();
-      let answered = false;
-      try {
-        ({ result, traceparent } = await sendAttempt(deliverer, ctx, signingSecrets(ctx.endpoint, this.#now()), signal));
-        answered = result.errorKind !== 'timeout' && result.errorKind !== 'aborted';
-      } finally {
-        metrics.deliveriesInFlight.dec();
-        release(answered);
-      }
+  /** Makes one attempt and settles what follows; over its rate limit it waits or parks (`throttled`: back from parking). */
+  async #attempt(ctx: AttemptContext, signal: AbortSignal, throttled = false): Promise<void> {
+    const { metrics, throttle, throttleWaitMs } = this.#o;
+    const waitMs = throttle.admit(ctx.endpoint.id, ctx.endpoint.maxPerSecond, throttleWaitMs, throttled);
+    if (waitMs > 0) {
+      if (waitMs > throttleWaitMs) return this.#park(ctx, waitMs, signal);
+      metrics.deliveryThrottled(ctx.endpoint.name, 'waited');
+      await sleep(waitMs, signal);
     }
+    const { result, traceparent } = await sendWithinLimits(ctx, this.#sender, signal);
     if (result.errorKind === 'aborted') throw signal.reason ?? new TransientError('attempt aborted');
     const rc = resultClass(result.statusCode, result.errorKind);
     metrics.attemptFinished(rc, ctx.eventType, ctx.endpoint.name, result.durationMs / 1000);
@@ -255,6 +248,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const next = await this.#o.retries.afterFailure(taskOf(done, this.#now()), { endpoint: ctx.endpoint, ...result }, signal);
     await this.#record(done, { ...next, attempts: ctx.attempt, attempt: attemptRow }, signal);
     if (next.status === 'dead') metrics.deliveryReached('dead', ctx.eventType, ctx.endpoint.name);
+  }
+
+  /**
+   * Parks an attempt its endpoint's limit holds back on a delay topic, its number not used up, so
+   * this message settles (and commits) while the endpoint waits: waiting in memory would hold the
+   * partition's commit and the other endpoints behind it. Recorded `retrying`, no attempt row.
+   */
+  async #park(ctx: AttemptContext, waitMs: number, signal: AbortSignal): Promise<void> {
+    const { throttle, metrics } = this.#o;
+    const reason = THROTTLED_REASONS[throttle.reason(ctx.endpoint.id)];
+    const task = { ...taskOf(ctx, this.#now()), firstAttemptAtMs: ctx.firstAttemptAtMs ?? 0 };
+    const nextAttemptAtMs = await this.#o.retries.park(task, throttle.park(ctx.endpoint.id, waitMs), signal);
+    await this.#record(ctx, { status: 'retrying', reason, attempts: ctx.attempt - 1, attempt: null, nextAttemptAtMs }, signal);
+    metrics.deliveryThrottled(ctx.endpoint.name, 'parked');
   }
 
   async #record(ctx: AttemptContext, settlement: Settlement, signal: AbortSignal): Promise<void> {

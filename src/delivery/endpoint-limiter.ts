@@ -31,6 +31,8 @@ interface EndpointState {
   active: number;
   /** Requests it may have in flight now (slow start), initialWindow … concurrency. */
   window: number;
+  /** Its own bound, `max_in_flight`, or the service's concurrency: the window never lets more through. */
+  cap: number;
   lastAnswer: number;
   open: boolean;
   waiters: Array<(granted: boolean) => void>;
@@ -73,20 +75,24 @@ export class EndpointLimiter {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A release function, or null when the endpoint has stalled (the caller fails the attempt unsent). */
-  async acquire(endpointId: string): Promise<Release | null> {
+  /**
+   * A release function, or null when the endpoint has stalled (the caller fails the attempt
+   * unsent). `limit` is the endpoint's own `max_in_flight`, when it has one.
+   */
+  async acquire(endpointId: string, limit?: number | null): Promise<Release | null> {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
       if (++this.#created % SWEEP_EVERY === 0) this.#sweep();
-      e = { active: 0, window: this.#initialWindow, lastAnswer: this.#now(), open: false, waiters: [] };
+      e = { active: 0, window: this.#initialWindow, cap: this.#limit, lastAnswer: this.#now(), open: false, waiters: [] };
       this.#endpoints.set(endpointId, e);
     }
+    e.cap = limit ?? this.#limit;
     if (e.open) {
-      if (e.active >= this.#probes) return null;
+      if (e.active >= Math.min(this.#probes, e.cap)) return null;
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    if (e.active < e.window) {
+    if (e.active < Math.min(e.window, e.cap)) {
       if (e.active === 0) e.lastAnswer = this.#now();
       e.active++;
       return this.#releaser(endpointId, e);
@@ -148,7 +154,7 @@ export class EndpointLimiter {
       }
       e.active--;
       // The freed slot, and one more while the window grows, pass straight to waiters in order.
-      while (!e.open && e.active < e.window && e.waiters.length > 0) {
+      while (!e.open && e.active < Math.min(e.window, e.cap) && e.waiters.length > 0) {
         e.active++;
         e.waiters.shift()!(true);
       }

@@ -1,6 +1,10 @@
+import { signingSecrets } from '../endpoints/endpoint.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { endAttemptTrace, startAttemptTrace } from '../tracing/attempt-span.ts';
-import type { AttemptContext } from './attempt-context.ts';
+import { stalledResult, type AttemptContext } from './attempt-context.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
+import type { EndpointLimiter } from './endpoint-limiter.ts';
+import type { EndpointThrottle } from './endpoint-throttle.ts';
 
 /** An attempt's result and the traceparent it was sent with (null: none), for its log row. */
 export interface SentAttempt {
@@ -33,4 +37,43 @@ export async function sendAttempt(
   });
   endAttemptTrace(trace, result);
   return { result, traceparent: trace.traceparent };
+}
+
+/** What sendWithinLimits needs, built once by the dispatcher. */
+export interface AttemptSenderParts {
+  limiter: EndpointLimiter;
+  throttle: EndpointThrottle;
+  deliverer: Deliverer;
+  metrics: Metrics;
+  now: () => number;
+}
+
+/**
+ * Sends the attempt within its endpoint's in-flight limit (its `max_in_flight`, or
+ * ENDPOINT_CONCURRENCY) and slows the endpoint's throttle when it answers 429. Its rate limit has
+ * been passed already (the dispatcher waits or parks first).
+ */
+export async function sendWithinLimits(ctx: AttemptContext, parts: AttemptSenderParts, signal: AbortSignal): Promise<SentAttempt> {
+  const { limiter, metrics } = parts;
+  const { endpoint } = ctx;
+  const release = await limiter.acquire(endpoint.id, endpoint.maxInFlight);
+  if (!release) {
+    // The endpoint has stalled: its request slots are full and none has freed for
+    // ENDPOINT_STALL_MS. Waiting for a slot would hold this Kafka message (and with it the
+    // partition's commit) hostage, so the attempt fails at once, unsent, and follows the retry
+    // schedule like any failure: a circuit breaker that closes as soon as the endpoint answers.
+    return { result: stalledResult(limiter.active(endpoint.id), parts.now()), traceparent: null };
+  }
+  metrics.deliveriesInFlight.inc();
+  let answered = false;
+  let sent: SentAttempt;
+  try {
+    sent = await sendAttempt(parts.deliverer, ctx, signingSecrets(endpoint, parts.now()), signal);
+    answered = sent.result.errorKind !== 'timeout' && sent.result.errorKind !== 'aborted';
+  } finally {
+    metrics.deliveriesInFlight.dec();
+    release(answered);
+  }
+  if (sent.result.statusCode === 429) parts.throttle.slowDown(endpoint.id, endpoint.maxPerSecond, sent.result.retryAfterMs);
+  return sent;
 }

@@ -19,6 +19,8 @@ const ENDPOINT_COLUMNS = [
   'filter',
   'ordering',
   'headers',
+  'max_per_second',
+  'max_in_flight',
 ] as const;
 
 type EndpointRow = Pick<Selectable<EndpointsTable>, (typeof ENDPOINT_COLUMNS)[number]>;
@@ -38,6 +40,8 @@ export function toEndpoint(row: EndpointRow): Endpoint {
     filter: row.filter ?? null,
     ordering: row.ordering,
     headers: toEndpointHeaders(row.headers),
+    maxPerSecond: row.max_per_second === null ? null : Number(row.max_per_second),
+    maxInFlight: row.max_in_flight,
   };
 }
 

@@ -26,6 +26,10 @@ export interface NewEndpoint {
   ordering?: EndpointOrdering;
   /** Extra request headers; omit for none. */
   headers?: EndpointHeaders;
+  /** Requests per second; omit or null for unlimited. */
+  maxPerSecond?: number | null;
+  /** Requests in flight at once; omit or null for the service default. */
+  maxInFlight?: number | null;
 }
 
 /**
@@ -45,6 +49,7 @@ export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<End
       ...(endpoint.filter === undefined ? {} : { filter: jsonb(endpoint.filter) }),
       ...(endpoint.ordering === undefined ? {} : { ordering: endpoint.ordering }),
       ...(endpoint.headers === undefined ? {} : { headers: jsonb(endpoint.headers) }),
+      ...limitColumns(endpoint),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -62,6 +67,10 @@ export interface EndpointChanges {
   ordering?: EndpointOrdering;
   /** Headers to set, remove or clear; the others stay as stored. */
   headers?: HeaderChanges;
+  /** Requests per second; null removes the limit. */
+  maxPerSecond?: number | null;
+  /** Requests in flight at once; null returns to the service default. */
+  maxInFlight?: number | null;
   /** Disabling this way records no reason; use setEndpointEnabled to give one. */
   enabled?: boolean;
 }
@@ -94,6 +103,7 @@ export async function updateEndpoint(
       ...(changes.filter === undefined ? {} : { filter: jsonb(changes.filter) }),
       ...(changes.ordering === undefined ? {} : { ordering: changes.ordering }),
       ...(changes.headers === undefined || isEmptyHeaderChange(changes.headers) ? {} : { headers: headersAfter(changes.headers) }),
+      ...limitColumns(changes),
     })
     .where('id', '=', id);
   if (expectedUpdatedAt !== undefined) {
@@ -209,6 +219,14 @@ function headersAfter(change: HeaderChanges) {
   return sql<unknown>`(select coalesce(jsonb_object_agg(h.name, h.value), '{}'::jsonb)
       from jsonb_each(${kept}) as h(name, value)
      where lower(h.name) <> all(${drop}::text[])) || ${JSON.stringify(set)}::jsonb`;
+}
+
+/** The rate-limit columns of a create or an update; omitted fields are left out (unchanged). */
+function limitColumns(e: { maxPerSecond?: number | null; maxInFlight?: number | null }) {
+  return {
+    ...(e.maxPerSecond === undefined ? {} : { max_per_second: e.maxPerSecond }),
+    ...(e.maxInFlight === undefined ? {} : { max_in_flight: e.maxInFlight }),
+  };
 }
 
 // pg sends a JS array as a Postgres array: a JSON value goes as its text, cast to jsonb.

@@ -28,6 +28,10 @@ export interface Endpoint {
    * logged, shown masked (endpoint-headers.ts). Absent means none.
    */
   headers?: EndpointHeaders;
+  /** Requests per second from this dispatcher (a token bucket); absent or null is unlimited. */
+  maxPerSecond?: number | null;
+  /** Requests in flight at once from this dispatcher; absent or null is ENDPOINT_CONCURRENCY. */
+  maxInFlight?: number | null;
 }
 
 /** The event type that subscribes an endpoint to every event. */

@@ -129,6 +129,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...instruments,
     labelsFor,
 
+    deliveryThrottled(endpoint, action) {
+      instruments.deliveriesThrottled.inc({ endpoint, action });
+    },
     eventFiltered(eventType, endpoint) {
       eventsFiltered.inc(labelsFor({ event_type: eventType }, endpoint));
     },

@@ -69,6 +69,11 @@ interface CounterLabels {
   handlerFailures: 'consumer' | 'kind';
   /** webhooks_dependency_retries_total{operation}: a call to Postgres, the broker or the registry failed and is retried. */
   dependencyRetries: 'operation';
+  /**
+   * webhooks_deliveries_throttled_total{endpoint,action}: attempts held back by their endpoint's
+   * rate limit or Retry-After. Always by endpoint: only limited or throttling endpoints have series.
+   */
+  deliveriesThrottled: 'endpoint' | 'action';
   /** webhooks_deliveries_parked_total: deliveries to per_key endpoints that waited behind an earlier one of their key. */
   deliveriesParked: string;
   /** webhooks_deliveries_released_total: parked deliveries released (handed to the first delay topic) after their head settled. */
@@ -128,6 +133,8 @@ export interface Metrics extends Counters, Gauges, Histograms {
    * is an invalid event), so the label stays bounded.
    */
   eventConsumed(topic: string, eventType: string): void;
+  /** An attempt was held back by its endpoint's limit: `waited` in memory, or `parked` on a delay topic. */
+  deliveryThrottled(endpoint: string, action: 'waited' | 'parked'): void;
   /** webhooks_events_filtered_total{event_type[,endpoint]}: a subscribed endpoint's payload filter excluded an event. */
   eventFiltered(eventType: string, endpoint: string): void;
   /** Hot path: one HTTP attempt finished. `endpoint` is the endpoint's name; ignored unless perEndpoint. */

@@ -48,6 +48,12 @@ const H = {
   ordering: 'ordering',
 } as const;
 
+/**
+ * Marks a task parked by its endpoint's rate limit (see RetryScheduler.park): its attempt is not
+ * made yet, and on its return it does not queue behind the other parked deliveries.
+ */
+export const THROTTLED_HEADER = 'throttled';
+
 export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {}): { key: string; value: Buffer; headers: IHeaders } {
   return {
     key: task.deliveryId,

@@ -49,3 +49,15 @@ export function decideRetry(
   }
   return { kind: 'retry', tier, nextAttempt: attempt + 1, dueAtMs: nowMs + tier.delayMs };
 }
+
+/**
+ * Where a delivery parked by its endpoint's rate limit waits `waitMs`: the shortest tier at least
+ * that long (the longest when none is), and its due time, never later than the tier's delay from
+ * now. Due times then still only grow along a partition of the tier as far as its pause is
+ * concerned: a parked message is never due after one scheduled on the tier later, so it never
+ * holds back the retries behind it. A wait longer than every tier comes back and parks again.
+ */
+export function parkTier(tiers: readonly RetryTier[], waitMs: number, nowMs: number): { tier: RetryTier; dueAtMs: number } {
+  const tier = tiers.find((t) => t.delayMs >= waitMs) ?? tiers.reduce((a, b) => (b.delayMs > a.delayMs ? b : a));
+  return { tier, dueAtMs: nowMs + Math.min(waitMs, tier.delayMs) };
+}

@@ -5,8 +5,8 @@ import { withBackoff, type BackoffObserver } from '../delivery/with-backoff.ts';
 import { disableEndpoint } from '../endpoints/endpoint-store.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { encodeTask, type DeliveryTask } from './retry-message.ts';
-import { decideRetry, type RetryTier } from './retry-schedule.ts';
+import { encodeTask, THROTTLED_HEADER, type DeliveryTask } from './retry-message.ts';
+import { decideRetry, parkTier, type RetryTier } from './retry-schedule.ts';
 import type { RetryTopicNames } from './retry-topics.ts';
 
 export interface RetrySchedulerOptions {
@@ -56,6 +56,23 @@ export class RetryScheduler {
   /** The tier of the delay topic `topic`, for the lateness metric. */
   tierOf(topic: string): RetryTier | undefined {
     return this.#tierByTopic.get(topic);
+  }
+
+  /**
+   * Parks `task` (an attempt not made yet: its number is not used up) on a delay topic until
+   * about `dueAtMs`, because its endpoint's rate limit or Retry-After holds it back. Resolves
+   * with the due time once the broker acknowledged (possibly earlier than asked: see parkTier).
+   */
+  async park(task: DeliveryTask, dueAtMs: number, signal: AbortSignal): Promise<number> {
+    const { tier, dueAtMs: due } = parkTier(this.#o.tiers, dueAtMs - this.#now(), this.#now());
+    const parked = encodeTask({ ...task, dueAtMs: due }, { [THROTTLED_HEADER]: '1' });
+    await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[tier.index]!, parked), {
+      signal,
+      logger: this.#o.logger,
+      observer: this.#o.backoffObserver,
+      what: 'parking a throttled delivery',
+    });
+    return due;
   }
 
   /** `task` is the attempt that failed (its number, first-attempt time, delay and body). */

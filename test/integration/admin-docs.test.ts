@@ -195,6 +195,13 @@ const plans: Record<string, Plan> = {
       assert.ok(req!.specSignatureValid && req!.standardSignatureValid);
     },
   },
+  'rate-limit-endpoint': {
+    check([rows]) {
+      assert.equal(rows!.length, 1);
+      assert.equal(Number(rows![0]!.max_per_second), 5);
+      assert.equal(rows![0]!.max_in_flight, 2);
+    },
+  },
   'list-endpoints': {
     check([rows]) {
       assert.deepEqual(

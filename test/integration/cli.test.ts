@@ -153,7 +153,7 @@ describe('endpoints', () => {
 
     const list = await cli(['endpoints', 'list'], env);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^NAME +STATUS +EVENTS +URL +SECRET +HEADERS +UPDATED/);
+    assert.match(list.stdout, /^NAME +STATUS +EVENTS +URL +LIMITS +SECRET +HEADERS +UPDATED/);
     assert.match(
       list.stdout,
       new RegExp(
@@ -171,6 +171,8 @@ describe('endpoints', () => {
       'event_types',
       'filter',
       'headers',
+      'max_per_second',
+      'max_in_flight',
       'enabled',
       'disabled_reason',
       'description',
@@ -270,6 +272,35 @@ describe('endpoints', () => {
     const missing = await cli(['endpoints', 'update', 'nope', '--url', 'https://x.example.com'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^dialer-webhooks: no endpoint named or with id "nope"\nhint: /);
+  });
+
+  test('update sets and removes the rate limits, shown in list and show; a bad value is refused naming it', async () => {
+    const set = json(await cli(['endpoints', 'update', 'crm-sync', '--json', '--max-per-second', '2.5', '--max-in-flight', '1'], env));
+    assert.equal(set.max_per_second, 2.5);
+    assert.equal(set.max_in_flight, 1);
+    const human = await cli(['endpoints', 'update', 'crm-sync', '--max-in-flight', '3'], env);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /\n {2}limits: +2\.5\/s, 3 at once\n/);
+    const list = await cli(['endpoints', 'list'], env);
+    assert.match(list.stdout, /\ncrm-sync +.* 2\.5\/s, 3 at once +whsec_/);
+
+    const [zero, tooMany, notNumber] = await Promise.all([
+      cli(['endpoints', 'update', 'crm-sync', '--max-per-second', '0'], env),
+      cli(['endpoints', 'update', 'crm-sync', '--max-in-flight', '0'], env),
+      cli(['endpoints', 'update', 'crm-sync', '--max-per-second', 'fast'], env),
+    ]);
+    assert.equal(zero.code, 1);
+    assert.match(zero.stderr, /max_per_second of endpoint "crm-sync" must be a number above 0[\s\S]*\nhint: Give requests per second/);
+    assert.equal(tooMany.code, 1);
+    assert.match(tooMany.stderr, /max_in_flight of endpoint "crm-sync" must be a whole number from 1 to 10000/);
+    assert.equal(notNumber.code, 2);
+    assert.match(notNumber.stderr, /--max-per-second must be a number such as 5 or 0\.5, or none/);
+
+    const cleared = json(
+      await cli(['endpoints', 'update', 'crm-sync', '--json', '--max-per-second', 'none', '--max-in-flight', 'none'], env),
+    );
+    assert.equal(cleared.max_per_second, null);
+    assert.equal(cleared.max_in_flight, null);
   });
 
   test('disable and enable are idempotent, record the reason and say whether anything changed', async () => {

@@ -22,7 +22,10 @@ export type Behaviour =
   | number
   | 'hang'
   | { redirect: string }
-  | ((n: number, req: http.IncomingMessage) => { status: number; headers?: Record<string, string>; body?: string } | 'hang');
+  | ((
+      n: number,
+      req: http.IncomingMessage,
+    ) => { status: number; headers?: Record<string, string>; body?: string; afterMs?: number } | 'hang');
 
 /** The spec's verification snippet, verbatim in logic (an independent implementation). */
 function verifyWebhook(body: Buffer, signature: string, secret: string): boolean {
@@ -39,7 +42,7 @@ function verifyWebhook(body: Buffer, signature: string, secret: string): boolean
 export class TestReceiver {
   readonly requests: ReceivedRequest[] = [];
   readonly #server: http.Server;
-  readonly #paths = new Map<string, { secrets: string[]; behaviour: Behaviour; count: number }>();
+  readonly #paths = new Map<string, { secrets: string[]; behaviour: Behaviour; count: number; open: number; maxOpen: number }>();
   readonly #hanging = new Set<http.ServerResponse>();
   port = 0;
 
@@ -61,12 +64,17 @@ export class TestReceiver {
 
   /** Registers a path; returns its URL. `secrets`: the secrets a receiver holds (any may verify). */
   route(path: string, secrets: string | string[], behaviour: Behaviour = 200): string {
-    this.#paths.set(path, { secrets: Array.isArray(secrets) ? secrets : [secrets], behaviour, count: 0 });
+    this.#paths.set(path, { secrets: Array.isArray(secrets) ? secrets : [secrets], behaviour, count: 0, open: 0, maxOpen: 0 });
     return this.url(path);
   }
 
   url(path: string): string {
     return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** The most requests to `path` the receiver held unanswered at one time. */
+  maxConcurrent(path: string): number {
+    return this.#paths.get(path)?.maxOpen ?? 0;
   }
 
   to(path: string): ReceivedRequest[] {
@@ -111,9 +119,14 @@ export class TestReceiver {
     };
     this.requests.push(record);
     const n = route ? ++route.count : 0;
+    if (route) {
+      route.maxOpen = Math.max(route.maxOpen, ++route.open);
+      res.on('close', () => route.open--);
+    }
     let behaviour: Behaviour = route?.behaviour ?? 404;
     let headers: Record<string, string> = {};
     let text = 'ok';
+    let afterMs = 0;
     if (typeof behaviour === 'function') {
       const r = behaviour(n, req);
       if (r === 'hang') behaviour = 'hang';
@@ -121,6 +134,7 @@ export class TestReceiver {
         behaviour = r.status;
         headers = r.headers ?? {};
         text = r.body ?? text;
+        afterMs = r.afterMs ?? 0;
       }
     }
     if (behaviour === 'hang') {
@@ -132,7 +146,12 @@ export class TestReceiver {
       res.writeHead(302, { location: behaviour.redirect }).end();
       return;
     }
-    res.writeHead(behaviour, { 'content-type': 'text/plain', ...headers }).end(text);
+    const status = behaviour;
+    const answer = (): void => {
+      if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(text);
+    };
+    if (afterMs > 0) setTimeout(answer, afterMs);
+    else answer();
   }
 
   async close(): Promise<void> {

@@ -49,18 +49,26 @@ export interface DispatcherFixture {
   close(): Promise<void>;
 }
 
+/** Columns of webhooks.endpoints a fixture may set beside the name, URL, secret and types. */
+export type EndpointColumns = { max_per_second?: number | null; max_in_flight?: number | null };
+
 /**
- * Opens a fixture with endpoints (`[name, behaviour]`, served at `/<name>` with `secret`, each
- * subscribed to `eventTypes`) in place before the dispatcher starts.
+ * Opens a fixture with endpoints (`[name, behaviour, columns?]`, served at `/<name>` with
+ * `secret`, each subscribed to `eventTypes`) in place before the dispatcher starts.
  */
 export async function openDispatcherFixture(
   label: string,
-  options: { secret: string; endpoints: ReadonlyArray<readonly [string, Behaviour]>; eventTypes?: string[]; env?: Record<string, string> },
+  options: {
+    secret: string;
+    endpoints: ReadonlyArray<readonly [string, Behaviour] | readonly [string, Behaviour, EndpointColumns]>;
+    eventTypes?: string[];
+    env?: Record<string, string>;
+  },
 ): Promise<DispatcherFixture> {
   const db = await createTestDatabase(label);
   const kafka = await openTestKafka(label);
   const receiver = await TestReceiver.start();
-  for (const [name, behaviour] of options.endpoints) {
+  for (const [name, behaviour, columns] of options.endpoints) {
     await db.db
       .insertInto('webhooks.endpoints')
       .values({
@@ -68,6 +76,7 @@ export async function openDispatcherFixture(
         url: receiver.route(`/${name}`, options.secret, behaviour),
         secret: options.secret,
         event_types: options.eventTypes ?? ['call.ended'],
+        ...columns,
       })
       .execute();
   }

@@ -46,6 +46,7 @@ const EXPECTED: Array<[name: string, type: string, labels: string[]]> = [
   ['webhooks_endpoints_auto_disabled_total', 'counter', []],
   ['webhooks_endpoints_failing', 'gauge', []],
   ['webhooks_alerts_produced_total', 'counter', ['alert']],
+  ['webhooks_deliveries_throttled_total', 'counter', ['endpoint', 'action']],
   ['webhooks_build_info', 'gauge', ['version']],
   ['webhooks_replay_events_scanned_total', 'counter', []],
   ['webhooks_replay_events_total', 'counter', ['outcome']],
