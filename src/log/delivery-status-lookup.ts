@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import type { DeliveryStatus } from '../db/database.ts';
-import type { DeliveryTask } from '../retry/retry-message.ts';
 
 export interface StoredDelivery {
   status: DeliveryStatus;
@@ -54,13 +53,4 @@ export class DeliveryStatusLookup {
       for (const b of batch) b.reject(err);
     }
   }
-}
-
-const FINAL = new Set(['succeeded', 'dead', 'cancelled']);
-
-/** A retry message made stale by a later state of its delivery (a duplicate, or a newer series). */
-export function isSuperseded(stored: StoredDelivery | undefined, task: DeliveryTask): boolean {
-  if (!stored) return false;
-  if (stored.series !== task.series) return stored.series > task.series;
-  return FINAL.has(stored.status) || stored.attempts >= task.attempt;
 }
