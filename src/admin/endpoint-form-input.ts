@@ -26,6 +26,7 @@ export function formValues(form: Form): EndpointFormValues {
     eventTypes: texts(form, 'event_types'),
     enabled: text(form, 'enabled') === 'true',
     description: text(form, 'description').trim(),
+    ordering: text(form, 'ordering') === 'per_key' ? 'per_key' : 'none',
     filter: text(form, 'filter').trim(),
     newHeaders: text(form, 'new_headers'),
     removeHeaders: texts(form, 'remove_header'),
@@ -38,13 +39,16 @@ export function eventTypesOf(v: EndpointFormValues): string[] {
 
 /** What the filter and header fields change; `errors` for what cannot be sent to the database. */
 /** The fields the form sets on both create and update (an empty description clears it). */
-export function formFields(v: EndpointFormValues): Pick<NewEndpoint, 'name' | 'url' | 'eventTypes' | 'enabled' | 'description'> {
+export function formFields(
+  v: EndpointFormValues,
+): Pick<NewEndpoint, 'name' | 'url' | 'eventTypes' | 'enabled' | 'description' | 'ordering'> {
   return {
     name: v.name,
     url: v.url,
     eventTypes: eventTypesOf(v),
     enabled: v.enabled,
     description: v.description === '' ? null : v.description,
+    ordering: v.ordering,
   };
 }
 

@@ -3,6 +3,7 @@ import { endpointJson, printEndpoint, SHOW_SECRETS } from './endpoint-output.ts'
 import { ADD_HEADER_OPTIONS, headerChangesOption, headersOption, UPDATE_HEADER_OPTIONS } from './header-options.ts';
 import { FILTER_OPTION, filterChange } from './filter-option.ts';
 import { LIMIT_OPTIONS, limitChanges } from './limit-options.ts';
+import { ORDERING_OPTION, orderingChange } from './ordering-option.ts';
 import type { Command } from './cli-context.ts';
 import { CommandFailedError, EXIT, UsageError } from './cli-errors.ts';
 import { createEndpoint, updateEndpoint } from '../endpoints/endpoint-store.ts';
@@ -27,6 +28,7 @@ export const addCommand: Command = {
       },
       description: { type: 'string', value: 'TEXT', description: 'free text for admins' },
       filter: FILTER_OPTION,
+      ordering: ORDERING_OPTION,
       ...ADD_HEADER_OPTIONS,
       ...LIMIT_OPTIONS,
       disabled: { type: 'boolean', description: 'create it disabled (enable it later)' },
@@ -47,6 +49,7 @@ export const addCommand: Command = {
       enabled: values.disabled !== true,
       description: stringValue(values, 'description') ?? null,
       ...filterChange(stringValue(values, 'filter')),
+      ...orderingChange(stringValue(values, 'ordering')),
       headers: headersOption(values, 'endpoints add'),
       ...limitChanges(values),
     });
@@ -68,7 +71,7 @@ export const addCommand: Command = {
 export const updateCommand: Command = {
   spec: {
     name: 'endpoints update',
-    summary: "Change an endpoint's name, URL, event types, description, filter, headers or limits.",
+    summary: "Change an endpoint's name, URL, event types, description, filter, ordering, headers or limits.",
     positionals: ENDPOINT_ARGUMENT,
     options: {
       name: { type: 'string', value: 'NAME', description: 'new name' },
@@ -76,6 +79,7 @@ export const updateCommand: Command = {
       events: { type: 'string', value: 'TYPES', description: 'new comma-separated event types (replaces the list), or *' },
       description: { type: 'string', value: 'TEXT', description: 'new description ("" clears it)' },
       filter: FILTER_OPTION,
+      ordering: ORDERING_OPTION,
       ...UPDATE_HEADER_OPTIONS,
       ...LIMIT_OPTIONS,
       'show-secrets': SHOW_SECRETS,
@@ -92,10 +96,11 @@ export const updateCommand: Command = {
     const filter = stringValue(values, 'filter');
     const headers = headerChangesOption(values);
     const limits = limitChanges(values);
-    const given = [name, url, events, description, filter, headers];
+    const ordering = stringValue(values, 'ordering');
+    const given = [name, url, events, description, filter, headers, ordering];
     if (given.every((v) => v === undefined) && Object.keys(limits).length === 0) {
       throw new UsageError(
-        'nothing to change: give at least one of --name, --url, --events, --description, --filter, --header, --remove-header, --clear-headers, --max-per-second, --max-in-flight',
+        'nothing to change: give at least one of --name, --url, --events, --description, --filter, --ordering, --header, --remove-header, --clear-headers, --max-per-second, --max-in-flight',
         null,
         'dialer-webhooks endpoints update --help',
       );
@@ -108,6 +113,7 @@ export const updateCommand: Command = {
       ...(events === undefined ? {} : { eventTypes: parseList(events) }),
       ...(description === undefined ? {} : { description: description === '' ? null : description }),
       ...filterChange(filter),
+      ...orderingChange(ordering),
       ...(headers === undefined ? {} : { headers }),
       ...limits,
     });

@@ -25,6 +25,7 @@ export function endpointJson(e: EndpointRecord, reveal: boolean): Record<string,
     headers: maskedHeaders(e.headers ?? {}),
     max_per_second: e.maxPerSecond ?? null,
     max_in_flight: e.maxInFlight ?? null,
+    ordering: e.ordering ?? 'none',
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     description: e.description,
@@ -44,6 +45,7 @@ export function printEndpoint(ctx: CliContext, e: EndpointRecord, secret: string
     ['events', e.eventTypes.join(', ')],
     ...(e.filter === undefined || e.filter === null ? [] : [['filter', JSON.stringify(e.filter)] as const]),
     ...(limitsText(e) === '' ? [] : [['limits', limitsText(e)] as const]),
+    ...(e.ordering === 'per_key' ? [['ordering', 'per_key (same Kafka key, offset order)'] as const] : []),
     ['enabled', e.enabled ? 'yes' : `no${e.disabledReason ? ` (${e.disabledReason})` : ''}`],
   ];
   const headers = maskedHeaderList(e.headers);
@@ -65,5 +67,5 @@ export function oldSecretValid(e: EndpointRecord): boolean {
 export function note(e: EndpointRecord): string {
   if (!e.enabled && e.disabledReason) return excerpt(e.disabledReason, 60);
   if (oldSecretValid(e)) return `rotating: old secret valid until ${formatTime(e.previousSecretExpiresAt)}`;
-  return '';
+  return e.ordering === 'per_key' ? 'ordered per key' : '';
 }

@@ -36,7 +36,7 @@ const listCommand: Command = {
     summary: 'List every webhook endpoint.',
     options: { 'show-secrets': SHOW_SECRETS },
     description:
-      'HEADERS: the names of its extra request headers (values are never shown).\nJSON: an array of endpoints {id, name, url, event_types, filter, max_per_second, max_in_flight, headers (names, masked values),\nenabled, disabled_reason, description, secret, previous_secret, previous_secret_expires_at,\ncreated_at, updated_at}.',
+      'HEADERS: the names of its extra request headers (values are never shown).\nJSON: an array of endpoints {id, name, url, event_types, filter, max_per_second, max_in_flight, headers (names, masked values),\nordering, enabled, disabled_reason, description, secret, previous_secret, previous_secret_expires_at,\ncreated_at, updated_at}.',
   },
   async run(ctx, { values }) {
     const { db } = await ctx.database();

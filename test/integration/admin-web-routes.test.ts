@@ -249,6 +249,28 @@ describe('forms', () => {
     assert.match(text, /value="not a url at all"/);
   });
 
+  test('the per-key ordering switch is stored, shown on the webhook page and checked again in the edit form', async () => {
+    const cookie = await signIn();
+    const form = await (await app.request('/webhooks/new', { headers: { cookie } })).text();
+    assert.match(form, /name="ordering" value="per_key"/);
+    const name = `ordered-${randomUUID().slice(0, 8)}`;
+    const res = await post('/webhooks', cookie, {
+      _csrf: csrfTokenIn(form),
+      name,
+      url: 'https://ordered.example.com/x',
+      event_types: 'call.ended',
+      enabled: 'true',
+      ordering: 'per_key',
+    });
+    assert.equal(res.status, 303);
+    const row = await db.db.selectFrom('webhooks.endpoints').select(['id', 'ordering']).where('name', '=', name).executeTakeFirstOrThrow();
+    assert.equal(row.ordering, 'per_key');
+    const pageText = await (await app.request(`/webhooks/${row.id}`, { headers: { cookie } })).text();
+    assert.match(pageText, /id="ordering">Delivered in order per key/);
+    const edit = await (await app.request(`/webhooks/${row.id}/edit`, { headers: { cookie } })).text();
+    assert.match(edit, /name="ordering" value="per_key" checked/);
+  });
+
   test('a name already taken is shown beside the Name field', async () => {
     const cookie = await signIn();
     const name = `taken-${randomUUID().slice(0, 8)}`;

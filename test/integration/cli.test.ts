@@ -173,6 +173,7 @@ describe('endpoints', () => {
       'headers',
       'max_per_second',
       'max_in_flight',
+      'ordering',
       'enabled',
       'disabled_reason',
       'description',
@@ -301,6 +302,23 @@ describe('endpoints', () => {
     );
     assert.equal(cleared.max_per_second, null);
     assert.equal(cleared.max_in_flight, null);
+  });
+
+  test('--ordering per_key is stored and shown, none turns it off, and anything else is a usage error', async () => {
+    const on = await cli(['endpoints', 'update', 'crm-sync', '--ordering', 'per_key'], env);
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /\n {2}ordering: +per_key \(same Kafka key, offset order\)\n/);
+    const row = await db.db.selectFrom('webhooks.endpoints').select('ordering').where('name', '=', 'crm-sync').executeTakeFirstOrThrow();
+    assert.equal(row.ordering, 'per_key');
+    const listed = json<Array<Record<string, unknown>>>(await cli(['endpoints', 'list', '--json'], env));
+    assert.equal(listed.find((e) => e.name === 'crm-sync')!.ordering, 'per_key');
+    assert.match((await cli(['endpoints', 'list'], env)).stdout, /crm-sync .* ordered per key\n/);
+
+    const bad = await cli(['endpoints', 'update', 'crm-sync', '--ordering', 'fifo'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--ordering "fifo" is not per_key or none/);
+    const off = json(await cli(['endpoints', 'update', 'crm-sync', '--ordering', 'none', '--json'], env));
+    assert.equal(off.ordering, 'none');
   });
 
   test('disable and enable are idempotent, record the reason and say whether anything changed', async () => {

@@ -1,3 +1,4 @@
+import type { EndpointOrdering } from '../../db/database.ts';
 import { html } from 'hono/html';
 import type { AdminIdentity } from '../admin-auth.ts';
 import type { EndpointRecord } from '../../endpoints/endpoint-store.ts';
@@ -19,6 +20,7 @@ export interface EndpointFormValues extends RoutingFormValues {
   eventTypes: readonly string[];
   enabled: boolean;
   description: string;
+  ordering: EndpointOrdering;
 }
 
 export interface EndpointFormData {
@@ -43,6 +45,7 @@ export function valuesOf(e: EndpointRecord): EndpointFormValues {
     eventTypes: all ? [] : e.eventTypes,
     enabled: e.enabled,
     description: e.description ?? '',
+    ordering: e.ordering ?? 'none',
     ...routingValuesOf(e),
   };
 }
@@ -54,6 +57,7 @@ export const EMPTY_FORM: EndpointFormValues = {
   eventTypes: [],
   enabled: true,
   description: '',
+  ordering: 'none',
   filter: '',
   newHeaders: '',
   removeHeaders: [],
@@ -143,6 +147,17 @@ export function endpointFormPage(d: EndpointFormData): Html {
             <span>Enabled</span>
           </label>
           <div class="help">A disabled webhook receives nothing; events are not queued for it.</div>
+        </div>
+        <div class="field">
+          <label class="check toggle">
+            <input type="checkbox" role="switch" name="ordering" value="per_key" ${v.ordering === 'per_key' ? 'checked' : ''} />
+            <span>Deliver in order per key</span>
+          </label>
+          <div class="help">
+            Events of one call or agent (same Kafka key) arrive in the order they happened: while one is retried, the later ones wait. Other
+            calls are not held up.
+          </div>
+          ${fieldError(d.errors, 'ordering')}
         </div>
         <div class="field">
           <label for="description">Description <span class="muted">(optional)</span></label>

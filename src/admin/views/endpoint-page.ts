@@ -264,6 +264,7 @@ export function endpointPage(d: EndpointPageData): Html {
               <h1 id="endpoint-title">${e.name} ${enabledPill(e.enabled)}</h1>
               <p><code>${e.url}</code></p>
               <p class="events">${eventsLabel(e.eventTypes)}</p>
+              ${e.ordering === 'per_key' ? html`<p class="muted" id="ordering">Delivered in order per key (same Kafka key, offset order)</p>` : ''}
               ${routingDetails(e)}
               ${!e.enabled && e.disabledReason ? html`<p class="flash info small">Disabled: ${e.disabledReason}</p>` : ''}
               ${e.description ? html`<p class="muted">${e.description}</p>` : ''}
