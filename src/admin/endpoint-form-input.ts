@@ -30,6 +30,8 @@ export function formValues(form: Form): EndpointFormValues {
     filter: text(form, 'filter').trim(),
     newHeaders: text(form, 'new_headers'),
     removeHeaders: texts(form, 'remove_header'),
+    maxPerSecond: text(form, 'max_per_second').trim(),
+    maxInFlight: text(form, 'max_in_flight').trim(),
   };
 }
 
@@ -55,7 +57,23 @@ export function formFields(
 export interface RoutingInput {
   filter: unknown;
   headers: HeaderChanges;
+  /** Empty fields clear a limit (null); the database checks the ranges. */
+  limits: { maxPerSecond: number | null; maxInFlight: number | null };
   errors: FieldErrors;
+}
+
+/** A limit field: empty is none; anything but a number (a whole one, if `whole`) is the field's error. */
+function limitValue(raw: string, field: string, whole: boolean, errors: FieldErrors): number | null {
+  if (raw === '') return null;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (whole && !Number.isInteger(n))) {
+    errors[field] = {
+      message: `${raw} is not ${whole ? 'a whole number' : 'a number'}`,
+      hint: whole ? 'e.g. 4; empty uses the service default' : 'e.g. 10 or 0.5; empty for no limit',
+    };
+    return null;
+  }
+  return n;
 }
 
 /**
@@ -90,5 +108,9 @@ export function routingInput(form: Form, v: EndpointFormValues, endpoint: Endpoi
       errors.headers = { message: (err as Error).message, hint: null };
     }
   }
-  return { filter, headers: { set, remove: v.removeHeaders }, errors };
+  const limits = {
+    maxPerSecond: limitValue(v.maxPerSecond, 'max_per_second', false, errors),
+    maxInFlight: limitValue(v.maxInFlight, 'max_in_flight', true, errors),
+  };
+  return { filter, headers: { set, remove: v.removeHeaders }, limits, errors };
 }

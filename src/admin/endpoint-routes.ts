@@ -78,6 +78,7 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
         ...formFields(v),
         filter: routing.filter,
         headers: routing.headers.set ?? {},
+        ...routing.limits,
       });
       deps.logger.info({ endpointId: created.id, user: c.get('identity').user }, 'endpoint created in the web admin');
       return c.redirect(`/webhooks/${created.id}?notice=created`, 303);
@@ -118,6 +119,7 @@ export function endpointRoutes(deps: AdminDeps): Hono<AdminEnv> {
           ...formFields(v),
           filter: routing.filter,
           headers: routing.headers,
+          ...routing.limits,
         },
         Number.isNaN(expected.getTime()) ? {} : { expectedUpdatedAt: expected },
       );

@@ -271,6 +271,63 @@ describe('forms', () => {
     assert.match(edit, /name="ordering" value="per_key" checked/);
   });
 
+  test('the rate and in-flight limits are stored, shown, kept in the edit form, cleared when emptied, and a bad one is refused beside its field', async () => {
+    const cookie = await signIn();
+    const form = await (await app.request('/webhooks/new', { headers: { cookie } })).text();
+    const name = `limited-${randomUUID().slice(0, 8)}`;
+    const fields = { name, url: 'https://limited.example.com/x', event_types: 'call.ended', enabled: 'true' };
+    const res = await post('/webhooks', cookie, { _csrf: csrfTokenIn(form), ...fields, max_per_second: '2.5', max_in_flight: '3' });
+    assert.equal(res.status, 303);
+    const limits = () =>
+      db.db
+        .selectFrom('webhooks.endpoints')
+        .select(['id', 'max_per_second', 'max_in_flight', 'updated_at'])
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow();
+    const row = await limits();
+    assert.equal(Number(row.max_per_second), 2.5);
+    assert.equal(row.max_in_flight, 3);
+    const pageText = await (await app.request(`/webhooks/${row.id}`, { headers: { cookie } })).text();
+    assert.match(pageText, /id="endpoint-limits">at most 2.5 per second, at most 3 at once/);
+    const edit = await (await app.request(`/webhooks/${row.id}/edit`, { headers: { cookie } })).text();
+    assert.match(edit, /name="max_per_second"[^>]*value="2.5"/);
+    assert.match(edit, /name="max_in_flight"[^>]*value="3"/);
+
+    // Not a number: refused in the form, nothing written.
+    const bad = await post(`/webhooks/${row.id}`, cookie, {
+      _csrf: csrfTokenIn(edit),
+      ...fields,
+      max_per_second: 'fast',
+      max_in_flight: '1.5',
+    });
+    assert.equal(bad.status, 422);
+    const badText = await bad.text();
+    assert.match(badText, /id="max_per_second-error" role="alert">\s*fast is not a number/);
+    assert.match(badText, /id="max_in_flight-error" role="alert">\s*1.5 is not a whole number/);
+    // Out of range: the database's trigger refuses it, and its message lands beside the field.
+    const zero = await post(`/webhooks/${row.id}`, cookie, {
+      _csrf: csrfTokenIn(edit),
+      ...fields,
+      max_per_second: '0',
+      max_in_flight: '3',
+    });
+    assert.equal(zero.status, 422);
+    assert.match(await zero.text(), /id="max_per_second-error" role="alert"/);
+    assert.equal(Number((await limits()).max_per_second), 2.5, 'a refused change writes nothing');
+
+    // Emptied: no limits.
+    const cleared = await post(`/webhooks/${row.id}`, cookie, {
+      _csrf: csrfTokenIn(edit),
+      ...fields,
+      max_per_second: '',
+      max_in_flight: '',
+    });
+    assert.equal(cleared.status, 303);
+    const after = await limits();
+    assert.equal(after.max_per_second, null);
+    assert.equal(after.max_in_flight, null);
+  });
+
   test('a name already taken is shown beside the Name field', async () => {
     const cookie = await signIn();
     const name = `taken-${randomUUID().slice(0, 8)}`;

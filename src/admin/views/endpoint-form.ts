@@ -61,6 +61,8 @@ export const EMPTY_FORM: EndpointFormValues = {
   filter: '',
   newHeaders: '',
   removeHeaders: [],
+  maxPerSecond: '',
+  maxInFlight: '',
 };
 
 function fieldError(errors: EndpointFormData['errors'], field: string): Html {

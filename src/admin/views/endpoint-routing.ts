@@ -17,6 +17,9 @@ export interface RoutingFormValues {
   newHeaders: string;
   /** Stored headers to remove, by name. */
   removeHeaders: readonly string[];
+  /** The limits as typed; empty for none (the service default for in-flight). */
+  maxPerSecond: string;
+  maxInFlight: string;
 }
 
 export function routingValuesOf(e: EndpointRecord): RoutingFormValues {
@@ -24,15 +27,31 @@ export function routingValuesOf(e: EndpointRecord): RoutingFormValues {
     filter: e.filter === undefined || e.filter === null ? '' : JSON.stringify(e.filter, null, 2),
     newHeaders: '',
     removeHeaders: [],
+    maxPerSecond: e.maxPerSecond === undefined || e.maxPerSecond === null ? '' : String(e.maxPerSecond),
+    maxInFlight: e.maxInFlight === undefined || e.maxInFlight === null ? '' : String(e.maxInFlight),
   };
+}
+
+function limitsText(e: EndpointRecord): string | null {
+  const parts: string[] = [];
+  if (e.maxPerSecond !== undefined && e.maxPerSecond !== null) parts.push(`at most ${e.maxPerSecond} per second`);
+  if (e.maxInFlight !== undefined && e.maxInFlight !== null) parts.push(`at most ${e.maxInFlight} at once`);
+  return parts.length === 0 ? null : parts.join(', ');
 }
 
 /** The filter and header names (masked values) on the endpoint page; nothing when it has neither. */
 export function routingDetails(e: EndpointRecord): Html {
   const headers = Object.entries(maskedHeaders(e.headers ?? {}));
   const hasFilter = e.filter !== undefined && e.filter !== null;
-  if (!hasFilter && headers.length === 0) return html``;
+  const limits = limitsText(e);
+  if (!hasFilter && headers.length === 0 && limits === null) return html``;
   return html`<dl class="details" id="routing">
+    ${
+      limits !== null
+        ? html`<dt>Limits</dt>
+            <dd id="endpoint-limits">${limits}</dd>`
+        : ''
+    }
     ${
       hasFilter
         ? html`<dt>Filter</dt>
@@ -99,5 +118,18 @@ ${v.filter}</textarea>
       <textarea id="new_headers" name="new_headers" rows="2" spellcheck="false" autocomplete="off" placeholder="Authorization: Bearer …">
 ${v.newHeaders}</textarea>
       ${fieldError(errors, 'headers')}
+    </fieldset>
+    <fieldset class="field limits">
+      <legend>Limits <span class="muted">(optional)</span></legend>
+      <div class="help">
+        For a receiver that cannot take full speed. Work over the limit waits (or is queued on a retry topic) without holding other
+        webhooks; a 429 with Retry-After slows it further.
+      </div>
+      <label for="max_per_second">Requests per second</label>
+      <input id="max_per_second" name="max_per_second" inputmode="decimal" placeholder="no limit" value="${v.maxPerSecond}" />
+      ${fieldError(errors, 'max_per_second')}
+      <label for="max_in_flight">Requests at once</label>
+      <input id="max_in_flight" name="max_in_flight" inputmode="numeric" placeholder="service default" value="${v.maxInFlight}" />
+      ${fieldError(errors, 'max_in_flight')}
     </fieldset>`;
 }
