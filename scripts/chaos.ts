@@ -1,9 +1,10 @@
 /**
  * `npm run chaos -- [--rounds 20] [--seed S] [--faults a,b] [--rate 8]`: the fault-injection
  * campaign (test/chaos/). It starts a private Kafka broker and Postgres cluster (never the shared
- * services), three dispatcher processes and four loopback endpoints, injects one fault per round
- * and checks that nothing was lost, nothing was sent again after its recorded success and every
- * group committed to the end. Prints a table; exit code 1 when an invariant failed.
+ * services), three dispatcher processes and five loopback endpoints (one with per-key ordering),
+ * injects one fault per round and checks that nothing was lost, nothing was sent again after its
+ * recorded success, per-key order held and every group committed to the end. Prints a table; exit
+ * code 1 when an invariant failed.
  */
 import { parseArgs } from 'node:util';
 import { runCampaign } from '../test/chaos/campaign.ts';

@@ -6,7 +6,7 @@ import { faultPlan, injectFault, type FaultName } from './faults.ts';
 import { checkRound, violations, type DeliveryRow, type RoundVerdict } from './invariants.ts';
 import type { Reception } from './receivers.ts';
 import { Prng } from './prng.ts';
-import { ChaosStack, INPUT_TOPIC, STOP_GRACE_MS } from './stack.ts';
+import { ChaosStack, INPUT_TOPIC, ORDERED_ENDPOINTS, STOP_GRACE_MS } from './stack.ts';
 
 export interface CampaignOptions {
   rounds: number;
@@ -47,6 +47,11 @@ export interface CampaignResult {
 }
 
 const LAG_TIMEOUT_MS = 60_000;
+/** Events per call: the Kafka key, so the per-key endpoint has several events a key to order. */
+const EVENTS_PER_KEY = 4;
+
+/** The event's Kafka key: its call, as the dialer keys events (four consecutive events a call). */
+const keyOf = (prefix: string, n: number): string => `${prefix}call-${Math.floor(n / EVENTS_PER_KEY)}`;
 
 function eventValue(id: string, n: number): string {
   return JSON.stringify({
@@ -57,11 +62,14 @@ function eventValue(id: string, n: number): string {
 }
 
 /**
- * Produces `rate` events a second (ids `<prefix><n>`, each with an `event-id` header) until
+ * Produces `rate` events a second (ids `<prefix><n>`, each with an `event-id` header, keyed by
+ * call: see keyOf) until
  * `stop()` is called; a batch the broker refused is sent again, same ids, until acknowledged.
  */
 function startProducing(stack: ChaosStack, prefix: string, rate: number) {
   const producedAt = new Map<string, number>();
+  // One producer awaiting each batch: within a key (one partition) production order is offset order.
+  const keys = new Map<string, string>();
   let stopping = false;
   const started = Date.now();
   const done = (async () => {
@@ -72,7 +80,7 @@ function startProducing(stack: ChaosStack, prefix: string, rate: number) {
         const batch = Array.from({ length: due - sent }, (_, i) => sent + i);
         const now = Date.now();
         const messages = batch.map((n) => ({
-          key: `${prefix}${n}`,
+          key: keyOf(prefix, n),
           value: eventValue(`${prefix}${n}`, n),
           headers: { 'event-id': `${prefix}${n}` },
         }));
@@ -84,7 +92,10 @@ function startProducing(stack: ChaosStack, prefix: string, rate: number) {
             await sleep(500); // the broker is frozen or restarting: same events again
           }
         }
-        for (const n of batch) producedAt.set(`${prefix}${n}`, now);
+        for (const n of batch) {
+          producedAt.set(`${prefix}${n}`, now);
+          keys.set(`${prefix}${n}`, keyOf(prefix, n));
+        }
         sent = due;
       }
       if (stopping) return;
@@ -94,6 +105,7 @@ function startProducing(stack: ChaosStack, prefix: string, rate: number) {
   return {
     started,
     producedAt,
+    keys,
     async stop(): Promise<void> {
       stopping = true;
       await done;
@@ -173,7 +185,15 @@ async function runRound(
   }
   const { deliveries, successes } = await roundRows(stack, prefix);
   const receptions = stack.receivers.flatMap((r) => r.log.filter((x) => x.eventId.startsWith(prefix)));
-  const verdict = checkRound({ eventIds, endpoints, receptions, deliveries, successRecordedAt: successes });
+  const verdict = checkRound({
+    eventIds,
+    endpoints,
+    receptions,
+    deliveries,
+    successRecordedAt: successes,
+    orderedEndpoints: ORDERED_ENDPOINTS,
+    eventKeys: producing.keys,
+  });
   const fresh = receptions.filter(
     (r) => r.endpoint === 'healthy' && r.status === 200 && (producing.producedAt.get(r.eventId) ?? 0) >= outcome.clearedAt,
   );
@@ -220,6 +240,7 @@ async function writeEvidence(
     ...verdict.notFinal.map((k) => k.replace(/ \(.*\)$/, '')),
     ...verdict.successWithout2xx,
     ...verdict.resentAfterSuccess.map((r) => `${r.eventId} → ${r.endpoint}`),
+    ...verdict.outOfOrder.flatMap((b) => [`${b.earlier} → ${b.endpoint}`, `${b.later} → ${b.endpoint}`]),
   ]);
   const pick = <T extends { eventId: string; endpoint: string }>(xs: readonly T[]): T[] =>
     xs.filter((x) => keys.has(`${x.eventId} → ${x.endpoint}`));

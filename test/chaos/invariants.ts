@@ -1,3 +1,4 @@
+import { checkKeyOrder, type OrderBreach } from './key-order-check.ts';
 import type { Reception } from './receivers.ts';
 
 /** A webhooks.deliveries row, as much of it as the checks need. */
@@ -17,6 +18,10 @@ export interface RoundEvidence {
   deliveries: readonly DeliveryRow[];
   /** Delivery id → when its success was first recorded (ms since the epoch). */
   successRecordedAt: ReadonlyMap<string, number>;
+  /** Endpoints with `ordering = 'per_key'`, checked for order too. */
+  orderedEndpoints?: readonly string[];
+  /** Event id → Kafka key, in production (so offset) order; needed with `orderedEndpoints`. */
+  eventKeys?: ReadonlyMap<string, string>;
 }
 
 export interface RoundVerdict {
@@ -35,6 +40,8 @@ export interface RoundVerdict {
   successWithout2xx: string[];
   /** Pairs recorded as dead although their endpoint answered 2xx (reported, not an invariant). */
   deadAfter2xx: string[];
+  /** Per-key endpoints: a later event of a key sent before an earlier one had settled. */
+  outOfOrder: OrderBreach[];
   requests: number;
 }
 
@@ -64,8 +71,11 @@ export function checkRound(e: RoundEvidence): RoundVerdict {
     duplicates: 0,
     successWithout2xx: [],
     deadAfter2xx: [],
+    outOfOrder: [],
     requests: e.receptions.length,
   };
+  const ordered = new Set(e.orderedEndpoints ?? []);
+  const outcomes = new Map<string, Map<string, string>>([...ordered].map((n) => [n, new Map()]));
   for (const eventId of e.eventIds) {
     for (const endpoint of e.endpoints) {
       const key = `${eventId} → ${endpoint}`;
@@ -83,12 +93,18 @@ export function checkRound(e: RoundEvidence): RoundVerdict {
       }
       if (found.some((d) => d.status === 'succeeded')) {
         v.succeeded++;
+        outcomes.get(endpoint)?.set(eventId, 'succeeded');
         if (answered === 0) v.successWithout2xx.push(key);
       } else {
         v.dead++;
+        outcomes.get(endpoint)?.set(eventId, 'dead');
         if (answered > 0) v.deadAfter2xx.push(key);
       }
     }
+  }
+  for (const [endpoint, byEvent] of outcomes) {
+    const eventKeys = e.eventKeys ?? new Map<string, string>();
+    v.outOfOrder.push(...checkKeyOrder({ endpoint, eventKeys, receptions: e.receptions, outcomes: byEvent }));
   }
   for (const r of e.receptions) {
     const recorded = e.successRecordedAt.get(r.webhookId);
@@ -109,6 +125,12 @@ export function violations(v: RoundVerdict, lagZero: boolean): string[] {
     out.push(`${v.resentAfterSuccess.length} requests after a recorded success, e.g. ${r.eventId} → ${r.endpoint} (${r.webhookId})`);
   }
   if (v.successWithout2xx.length > 0) out.push(`${v.successWithout2xx.length} successes without a 2xx, e.g. ${v.successWithout2xx[0]}`);
+  if (v.outOfOrder.length > 0) {
+    const b = v.outOfOrder[0]!;
+    out.push(
+      `${v.outOfOrder.length} per-key requests out of order, e.g. ${b.later} → ${b.endpoint} before ${b.earlier} (key ${b.key}) had settled`,
+    );
+  }
   if (!lagZero) out.push('a consumer group did not commit to the end (lag > 0)');
   return out;
 }

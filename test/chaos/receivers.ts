@@ -14,16 +14,25 @@ export interface Reception {
   status: number | null;
 }
 
-export type EndpointKind = 'healthy' | 'flaky' | 'slow' | 'hang';
+export type EndpointKind = 'healthy' | 'flaky' | 'slow' | 'hang' | 'ordered';
 
 /** How many first attempts of each delivery the flaky endpoint refuses, and the slow one's delay. */
 export const FLAKY_FAILURES = 2;
 export const SLOW_MS = 300;
 
 /**
+ * The ordered endpoint (`ordering = 'per_key'`) refuses the first attempt of each delivery, so
+ * later events of a key are parked behind a retrying head, and every attempt of events whose
+ * number ends in 5, so some heads go dead and must release the next.
+ */
+export function orderedAnswer(eventId: string, attempt: number): number {
+  return /5$/.test(eventId) || attempt <= 1 ? 503 : 200;
+}
+
+/**
  * A loopback webhook endpoint with its own port and request log: healthy (200), flaky (503 for
  * the first attempts of each delivery, then 200), slow (200 after a delay) or hang (never
- * answers). It can go away (connections refused) and come back on the same port.
+ * answers); `ordered` is the per-key endpoint (see orderedAnswer). It can go away (connections refused) and come back on the same port.
  */
 export class ChaosReceiver {
   readonly kind: EndpointKind;
@@ -77,6 +86,7 @@ export class ChaosReceiver {
     this.#seen.set(webhookId, n);
     if (this.kind === 'healthy') answer(200);
     else if (this.kind === 'flaky') answer(n <= FLAKY_FAILURES ? 503 : 200);
+    else if (this.kind === 'ordered') answer(orderedAnswer(eventId, n));
     else if (this.kind === 'slow') setTimeout(() => answer(200), SLOW_MS);
     // 'hang': never answered; the dispatcher's timeout ends it.
   }

@@ -17,12 +17,14 @@ import { claimRunDir, RUN_MARKER, RUN_PREFIX, sweepStaleRuns } from './stale-run
 export const INPUT_TOPIC = 'chaos.events';
 export const INPUT_PARTITIONS = 6;
 export const GROUP = 'chaos';
+/** Endpoints with `ordering = 'per_key'`. */
+export const ORDERED_ENDPOINTS: readonly EndpointKind[] = ['ordered'];
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 export const STOP_GRACE_MS = SHUTDOWN_TIMEOUT_MS + 5000;
 const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
 
 /**
- * What a campaign runs on: a private broker and Postgres, four loopback endpoints, the dispatcher
+ * What a campaign runs on: a private broker and Postgres, five loopback endpoints (one per-key), the dispatcher
  * group and a producer. `close()` stops all of it; it is also registered with a `Cleanup` so an
  * interrupt or a failure stops it too.
  */
@@ -44,7 +46,7 @@ export class ChaosStack {
     this.kafka = kafka;
     this.postgres = postgres;
     this.#cleanup = cleanup;
-    this.receivers = (['healthy', 'flaky', 'slow', 'hang'] as EndpointKind[]).map((k) => new ChaosReceiver(k));
+    this.receivers = (['healthy', 'flaky', 'slow', 'hang', 'ordered'] as EndpointKind[]).map((k) => new ChaosReceiver(k));
     this.memberEnv = {
       KAFKA_BROKERS: kafka.brokers,
       DATABASE_URL: postgres.url,
@@ -117,11 +119,10 @@ export class ChaosStack {
       );
       for (const r of stack.receivers) {
         await r.listen();
-        await stack.pool.query(`insert into webhooks.endpoints (name, url, secret, event_types) values ($1, $2, $3, '{call.ended}')`, [
-          r.kind,
-          r.url,
-          SECRET,
-        ]);
+        await stack.pool.query(
+          `insert into webhooks.endpoints (name, url, secret, event_types, ordering) values ($1, $2, $3, '{call.ended}', $4)`,
+          [r.kind, r.url, SECRET, ORDERED_ENDPOINTS.includes(r.kind) ? 'per_key' : 'none'],
+        );
       }
       const admin = await stack.admin();
       try {

@@ -94,3 +94,18 @@ test('the generator stays within its bounds', () => {
     assert.ok(n >= 3 && n <= 8 && Number.isInteger(n));
   }
 });
+
+test('a per-key endpoint that received a later event of a key before the earlier one settled fails the round', () => {
+  const e = evidence({ endpoints: ['healthy'], eventIds: ['e1', 'e2'] });
+  const eventKeys = new Map([
+    ['e1', 'call-1'],
+    ['e2', 'call-1'],
+  ]);
+  const receptions = [rec('e1', 'healthy', 'd1', 1000, 503), rec('e2', 'healthy', 'd2', 1000, 200), rec('e1', 'healthy', 'd1', 1001, 200)];
+  const deliveries = e.deliveries.filter((d) => d.endpoint === 'healthy');
+  const unordered = checkRound({ ...e, receptions, deliveries });
+  assert.deepEqual(violations(unordered, true), [], 'without per_key the order is not checked');
+  const v = checkRound({ ...e, receptions, deliveries, orderedEndpoints: ['healthy'], eventKeys });
+  assert.equal(v.outOfOrder.length, 1);
+  assert.match(violations(v, true)[0]!, /1 per-key requests out of order, e\.g\. e2 → healthy before e1 \(key call-1\)/);
+});
