@@ -10,6 +10,7 @@ import { BROKERS, uniqueName } from '../test/support/kafka.ts';
 import { BenchProcess } from './bench-process.ts';
 import { SECRET, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
+import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
 
 export interface HandRolledRun {
@@ -75,18 +76,13 @@ async function runOnce(
     const snap1 = proc.snapshot();
     const { groups } = await ctx.receiver.stats({ all: paths });
     const g = groups.all!;
-    const seconds = (g.lastAt! - g.firstAt!) / 1000;
     const cpuS = snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN;
     const logged = await sql<{ n: number }>`select count(*)::int as n from public.bench_attempts`.execute(db.db);
     return {
       label: o.label,
       endpoints: o.endpoints,
       events,
-      deliveries: g.ok,
-      duplicates: g.ok - g.unique,
-      seconds: round(seconds, 3),
-      deliveriesPerS: round(g.ok / seconds, 0),
-      latencyMs: g.latencyMs,
+      ...groupRate(g),
       cpuS: round(cpuS, 2),
       cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),

@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import { DispatcherRun, watchDeliveries, type BenchContext, type EndpointSpec } from './harness.ts';
 import { produceBurst } from './producer.ts';
+import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
 
 export interface IsolationRun {
@@ -49,7 +50,6 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
     const snap1 = run.snapshot();
     const { groups } = await ctx.receiver.stats({ nine: paths, hung: ['/hung'] });
     const g = groups.nine!;
-    const seconds = (g.lastAt! - g.firstAt!) / 1000;
     const nine = endpoints.slice(0, 9).map((e) => run.endpointUrl(e.path));
     const deferred = (
       await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where due_at is not null and url = any(${nine})`.execute(
@@ -59,11 +59,7 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
     return {
       label,
       events,
-      deliveries: g.ok,
-      duplicates: g.ok - g.unique,
-      seconds: round(seconds, 3),
-      deliveriesPerS: round(g.ok / seconds, 0),
-      latencyMs: g.latencyMs,
+      ...groupRate(g),
       deferred,
       hungRequests: groups.hung?.requests ?? 0,
       cpuS: round(snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN, 2),

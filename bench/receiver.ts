@@ -10,7 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nowMs, Samples, summarize, type Summary } from './stats.ts';
+import { nowMs, round, Samples, summarize, type Summary } from './stats.ts';
 
 /** How a path answers: 200; never (the request hangs until reset); or 500 for the first `n` attempts of each delivery id. */
 export type RouteBehaviour = { kind: 'ok' } | { kind: 'hang' } | { kind: 'failFirst'; n: number };
@@ -26,6 +26,23 @@ export interface GroupStats {
   lastAt: number | null;
   /** produced_at → arrival of 2xx-answered requests, ms. */
   latencyMs: Summary | null;
+}
+
+/** What every scenario reports of a group: 2xx answers, duplicate sends, first-to-last seconds and the rate. */
+export function groupRate(g: GroupStats): Pick<GroupStats, 'latencyMs'> & {
+  deliveries: number;
+  duplicates: number;
+  seconds: number;
+  deliveriesPerS: number;
+} {
+  const seconds = g.firstAt !== null && g.lastAt !== null ? (g.lastAt - g.firstAt) / 1000 : NaN;
+  return {
+    deliveries: g.ok,
+    duplicates: g.ok - g.unique,
+    seconds: round(seconds, 3),
+    deliveriesPerS: round(g.ok / seconds, 0),
+    latencyMs: g.latencyMs,
+  };
 }
 
 type Request =

@@ -5,6 +5,7 @@
  */
 import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst } from './producer.ts';
+import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
 
 export interface ScaleOutRun {
@@ -66,16 +67,11 @@ async function runOnce(ctx: BenchContext, processes: number, events: number): Pr
     const snaps1 = run.snapshots();
     const { groups } = await ctx.receiver.stats({ all: run.paths });
     const g = groups.all!;
-    const seconds = (g.lastAt! - g.firstAt!) / 1000;
     const cpuSByProcess = snaps1.map((s, i) => round(s && snaps0[i] ? s.cpuS - snaps0[i].cpuS : NaN, 2));
     return {
       processes,
       events,
-      deliveries: g.ok,
-      duplicates: g.ok - g.unique,
-      seconds: round(seconds, 3),
-      deliveriesPerS: round(g.ok / seconds, 0),
-      latencyMs: g.latencyMs,
+      ...groupRate(g),
       cpuS: round(
         cpuSByProcess.reduce((a, b) => a + b, 0),
         2,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { analyzeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
+import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
 
 export interface ThroughputResult {
@@ -99,14 +100,10 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
       label: o.label,
       endpoints: o.endpoints,
       events,
-      deliveries: g.ok,
-      duplicates: g.ok - g.unique,
+      ...groupRate(g),
       recorded,
       deferred,
-      seconds: round(seconds, 3),
-      deliveriesPerS: round(g.ok / seconds, 0),
       eventsPerS: round(events / seconds, 0),
-      latencyMs: g.latencyMs,
       cpuS: round(cpuS, 2),
       cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
       cores: round(cpuS / wall, 2),
