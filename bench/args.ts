@@ -28,7 +28,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --only a,b         scenarios to run: ${SCENARIOS.join(', ')} (default all)
   --json FILE        write every result to FILE
   --full             retry timing with the real 5s/30s/120s schedule (default 1s/2s/3s)
-  --cpu-prof DIR     profile the dispatcher during the throughput scenario; print the top functions
+  --cpu-prof DIR     profile the dispatcher during the throughput and isolation scenarios; print the top functions
   --paced-seconds S  length of each paced latency run (default 20; --quick 8; 0 skips them)
   --paced-rate R,..  events/s of the paced latency runs (default 1000,2000; the first is the target's)
   --node-arg FLAG    a Node flag for every dispatcher process (repeatable), e.g. --node-arg=--max-semi-space-size=4

@@ -2,7 +2,7 @@
  * A tiny analyzer of V8 `.cpuprofile` files (what `node --cpu-prof` writes): self time per
  * function and per module. Also runnable alone: `node bench/cpu-profile.ts FILE [TOP]`.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 interface ProfileNode {
@@ -114,6 +114,29 @@ export function summarizeProfile(profile: CpuProfile, topN = 15): ProfileSummary
 
 export async function analyzeProfile(file: string, topN = 15): Promise<ProfileSummary> {
   return summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile, topN);
+}
+
+/**
+ * Profiling of one dispatcher run: `args` are its Node flags (none without a directory), and
+ * `collect()`, after the process exited cleanly, analyzes the profile it wrote (null: none).
+ */
+export async function profiledRun(dir: string | null | undefined): Promise<{
+  args: string[];
+  collect(): Promise<(ProfileSummary & { file: string }) | null>;
+}> {
+  if (!dir) return { args: [], collect: () => Promise.resolve(null) };
+  const profileDir = path.resolve(dir);
+  await mkdir(profileDir, { recursive: true });
+  const before = new Set(await readdir(profileDir));
+  return {
+    args: ['--cpu-prof', '--cpu-prof-dir', profileDir],
+    async collect() {
+      const fresh = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+      if (fresh.length === 0) return null;
+      const file = path.join(profileDir, fresh.sort().at(-1)!);
+      return { file, ...(await analyzeProfile(file)) };
+    },
+  };
 }
 
 export function formatProfile(s: ProfileSummary, title: string): string {

@@ -5,6 +5,7 @@
  * the others. Each endpoint has its own origin (port), as distinct customers do.
  */
 import { sql } from 'kysely';
+import { profiledRun, type ProfileSummary } from './cpu-profile.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext, type EndpointSpec } from './harness.ts';
 import { produceBurst } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -25,6 +26,8 @@ export interface IsolationRun {
   hungRequests: number;
   cpuS: number;
   peakRssMb: number;
+  /** With --cpu-prof: the dispatcher's profile of this run. */
+  profile?: ProfileSummary & { file: string };
 }
 
 export interface IsolationResult {
@@ -34,12 +37,14 @@ export interface IsolationResult {
   ratio: number;
 }
 
-async function runOnce(ctx: BenchContext, label: string, events: number, hung: boolean): Promise<IsolationRun> {
+async function runOnce(ctx: BenchContext, label: string, events: number, hung: boolean, cpuProfDir?: string | null): Promise<IsolationRun> {
   const healthy: EndpointSpec[] = Array.from({ length: 9 }, (_, i) => ({ path: `/h${i}`, behaviour: { kind: 'ok' } }));
   const endpoints = hung ? [...healthy, { path: '/hung', behaviour: { kind: 'hang' as const } }] : healthy;
   const run = await DispatcherRun.setup(ctx, label.replace(/[^a-z0-9]+/gi, '_'), endpoints);
+  let stopped = false;
   try {
-    await run.start();
+    const profiling = await profiledRun(cpuProfDir);
+    await run.start(profiling.args);
     const snap0 = run.snapshot();
     let produced = 0;
     const producing = produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
@@ -56,24 +61,35 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
         run.db.db,
       )
     ).rows[0]!.n;
-    return {
+    const cpuS = snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN;
+    const result: IsolationRun = {
       label,
       events,
       ...groupRate(g),
       deferred,
       hungRequests: groups.hung?.requests ?? 0,
-      cpuS: round(snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN, 2),
+      cpuS: round(cpuS, 2),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
     };
+    if (cpuProfDir) {
+      // A profile is written only on a clean exit: cut the hung requests, then stop it.
+      await ctx.receiver.reset();
+      stopped = true;
+      const exitCode = await run.stop();
+      const profile = await profiling.collect();
+      if (profile) result.profile = profile;
+      else ctx.progress(`[${label}] no .cpuprofile written (exit code ${exitCode})`);
+    }
+    return result;
   } finally {
     // Cut the hung requests first, so the dispatcher is not holding them when it is killed.
-    await ctx.receiver.reset();
+    if (!stopped) await ctx.receiver.reset();
     await run.cleanup();
   }
 }
 
-export async function runIsolation(ctx: BenchContext, events: number): Promise<IsolationResult> {
-  const baseline = await runOnce(ctx, 'isolation: 9 healthy', events, false);
-  const withHung = await runOnce(ctx, 'isolation: 9 healthy + 1 hung', events, true);
+export async function runIsolation(ctx: BenchContext, events: number, cpuProfDir?: string | null): Promise<IsolationResult> {
+  const baseline = await runOnce(ctx, 'isolation: 9 healthy', events, false, cpuProfDir);
+  const withHung = await runOnce(ctx, 'isolation: 9 healthy + 1 hung', events, true, cpuProfDir);
   return { baseline, withHung, ratio: round(withHung.deliveriesPerS / baseline.deliveriesPerS, 3) };
 }

@@ -140,7 +140,9 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
       results.scaleOut = await runScaleOut(ctx, p.scaleOutEvents);
       return;
     case 'isolation':
-      results.isolation = await runIsolation(ctx, p.isolationEvents);
+      results.isolation = await runIsolation(ctx, p.isolationEvents, args.cpuProfDir);
+      for (const r of [results.isolation.baseline, results.isolation.withHung])
+        if (r.profile) console.log(`\n${formatProfile(r.profile, `CPU profile of the dispatcher, ${r.label} (${r.profile.file})`)}\n`);
       return;
     case 'retry':
       results.retry = await runRetryTiming(ctx, { events: p.retryEvents, delaysMs: p.retryDelaysMs });

@@ -2,9 +2,7 @@
  * Scenario 1, throughput: N events to M endpoints on the fast receiver, produced while the
  * dispatcher runs; and a paced run (1,000 events/s by default) for the latency at a steady rate.
  */
-import { mkdir, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { analyzeProfile, type ProfileSummary } from './cpu-profile.ts';
+import { profiledRun, type ProfileSummary } from './cpu-profile.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -61,14 +59,8 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
   const endpoints = Array.from({ length: o.endpoints }, (_, i) => ({ path: `/e${i}`, behaviour: { kind: 'ok' as const } }));
   const run = await DispatcherRun.setup(ctx, o.label.replace(/[^a-z0-9]+/gi, '_'), endpoints);
   try {
-    let profileDir: string | null = null;
-    let before = new Set<string>();
-    if (o.cpuProfDir) {
-      profileDir = path.resolve(o.cpuProfDir);
-      await mkdir(profileDir, { recursive: true });
-      before = new Set(await readdir(profileDir));
-    }
-    await run.start(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+    const profiling = await profiledRun(o.cpuProfDir);
+    await run.start(profiling.args);
     const snap0 = run.snapshot();
     const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
     const expected = events * o.endpoints;
@@ -113,14 +105,10 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
       exitCode,
       ...(o.paced ? { pacedRate: o.paced.rate } : {}),
     };
-    if (profileDir) {
-      const fresh = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
-      if (fresh.length > 0) {
-        const file = path.join(profileDir, fresh.sort().at(-1)!);
-        result.profile = { file, ...(await analyzeProfile(file)) };
-      } else {
-        ctx.progress(`[${o.label}] no .cpuprofile written (exit code ${exitCode})`);
-      }
+    if (o.cpuProfDir) {
+      const profile = await profiling.collect();
+      if (profile) result.profile = profile;
+      else ctx.progress(`[${o.label}] no .cpuprofile written (exit code ${exitCode})`);
     }
     return result;
   } finally {
