@@ -141,3 +141,23 @@ test('messages claiming at the same moment share one statement', async () => {
   assert.equal(outcomes.flat().filter((o) => o.claimed).length, 40);
   assert.equal(statements, 1);
 });
+
+test('a claim commits without waiting for the WAL flush, and only its own transaction runs with synchronous_commit off', async () => {
+  const client = await db.pool.connect();
+  try {
+    const setting = async (): Promise<string> =>
+      (await client.query<{ v: string }>("select current_setting('synchronous_commit') as v")).rows[0]!.v;
+    const before = await setting();
+    assert.notEqual(before, 'off');
+    await client.query('begin');
+    const claims = new DeliveryClaims(client, { leaseMs: 60_000, pollMs: 20 });
+    assert.equal((await claims.claim([request('evt-async', '{"n":9}')], signal))[0]!.claimed, true);
+    // Inside the claim's transaction (here an explicit one, so it can be read): off.
+    assert.equal(await setting(), 'off');
+    await client.query('commit');
+    // After it, the connection is as it was: the delivery log's writes on it still wait for the flush.
+    assert.equal(await setting(), before);
+  } finally {
+    client.release();
+  }
+});
