@@ -4,14 +4,14 @@
  * the attempt row of the delivery log. This is the throughput-critical path: one shared Agent, no
  * JSON work, nothing per request that could be computed once.
  */
-import type { Dispatcher } from 'undici';
 import { addEndpointHeaders, type EndpointHeaders } from '../endpoints/endpoint-headers.ts';
-import { watchAbort } from './abort-watchers.ts';
+import { unwatchAbort, watchAbort } from './abort-watchers.ts';
+import { AttemptHandler } from './attempt-handler.ts';
 import { describeError, errorCode, findBlocked, TIMEOUT_CODES } from './attempt-errors.ts';
 import { targetCache } from './attempt-target.ts';
 import { createDeliveryDispatcher } from './egress-connector.ts';
 import { createEgressGuard, type EgressGuard } from './egress-guard.ts';
-import { headerValue, parseRetryAfter, readBody, redirectTarget } from './response-reader.ts';
+import { parseRetryAfter, rawHeaderValue, redirectTarget } from './response-reader.ts';
 import { signatureHeader, standardSignatureHeader } from './signing.ts';
 
 /**
@@ -178,83 +178,58 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     if (req.headers !== undefined) addEndpointHeaders(headers, req.headers);
 
-    // One controller aborts the request and its body, for either of two reasons; `abortedBy`
-    // records which fired first. A plain timer (cleared when done) instead of
+    // The handler holds the attempt's whole state, so the deadline timer and the shutdown watch
+    // need no closure of their own. A plain timer (cleared when done) instead of
     // AbortSignal.timeout + AbortSignal.any: nothing outlives the attempt, no listener piles up on
     // the long-lived shutdown signal, and the deadline is never early.
-    const controller = new AbortController();
-    let abortedBy: 'timeout' | 'aborted' | null = null;
-    const deadline = t0 + timeoutMs;
-    const onDeadline = (): void => {
-      // Timers run against the event loop's cached clock and may fire a little early.
-      const left = deadline - performance.now();
-      if (left > 0) {
-        timer = setTimeout(onDeadline, Math.ceil(left));
-        return;
-      }
-      abortedBy ??= 'timeout';
-      controller.abort();
-    };
-    let timer = setTimeout(onDeadline, timeoutMs);
-    const onShutdown = (): void => {
-      abortedBy ??= 'aborted';
-      controller.abort();
-    };
-    const unwatch = req.signal ? watchAbort(req.signal, onShutdown) : null;
+    const h = new AttemptHandler(responseReadBytes, storeBytes, t0 + timeoutMs);
+    h.timer = setTimeout(onDeadline, timeoutMs, h);
+    const signal = req.signal;
+    if (signal) watchAbort(signal, h);
+    agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: req.body }, h);
+    await h.done;
+    clearTimeout(h.timer);
+    if (signal) unwatchAbort(signal, h);
 
-    try {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await agent.request({
-          origin: target.origin,
-          path: target.path,
-          method: 'POST',
-          headers,
-          body: req.body,
-          signal: controller.signal,
-        });
-      } catch (err) {
-        if (abortedBy === 'timeout') return failure(startedAt, t0, 'timeout', timeoutMessage);
-        if (abortedBy === 'aborted') return failure(startedAt, t0, 'aborted', 'aborted by shutdown');
-        if (closed) return failure(startedAt, t0, 'aborted', 'deliverer is closed');
-        const code = errorCode(err);
-        const blocked = findBlocked(err);
-        if (blocked !== null) return refused(startedAt, t0, 'blocked', blocked.message);
-        if (code !== undefined && TIMEOUT_CODES.has(code)) return failure(startedAt, t0, 'timeout', `${timeoutMessage} (${code})`);
-        return failure(startedAt, t0, 'network', describeError(err, code));
-      }
-
-      // The status decides the outcome once headers are in: a receiver that answered 2xx has the
-      // event, even if reading its body is then cut short by the deadline or a shutdown.
-      const statusCode = res.statusCode;
-      const responseBody = await readBody(res.body, responseReadBytes, storeBytes);
-      const durationMs = elapsed(t0);
-      if (statusCode >= 200 && statusCode < 300) {
-        return result('succeeded', statusCode, null, null, responseBody, durationMs, startedAt, null, false);
-      }
-      if (statusCode >= 300 && statusCode < 400) {
-        const location = redirectTarget(headerValue(res.headers['location']), target.origin);
-        const error =
-          location === null ? `HTTP ${statusCode} redirect not followed` : `HTTP ${statusCode} redirect to ${location} not followed`;
-        return result('failed', statusCode, 'redirect', error, responseBody, durationMs, startedAt, null, false);
-      }
-      const retryAfterMs =
-        statusCode === 429 || statusCode === 503 ? parseRetryAfter(headerValue(res.headers['retry-after']), now()) : null;
-      return result(
-        'failed',
-        statusCode,
-        'http_status',
-        `HTTP ${statusCode}`,
-        responseBody,
-        durationMs,
-        startedAt,
-        retryAfterMs,
-        statusCode === 410,
-      );
-    } finally {
-      clearTimeout(timer);
-      unwatch?.();
+    const statusCode = h.statusCode;
+    if (statusCode === 0) {
+      if (h.cancelledBy === 'timeout') return failure(startedAt, t0, 'timeout', timeoutMessage);
+      if (h.cancelledBy === 'aborted') return failure(startedAt, t0, 'aborted', 'aborted by shutdown');
+      if (closed) return failure(startedAt, t0, 'aborted', 'deliverer is closed');
+      const err = h.error;
+      const code = errorCode(err);
+      const blocked = findBlocked(err);
+      if (blocked !== null) return refused(startedAt, t0, 'blocked', blocked.message);
+      if (code !== undefined && TIMEOUT_CODES.has(code)) return failure(startedAt, t0, 'timeout', `${timeoutMessage} (${code})`);
+      return failure(startedAt, t0, 'network', describeError(err, code));
     }
+
+    // The status decides the outcome once headers are in: a receiver that answered 2xx has the
+    // event, even if reading its body is then cut short by the deadline or a shutdown.
+    const responseBody = h.responseBody();
+    const durationMs = elapsed(t0);
+    if (statusCode >= 200 && statusCode < 300) {
+      return result('succeeded', statusCode, null, null, responseBody, durationMs, startedAt, null, false);
+    }
+    if (statusCode >= 300 && statusCode < 400) {
+      const location = redirectTarget(rawHeaderValue(h.rawHeaders, 'location'), target.origin);
+      const error =
+        location === null ? `HTTP ${statusCode} redirect not followed` : `HTTP ${statusCode} redirect to ${location} not followed`;
+      return result('failed', statusCode, 'redirect', error, responseBody, durationMs, startedAt, null, false);
+    }
+    const retryAfterMs =
+      statusCode === 429 || statusCode === 503 ? parseRetryAfter(rawHeaderValue(h.rawHeaders, 'retry-after'), now()) : null;
+    return result(
+      'failed',
+      statusCode,
+      'http_status',
+      `HTTP ${statusCode}`,
+      responseBody,
+      durationMs,
+      startedAt,
+      retryAfterMs,
+      statusCode === 410,
+    );
   }
 
   function close(): Promise<void> {
@@ -264,6 +239,13 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   }
 
   return { deliver, close, [Symbol.asyncDispose]: close };
+}
+
+// Timers run against the event loop's cached clock and may fire a little early: then wait the rest.
+function onDeadline(h: AttemptHandler): void {
+  const left = h.deadline - performance.now();
+  if (left > 0) h.timer = setTimeout(onDeadline, Math.ceil(left), h);
+  else h.cancel('timeout');
 }
 
 function result(

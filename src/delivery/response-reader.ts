@@ -1,49 +1,28 @@
 /**
  * Reading what a receiver answered, bounded: a slice of the body (bytes), and the headers the
  * outcome depends on. A receiver is untrusted: an endless, huge or compressed body costs at most
- * the read limit (undici's request() does not decompress, so a gzip bomb stays its wire size), and
- * a slow one at most the attempt's deadline, which aborts the read.
+ * the read limit (undici's dispatch does not decompress, so a gzip bomb stays its wire size), and
+ * a slow one at most the attempt's deadline, which aborts the read (attempt-handler.ts reads it).
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { Dispatcher } from 'undici';
+import { util } from 'undici';
 
 /**
- * Reads at most `readLimit` bytes and keeps the first `storeLimit` of them. A body that ends within
- * the limit is consumed, so its connection goes back to the pool; a longer one is destroyed (the
- * connection is closed), so an endless body cannot hold the attempt. A read error (deadline,
- * shutdown, reset) ends the read with what was kept so far.
+ * The kept start of a response body as text: StringDecoder.write holds back a multi-byte sequence
+ * cut by the store limit instead of emitting a replacement character for it; other invalid
+ * sequences become U+FFFD. Null when nothing is left.
  */
-export async function readBody(body: Dispatcher.ResponseData['body'], readLimit: number, storeLimit: number): Promise<string | null> {
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let readBytes = 0;
-  try {
-    if (readLimit === 0) {
-      body.destroy();
-    } else {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        readBytes += chunk.length;
-        if (keptBytes < storeLimit) {
-          const part = chunk.length <= storeLimit - keptBytes ? chunk : chunk.subarray(0, storeLimit - keptBytes);
-          kept.push(part);
-          keptBytes += part.length;
-        }
-        if (readBytes >= readLimit) break; // leaving the loop destroys the body
-      }
-    }
-  } catch {
-    // Keep what was read; the stream is already destroyed.
-  }
-  if (keptBytes === 0) return null;
-  // StringDecoder.write holds back a multi-byte sequence cut by the limit instead of emitting a
-  // replacement character for it; other invalid sequences become U+FFFD.
-  let text = new StringDecoder('utf8').write(kept.length === 1 ? kept[0]! : Buffer.concat(kept, keptBytes));
+export function keptText(kept: Buffer): string | null {
+  let text = new StringDecoder('utf8').write(kept);
   // Postgres text cannot hold NUL; the result is also the attempt row.
   if (text.includes('\0')) text = text.replaceAll('\0', '\uFFFD');
   return text === '' ? null : text;
 }
 
-export function headerValue(value: string | string[] | undefined): string | undefined {
+/** The first value of response header `name` (lowercase) in undici's raw (name, value, …) list. */
+export function rawHeaderValue(rawHeaders: Buffer[] | null, name: string): string | undefined {
+  if (rawHeaders === null) return undefined;
+  const value = util.parseHeaders(rawHeaders)[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
