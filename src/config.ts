@@ -98,6 +98,13 @@ export interface Config {
      * window must cover Postgres round trips as well as ENDPOINT_CONCURRENCY requests.
      */
     partitionConcurrency: number;
+    /**
+     * MAX_IN_FLIGHT_DELIVERIES: deliveries of input events in flight at once over all partitions
+     * (memory is made of them: each holds its event, body, headers and request). Default 1024:
+     * above ENDPOINT_CONCURRENCY × the endpoints an event reaches, more only wait for a request
+     * slot. An event of more endpoints than this goes alone.
+     */
+    maxInFlightDeliveries: number;
     /** ENDPOINT_CONCURRENCY: requests in flight to one endpoint at once, reached by slow start (see EndpointLimiter). Default 64. */
     endpointConcurrency: number;
     /** ENDPOINT_STALL_MS: an endpoint whose full request slots free none for this long is stalled; its further attempts fail at once, unsent, and follow the retry schedule, ms. Default 1000. */
@@ -201,6 +208,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     responseReadBytes: int(env, 'RESPONSE_BODY_READ_BYTES', 65_536, 0, 16 * 1024 * 1024),
     responseStoreBytes: int(env, 'RESPONSE_BODY_STORE_BYTES', 2048, 0, 1024 * 1024),
     partitionConcurrency: int(env, 'PARTITION_CONCURRENCY', 256, 1, 100_000),
+    maxInFlightDeliveries: int(env, 'MAX_IN_FLIGHT_DELIVERIES', 1024, 1, 10_000_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 64, 1, 10_000),
     endpointStallMs: int(env, 'ENDPOINT_STALL_MS', 1000, 10, 600_000),
     throttleWaitMs: int(env, 'THROTTLE_WAIT_MS', 500, 0, 60_000),

@@ -17,6 +17,7 @@ import { retryTiers } from '../retry/retry-schedule.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
 import { createDeliverer, type Deliverer } from './deliverer.ts';
 import { egressOptions } from './egress-connector.ts';
+import { DeliveryBudget } from './delivery-budget.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EndpointLimiter } from './endpoint-limiter.ts';
 import { EndpointThrottle } from './endpoint-throttle.ts';
@@ -92,6 +93,7 @@ export function buildDispatcher(
     }),
     backoffObserver: parts.backoffObserver,
     limiter: new EndpointLimiter({ concurrency: config.delivery.endpointConcurrency, stallMs: config.delivery.endpointStallMs }),
+    budget: new DeliveryBudget(config.delivery.maxInFlightDeliveries),
     order: keyOrder,
     throttle: new EndpointThrottle({ maxPauseMs: config.delivery.retryAfterMaxMs, recoveryMs: THROTTLE_RECOVERY_MS }),
     throttleWaitMs: config.delivery.throttleWaitMs,

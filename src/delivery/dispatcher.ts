@@ -1,23 +1,14 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
-import type { Db } from '../db/database.ts';
+import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import { findEndpointById } from '../endpoints/endpoint-store.ts';
 import { InvalidEventError, TransientError, type HandlerFailedError } from '../errors.ts';
 import { envelopeBody, type Envelope } from '../events/envelope.ts';
-import type { EventDecoder } from '../events/event-decoder.ts';
 import { producerEventId } from '../events/event-id.ts';
 import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
-import type { TopicProducer } from '../kafka/topic-producer.ts';
-import type { DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
-import type { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
-import type { DeliveryClaims } from '../log/delivery-claims.ts';
-import { resultClass, type Metrics } from '../metrics/metrics.ts';
+import { resultClass } from '../metrics/metrics.ts';
 import { badTaskReason, decodeTask, headerString, THROTTLED_HEADER } from '../retry/retry-message.ts';
-import type { RetryScheduler } from '../retry/retry-scheduler.ts';
-import type { KeyOrder } from '../ordering/key-order.ts';
 import type { KeyTurn } from '../ordering/key-turns.ts';
-import type { TopicNames } from '../topics/service-topics.ts';
 import { readTraceContext } from '../tracing/trace-context.ts';
 import { sleep } from '../util/backoff.ts';
 import {
@@ -30,47 +21,17 @@ import {
   type AttemptContext,
   type Settlement,
 } from './attempt-context.ts';
-import type { AttemptResult, Deliverer } from './deliverer.ts';
+import { DeliveryBudget } from './delivery-budget.ts';
 import { FINAL, isSuperseded, settleAll } from './delivery-settling.ts';
 import { FirstAttemptClaim } from './claim-request.ts';
 import { bodyDigest } from './delivery-id.ts';
-import type { EndpointLimiter } from './endpoint-limiter.ts';
-import { THROTTLED_REASONS, type EndpointThrottle } from './endpoint-throttle.ts';
+import { THROTTLED_REASONS } from './endpoint-throttle.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
 import { sendWithinLimits, type AttemptSenderParts } from './send-attempt.ts';
-import { withBackoff, type BackoffObserver } from './with-backoff.ts';
+import { withBackoff } from './with-backoff.ts';
+import type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.ts';
 
-export interface DispatcherOptions {
-  db: Db;
-  endpoints: { current(): EndpointIndex };
-  deliverer: Deliverer;
-  logWriter: DeliveryLogWriter;
-  statusLookup: DeliveryStatusLookup;
-  claims: DeliveryClaims;
-  producer: TopicProducer;
-  decodeEvent: EventDecoder;
-  topics: TopicNames;
-  retries: RetryScheduler;
-  limiter: EndpointLimiter;
-  throttle: EndpointThrottle;
-  /** Longest in-memory wait for a rate limit's token; a longer one parks the attempt (THROTTLE_WAIT_MS). */
-  throttleWaitMs: number;
-  /** Per-key ordering for `per_key` endpoints; without it they are delivered like any other. */
-  order?: KeyOrder;
-  /** Sees the waits on a dependency (metrics, readiness). */
-  backoffObserver?: BackoffObserver;
-  metrics: Metrics;
-  logger: Logger;
-  now?: () => number;
-}
-
-/** What tests and tooling can observe; metrics are fed directly. */
-export interface DispatcherEvents {
-  attempt: [{ deliveryId: string; endpointId: string; series: number; attempt: number; result: AttemptResult }];
-  settled: [{ deliveryId: string; endpointId: string; status: DeliveryRecord['status']; reason: string | null }];
-  invalid: [{ topic: string; partition: number; offset: string; reason: string; message: string }];
-  retryFired: [{ deliveryId: string; tier: string; lateMs: number }];
-}
+export type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.ts';
 
 /**
  * The heart of the service: turns an input event into deliveries and a retry message into the
@@ -81,11 +42,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #o: DispatcherOptions;
   readonly #now: () => number;
   readonly #sender: AttemptSenderParts;
+  readonly #budget: DeliveryBudget;
 
   constructor(options: DispatcherOptions) {
     super();
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#budget = options.budget ?? new DeliveryBudget(Number.MAX_SAFE_INTEGER);
     const { limiter, throttle, deliverer, metrics } = options;
     this.#sender = { limiter, throttle, deliverer, metrics, now: this.#now };
   }
@@ -124,7 +87,18 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       matches = kept;
     }
     if (matches.length === 0) return;
+    // A message holding a per-key turn may be waited on by later ones: it never waits for room.
+    const deliver = (): Promise<void> => this.#deliver(message, envelope, matches, turn, signal);
+    await this.#budget.run(matches.length, turn !== null, signal, deliver);
+  }
 
+  async #deliver(
+    message: ConsumedMessage,
+    envelope: Envelope,
+    matches: readonly Endpoint[],
+    turn: KeyTurn | null,
+    signal: AbortSignal,
+  ): Promise<void> {
     // An empty or unusable event-id header counts as absent: the position is the id then.
     const eventId = producerEventId(message.headers) ?? `${message.topic}/${message.partition}/${message.offset}`;
     const body = envelopeBody(envelope);

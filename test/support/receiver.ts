@@ -44,6 +44,8 @@ export class TestReceiver {
   readonly #server: http.Server;
   readonly #paths = new Map<string, { secrets: string[]; behaviour: Behaviour; count: number; open: number; maxOpen: number }>();
   readonly #hanging = new Set<http.ServerResponse>();
+  #open = 0;
+  #maxOpen = 0;
   port = 0;
 
   constructor() {
@@ -75,6 +77,11 @@ export class TestReceiver {
   /** The most requests to `path` the receiver held unanswered at one time. */
   maxConcurrent(path: string): number {
     return this.#paths.get(path)?.maxOpen ?? 0;
+  }
+
+  /** The most requests, to any path, the receiver held unanswered at one time. */
+  get maxConcurrentTotal(): number {
+    return this.#maxOpen;
   }
 
   to(path: string): ReceivedRequest[] {
@@ -123,6 +130,8 @@ export class TestReceiver {
       route.maxOpen = Math.max(route.maxOpen, ++route.open);
       res.on('close', () => route.open--);
     }
+    this.#maxOpen = Math.max(this.#maxOpen, ++this.#open);
+    res.on('close', () => this.#open--);
     let behaviour: Behaviour = route?.behaviour ?? 404;
     let headers: Record<string, string> = {};
     let text = 'ok';
