@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { DEPENDENCY_BACKOFF } from '../config.ts';
 import { TransientError } from '../errors.ts';
-import { retrying } from '../util/backoff.ts';
 import { OffsetCommitter, type PartitionState } from './offset-committer.ts';
 import { OffsetTracker } from './offset-tracker.ts';
+import { recoverMessage } from './message-recovery.ts';
 import {
   consumedMessage,
   type ConsumedMessage,
@@ -189,43 +189,20 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
   }
 
   async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation): Promise<void> {
-    const { topic, partition } = message;
-    const log = this.#o.logger;
-    let unknown = 0;
-    try {
+    // Once stopping or rejoining, a message not yet started stays unsettled (read again later).
+    let settled = !gen.retrySignal.aborted;
+    if (settled) {
       try {
-        await retrying(() => this.#o.handle(message, gen.signal), {
-          ...this.#o.handlerBackoff,
-          // Once stopping or rejoining, a failing message waits no more: it stays unsettled.
-          signal: gen.retrySignal,
-          retryable: (error, failures) => {
-            const kind = this.#o.classify(error);
-            if (kind === 'unknown') unknown++;
-            const willRetry = kind === 'transient' || (kind === 'unknown' && unknown < this.#o.maxUnclassifiedAttempts);
-            this.emit('handlerFailed', { message, error, kind, failures, willRetry });
-            return willRetry;
-          },
-          onRetry: ({ error, failures, delayMs }) =>
-            log.error(
-              { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
-              'message handler failed; retrying',
-            ),
-        });
+        // The common case, a handler that succeeds, makes no retry state: only a failure does.
+        await this.#o.handle(message, gen.signal);
       } catch (error) {
-        if (gen.retrySignal.aborted || gen.signal.aborted) throw error;
-        log.error({ err: error, topic, partition, offset: message.offset }, 'message handler failed for good; quarantining the message');
-        await this.#o.quarantine(message, error, gen.signal);
-        this.emit('quarantined', { message, error });
+        settled = await recoverMessage(this, this.#o, message, gen, error);
       }
-    } catch (err) {
-      // Aborted (stop, rejoin) or not even quarantined: left unsettled, so not committed and read again.
-      if (!gen.signal.aborted && !gen.retrySignal.aborted)
-        log.error({ err, topic, partition, offset: message.offset }, 'quarantine failed');
-      this.#settled();
-      return;
     }
-    state.tracker.complete(offset);
-    state.slotWaiters.shift()?.();
+    if (settled) {
+      state.tracker.complete(offset);
+      state.slotWaiters.shift()?.();
+    }
     this.#settled();
   }
 

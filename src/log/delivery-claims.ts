@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { arrayLiteral, byteaArrayLiteral, timestampText } from '../db/pg-arrays.ts';
+import { byteaColumnLiteral, columnLiteral, timestampText } from '../db/pg-arrays.ts';
 import { pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 import { sleep } from '../util/backoff.ts';
 
@@ -37,7 +37,8 @@ interface Asked {
 }
 
 // One round trip for every delivery of the messages asking at once. The outer select reads the rows as they were
-// before this statement, which tells a delivery already made from one claimed elsewhere.
+// before this statement, which tells a delivery already made from one claimed elsewhere. Only the requests not
+// claimed come back: in the common case (every one claimed) the answer has no rows for node-postgres to parse.
 //
 // The claim is on the path to every first POST, so its commit does not wait for the WAL flush
 // (synchronous_commit off, for this statement's own transaction only: set_config's `true`). That
@@ -46,10 +47,15 @@ interface Asked {
 // crash can lose only claims whose deliveries are not recorded yet, whose offsets are therefore
 // not committed: the event is read again and sent again, a duplicate at-least-once allows.
 const CLAIM_SQL = `
-with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[],
-                       $7::text[], $8::int[], $9::bigint[])
+with async_commit as (
+  select set_config('synchronous_commit', 'off', true)
+), input as (
+  -- Joined here, not in the outer select: the insert below reads every input row, so this runs
+  -- even when the answer is empty (every request claimed), which the outer select's plan may not.
+  select u.* from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[],
+                         $7::text[], $8::int[], $9::bigint[])
     as u(id, endpoint_id, event_id, event_type, event_timestamp, body_digest, source_topic, source_partition, source_offset)
+  cross join async_commit
 ), claimed as (
   insert into webhooks.deliveries as d
     (id, endpoint_id, event_id, event_type, event_timestamp, status, body_digest, claimed_by, claimed_at,
@@ -62,19 +68,15 @@ with input as (
      and d.body_digest = excluded.body_digest
      and (d.claimed_by = excluded.claimed_by or d.claimed_at < now() - make_interval(secs => $11::double precision / 1000))
   returning d.id
-), async_commit as (
-  select set_config('synchronous_commit', 'off', true)
 )
 select i.id::text as id,
-       case when c.id is not null then 'claimed'
-            when d.id is null then 'held'
+       case when d.id is null then 'held'
             when d.body_digest is not null and d.body_digest <> i.body_digest then 'collision'
             when d.status = 'pending' and d.attempts = 0 and d.payload is null and d.claimed_at is not null then 'held'
             else 'done' end as answer
   from input i
-  cross join async_commit
-  left join claimed c on c.id = i.id
-  left join webhooks.deliveries d on d.id = i.id`;
+  left join webhooks.deliveries d on d.id = i.id
+ where not exists (select 1 from claimed c where c.id = i.id)`;
 
 export interface DeliveryClaimsOptions {
   /** A claim older than this whose claimer has not recorded an attempt is taken over, ms. */
@@ -130,7 +132,7 @@ export class DeliveryClaims {
         throw err;
       }
       for (const t of ask) {
-        const answer = answers.get(t.id) ?? 'held';
+        const answer = answers.get(t.id) ?? 'claimed';
         if (answer === 'claimed') {
           out[t.i] = { deliveryId: t.id, claimed: true };
           continue;
@@ -188,19 +190,24 @@ export class DeliveryClaims {
   }
 
   async #query(asked: Asked[]): Promise<Map<string, Answer>> {
-    const { rows } = await this.#pool.query<{ id: string; answer: Answer }>(CLAIM_SQL, [
-      arrayLiteral(asked.map((a) => a.id)),
-      arrayLiteral(asked.map((a) => a.r.endpointId)),
-      arrayLiteral(asked.map((a) => pgText(a.r.eventId, SHORT_TEXT_CHARS))),
-      arrayLiteral(asked.map((a) => pgText(a.r.eventType, SHORT_TEXT_CHARS))),
-      arrayLiteral(asked.map((a) => timestampText(a.r.eventTimestampMs))),
-      byteaArrayLiteral(asked.map((a) => a.r.bodyDigest)),
-      arrayLiteral(asked.map((a) => pgText(a.r.source.topic, SHORT_TEXT_CHARS))),
-      arrayLiteral(asked.map((a) => pgInt(a.r.source.partition))),
-      arrayLiteral(asked.map((a) => a.r.source.offset)),
-      this.instanceId,
-      this.#o.leaseMs,
-    ]);
+    // Named: each connection parses and plans the statement once, then only binds and executes it.
+    const { rows } = await this.#pool.query<{ id: string; answer: Exclude<Answer, 'claimed'> }>({
+      name: 'webhooks_claim_deliveries',
+      text: CLAIM_SQL,
+      values: [
+        columnLiteral(asked, (a) => a.id),
+        columnLiteral(asked, (a) => a.r.endpointId),
+        columnLiteral(asked, (a) => pgText(a.r.eventId, SHORT_TEXT_CHARS)),
+        columnLiteral(asked, (a) => pgText(a.r.eventType, SHORT_TEXT_CHARS)),
+        columnLiteral(asked, (a) => timestampText(a.r.eventTimestampMs)),
+        byteaColumnLiteral(asked, (a) => a.r.bodyDigest),
+        columnLiteral(asked, (a) => pgText(a.r.source.topic, SHORT_TEXT_CHARS)),
+        columnLiteral(asked, (a) => pgInt(a.r.source.partition)),
+        columnLiteral(asked, (a) => a.r.source.offset),
+        this.instanceId,
+        this.#o.leaseMs,
+      ],
+    });
     return new Map(rows.map((r) => [r.id, r.answer]));
   }
 }

@@ -1,5 +1,5 @@
 import type { DeliveryStatus } from '../db/database.ts';
-import { arrayLiteral, byteaArrayLiteral, timestampText, type ArrayElement } from '../db/pg-arrays.ts';
+import { byteaColumnLiteral, columnLiteral, timestampText, type ArrayElement } from '../db/pg-arrays.ts';
 import { LONG_TEXT_CHARS, pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 
 /** The state of a delivery after an attempt (or a decision without one, such as a cancellation). */
@@ -100,22 +100,23 @@ const count = (n: number): number => Math.max(0, pgInt(n) ?? 0);
 export function flushParams(rows: readonly LogRows[]): unknown[] {
   // Postgres refuses to update one row twice in a statement: keep the newest state per delivery.
   const latest = new Map<string, DeliveryRecord>();
-  for (const { delivery: d } of rows) {
+  const as: AttemptRecord[] = [];
+  for (const { delivery: d, attempt } of rows) {
+    if (attempt) as.push(attempt);
     const prev = latest.get(d.deliveryId);
     if (!prev || d.series > prev.series || (d.series === prev.series && d.attempts >= prev.attempts)) {
       latest.set(d.deliveryId, prev ? { ...d, payload: d.payload ?? prev.payload, source: d.source ?? prev.source } : d);
     }
   }
   const ds = [...latest.values()];
-  const as = rows.flatMap((r) => (r.attempt ? [r.attempt] : []));
   return [
     ...literals(ds, DELIVERY_COLUMNS),
-    byteaArrayLiteral(ds.map((d) => d.payload)),
+    byteaColumnLiteral(ds, (d) => d.payload),
     ...literals(as, ATTEMPT_COLUMNS),
-    arrayLiteral(ds.map((d) => short(d.source?.topic ?? null))),
-    arrayLiteral(ds.map((d) => pgInt(d.source?.partition ?? null))),
-    arrayLiteral(ds.map((d) => d.source?.offset ?? null)),
-    arrayLiteral(as.map((a) => a.traceparent ?? null)),
+    columnLiteral(ds, (d) => short(d.source?.topic ?? null)),
+    columnLiteral(ds, (d) => pgInt(d.source?.partition ?? null)),
+    columnLiteral(ds, (d) => d.source?.offset ?? null),
+    columnLiteral(as, (a) => a.traceparent ?? null),
   ];
 }
 
@@ -125,7 +126,7 @@ type Columns<R> = { [K in keyof R]?: (value: R[K]) => ArrayElement };
 function literals<R>(rows: readonly R[], columns: Columns<R>): string[] {
   return (Object.keys(columns) as Array<keyof R>).map((key) => {
     const convert = columns[key] as (value: R[keyof R]) => ArrayElement;
-    return arrayLiteral(rows.map((r) => convert(r[key])));
+    return columnLiteral(rows, (r) => convert(r[key]));
   });
 }
 

@@ -32,12 +32,45 @@ export interface DeliveryLogWriterOptions {
   onQueueChange?: (queued: number) => void;
 }
 
-interface Pending extends LogRows {
-  settled: boolean;
+/**
+ * A queued record, settled once: by its write, or by its caller's signal. A class with methods, not
+ * an object of closures: one is made per delivery on the hot path.
+ */
+type Settle = { resolve: () => void; reject: (err: unknown) => void };
+
+class Pending implements LogRows {
+  settled = false;
+  readonly delivery: DeliveryRecord;
+  readonly attempt: AttemptRecord | null;
+  readonly #done: Settle;
   /** A refused record with its fields replaced: refused again, it is given up. */
-  replaced?: boolean;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  readonly replaced: boolean;
+  /** The caller's signal, while the writer watches it for this record. */
+  signal: AbortSignal | null = null;
+  /** Told when this record settles (the writer stops watching its signal). */
+  onSettled: ((p: Pending) => void) | null = null;
+
+  constructor(rows: LogRows, done: Settle, replaced = false) {
+    this.delivery = rows.delivery;
+    this.attempt = rows.attempt;
+    this.#done = done;
+    this.replaced = replaced;
+  }
+
+  resolve(): void {
+    if (this.#settle()) this.#done.resolve();
+  }
+
+  reject(err: unknown): void {
+    if (this.#settle()) this.#done.reject(err);
+  }
+
+  #settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.onSettled?.(this);
+    return true;
+  }
 }
 
 /**
@@ -59,6 +92,7 @@ export class DeliveryLogWriter {
   #inFlight: Pending[] = [];
   #closed = false;
   #abort = new AbortController();
+  readonly #watched = new Map<AbortSignal, { set: Set<Pending>; onAbort: () => void }>();
 
   constructor(options: DeliveryLogWriterOptions) {
     this.#o = options;
@@ -75,31 +109,48 @@ export class DeliveryLogWriter {
   record(delivery: DeliveryRecord, attempt: AttemptRecord | null, signal?: AbortSignal): Promise<void> {
     if (this.#closed) return Promise.reject(new LogWriterClosedError('delivery log writer is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = this.#queue.indexOf(p);
-        if (i >= 0) {
-          this.#queue.splice(i, 1);
-          this.#o.onQueueChange?.(this.#queue.length);
-        }
-        p.reject(signal!.reason);
-      };
-      const settle =
-        <A extends unknown[]>(fn: (...args: A) => void) =>
-        (...args: A): void => {
-          if (p.settled) return;
-          p.settled = true;
-          signal?.removeEventListener('abort', onAbort);
-          fn(...args);
-        };
-      const p: Pending = { delivery, attempt, settled: false, resolve: settle(resolve), reject: settle(reject) };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#queue.push(p);
-      this.#o.onQueueChange?.(this.#queue.length);
-      if (this.#queue.length >= this.#o.batchSize) this.#kick();
-      else this.#timer ??= setTimeout(() => this.#kick(), this.#o.flushIntervalMs);
-    });
+    const done = Promise.withResolvers<void>();
+    const p = new Pending({ delivery, attempt }, done);
+    if (signal) this.#watch(p, signal);
+    this.#queue.push(p);
+    this.#o.onQueueChange?.(this.#queue.length);
+    if (this.#queue.length >= this.#o.batchSize) this.#kick();
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#o.flushIntervalMs);
+    return done.promise;
   }
+
+  // Callers share a few long-lived signals (one per consumer generation): one abort listener per
+  // signal while any of its records waits, not one added and removed per record.
+  #watch(p: Pending, signal: AbortSignal): void {
+    let waiting = this.#watched.get(signal);
+    if (!waiting) {
+      const set = new Set<Pending>();
+      const onAbort = (): void => {
+        this.#watched.delete(signal);
+        const queued = this.#queue.length;
+        this.#queue = this.#queue.filter((q) => !set.has(q));
+        if (this.#queue.length !== queued) this.#o.onQueueChange?.(this.#queue.length);
+        for (const q of set) {
+          q.onSettled = null;
+          q.reject(signal.reason);
+        }
+      };
+      waiting = { set, onAbort };
+      this.#watched.set(signal, waiting);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    waiting.set.add(p);
+    p.signal = signal;
+    p.onSettled = this.#unwatch;
+  }
+
+  readonly #unwatch = (p: Pending): void => {
+    const signal = p.signal!;
+    const waiting = this.#watched.get(signal);
+    if (!waiting?.set.delete(p) || waiting.set.size > 0) return;
+    signal.removeEventListener('abort', waiting.onAbort);
+    this.#watched.delete(signal);
+  };
 
   /** Writes everything queued so far. */
   async flush(): Promise<void> {
@@ -142,7 +193,8 @@ export class DeliveryLogWriter {
       await retrying(
         async () => {
           const started = performance.now();
-          await this.#o.pool.query(FLUSH_SQL, flushParams(batch));
+          // Named: each connection parses and plans the statement once, then only binds and executes it.
+          await this.#o.pool.query({ name: 'webhooks_flush_delivery_log', text: FLUSH_SQL, values: flushParams(batch) });
           seconds = (performance.now() - started) / 1000;
         },
         {
@@ -178,13 +230,11 @@ export class DeliveryLogWriter {
     const state = sqlState(refusal) ?? 'unknown';
     const log = this.#o.logger.child({ deliveryId: p.delivery.deliveryId, endpointId: p.delivery.endpointId, sqlState: state });
     let outcome: unknown = null;
-    const replaced: Pending = {
-      ...replaceRefusedFields(p, state),
-      replaced: true,
-      settled: false,
-      resolve: () => (outcome = 'stored'),
-      reject: (err: unknown) => (outcome = err),
-    };
+    const replaced = new Pending(
+      replaceRefusedFields(p, state),
+      { resolve: () => (outcome = 'stored'), reject: (err: unknown) => (outcome = err) },
+      true,
+    );
     await this.#write([replaced]);
     if (outcome instanceof LogWriterClosedError) return p.reject(outcome);
     if (outcome === 'stored') {

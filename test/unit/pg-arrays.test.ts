@@ -2,16 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { arrayLiteral, byteaArrayLiteral, timestampText } from '../../src/db/pg-arrays.ts';
 
-test('arrayLiteral quotes every element, escapes backslash and double quote, and writes null as NULL', () => {
+test('arrayLiteral quotes only the elements that need it, escapes backslash and double quote, and writes null as NULL', () => {
   assert.equal(arrayLiteral([]), '{}');
-  assert.equal(arrayLiteral(['a', '', 'NULL', null, undefined]), '{"a","","NULL",NULL,NULL}');
-  assert.equal(arrayLiteral(['say "hi"', 'back\\slash', 'a,b {c}']), '{"say \\"hi\\"","back\\\\slash","a,b {c}"}');
-  assert.equal(arrayLiteral([1, -2, 0, 2147483647, 12n]), '{"1","-2","0","2147483647","12"}');
+  assert.equal(arrayLiteral(['a', '', 'NULL', 'null', null, undefined]), '{a,"","NULL","null",NULL,NULL}');
+  assert.equal(arrayLiteral(['say "hi"', 'back\\slash', 'a,b {c}', ' x', 'y\t']), '{"say \\"hi\\"","back\\\\slash","a,b {c}"," x","y\t"}');
+  assert.equal(arrayLiteral([1, -2, 0, 2147483647, 12n]), '{1,-2,0,2147483647,12}');
+  assert.equal(
+    arrayLiteral(['6f9619ff-8b86-d011-b42d-00cf4fc964ff', '2026-12-01T23:59:59.123Z']),
+    '{6f9619ff-8b86-d011-b42d-00cf4fc964ff,2026-12-01T23:59:59.123Z}',
+  );
 });
 
 test('byteaArrayLiteral writes hex escapes, as node-postgres does', () => {
-  assert.equal(byteaArrayLiteral([Buffer.from([0, 1, 255]), null, Buffer.alloc(0)]), '{"\\\\x0001ff",NULL,"\\\\x"}');
-  assert.equal(byteaArrayLiteral([new Uint8Array([1, 2, 3]).subarray(1)]), '{"\\\\x0203"}');
+  assert.equal(byteaArrayLiteral([Buffer.from([0, 1, 255]), null, Buffer.alloc(0)]), '{\\\\x0001ff,NULL,\\\\x}');
+  assert.equal(byteaArrayLiteral([new Uint8Array([1, 2, 3]).subarray(1)]), '{\\\\x0203}');
 });
 
 test('timestampText writes UTC ISO 8601 and the years outside 1-9999 as Postgres reads them', () => {
