@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DEPENDENCY_BACKOFF, UNCLASSIFIED_ATTEMPTS } from '../config.ts';
 import { HandlerFailedError } from '../errors.ts';
-import { retrying, type BackoffPolicy } from '../util/backoff.ts';
+import { retryingAfter, type BackoffPolicy } from '../util/backoff.ts';
 import { dependencyErrorKind } from '../util/error-kind.ts';
 
 /** Sees dependency retries, for metrics and readiness. */
@@ -20,15 +20,30 @@ export interface BackoffObserver {
  * so the message is quarantined instead of freezing its partition. `signal` ends the wait
  * (shutdown, rebalance) by rejecting with its reason.
  */
-export async function withBackoff<T>(
-  fn: () => Promise<T>,
-  options: { signal: AbortSignal; logger: Logger; what: string; policy?: BackoffPolicy; observer?: BackoffObserver | undefined },
-): Promise<T> {
+export async function withBackoff<T>(fn: () => Promise<T>, options: WithBackoffOptions): Promise<T> {
+  if (options.signal.aborted) throw options.signal.reason;
+  try {
+    // The common case, a dependency that answers, makes no retry state: only a failure does.
+    return await fn();
+  } catch (first) {
+    return afterFailure(first, fn, options);
+  }
+}
+
+type WithBackoffOptions = {
+  signal: AbortSignal;
+  logger: Logger;
+  what: string;
+  policy?: BackoffPolicy;
+  observer?: BackoffObserver | undefined;
+};
+
+async function afterFailure<T>(first: unknown, fn: () => Promise<T>, options: WithBackoffOptions): Promise<T> {
   const { logger, what, observer } = options;
   let waiting = false;
   let unknown = 0;
   try {
-    return await retrying(fn, {
+    return await retryingAfter(first, fn, {
       ...(options.policy ?? DEPENDENCY_BACKOFF),
       signal: options.signal,
       retryable: (err) => {

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { retrying } from '../util/backoff.ts';
+import { retryingAfter } from '../util/backoff.ts';
 import type { ConsumedMessage, PartitionConsumerEvents, PartitionConsumerOptions } from './partition-consumer-options.ts';
 
 type RecoveryOptions = Pick<PartitionConsumerOptions, 'handle' | 'classify' | 'quarantine' | 'maxUnclassifiedAttempts' | 'logger'> &
@@ -21,35 +21,26 @@ export async function recoverMessage(
   const { topic, partition } = message;
   const log = o.logger;
   let unknown = 0;
-  let replay: { error: unknown } | null = { error: first };
   try {
     try {
-      await retrying(
-        () => {
-          // The first try is the failure already seen, so it is judged and logged like any other.
-          if (!replay) return o.handle(message, signal);
-          const { error } = replay;
-          replay = null;
-          return Promise.reject(error);
+      // The first try is the failure already seen, so it is judged and logged like any other.
+      await retryingAfter(first, () => o.handle(message, signal), {
+        ...o.handlerBackoff,
+        // Once stopping or rejoining, a failing message waits no more: it stays unsettled.
+        signal: retrySignal,
+        retryable: (error, failures) => {
+          const kind = o.classify(error);
+          if (kind === 'unknown') unknown++;
+          const willRetry = kind === 'transient' || (kind === 'unknown' && unknown < o.maxUnclassifiedAttempts);
+          events.emit('handlerFailed', { message, error, kind, failures, willRetry });
+          return willRetry;
         },
-        {
-          ...o.handlerBackoff,
-          // Once stopping or rejoining, a failing message waits no more: it stays unsettled.
-          signal: retrySignal,
-          retryable: (error, failures) => {
-            const kind = o.classify(error);
-            if (kind === 'unknown') unknown++;
-            const willRetry = kind === 'transient' || (kind === 'unknown' && unknown < o.maxUnclassifiedAttempts);
-            events.emit('handlerFailed', { message, error, kind, failures, willRetry });
-            return willRetry;
-          },
-          onRetry: ({ error, failures, delayMs }) =>
-            log.error(
-              { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
-              'message handler failed; retrying',
-            ),
-        },
-      );
+        onRetry: ({ error, failures, delayMs }) =>
+          log.error(
+            { err: error, topic, partition, offset: message.offset, failures, retryInMs: delayMs },
+            'message handler failed; retrying',
+          ),
+      });
     } catch (error) {
       if (retrySignal.aborted || signal.aborted) throw error;
       log.error({ err: error, topic, partition, offset: message.offset }, 'message handler failed for good; quarantining the message');

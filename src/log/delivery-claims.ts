@@ -113,15 +113,15 @@ export class DeliveryClaims {
     while (todo.length > 0) {
       const next: typeof todo = [];
       const ask: typeof todo = [];
+      // Each request's entry is updated in place (its id may become the collision id): one per request, not per round.
       for (const t of todo) {
-        let id = t.id;
         // Held here for another body: another event, which takes the collision id.
-        if (this.#mine.get(id)?.equals(t.r.bodyDigest) === false && id !== t.r.collisionId) id = t.r.collisionId;
-        if (this.#mine.has(id)) next.push({ ...t, id });
+        if (this.#mine.get(t.id)?.equals(t.r.bodyDigest) === false && t.id !== t.r.collisionId) t.id = t.r.collisionId;
+        if (this.#mine.has(t.id)) next.push(t);
         else {
           // Reserved while asked, so a copy handled here at the same moment waits instead of asking too.
-          this.#mine.set(id, t.r.bodyDigest);
-          ask.push({ ...t, id });
+          this.#mine.set(t.id, t.r.bodyDigest);
+          ask.push(t);
         }
       }
       let answers = new Map<string, Answer>();
@@ -139,8 +139,10 @@ export class DeliveryClaims {
         }
         this.#mine.delete(t.id);
         if (answer === 'done') out[t.i] = { deliveryId: t.id, claimed: false };
-        else if (answer === 'collision' && t.id !== t.r.collisionId) next.push({ ...t, id: t.r.collisionId });
-        else next.push(t);
+        else {
+          if (answer === 'collision') t.id = t.r.collisionId;
+          next.push(t);
+        }
       }
       todo = next;
       if (todo.length > 0) await sleep(this.#o.pollMs, signal);

@@ -76,3 +76,18 @@ export async function retrying<T>(fn: (attempt: number) => Promise<T>, options: 
     return out;
   }
 }
+
+/**
+ * `retrying` for an operation whose first try already failed with `first`: that failure is judged,
+ * reported and waited for like any other, then `fn` is tried again. Hot paths try once with no
+ * retry state (closures, options) and come here only on a failure.
+ */
+export function retryingAfter<T>(first: unknown, fn: (attempt: number) => Promise<T>, options: RetryingOptions): Promise<T> {
+  let replay: { error: unknown } | null = { error: first };
+  return retrying((attempt) => {
+    if (!replay) return fn(attempt);
+    const { error } = replay;
+    replay = null;
+    return Promise.reject(error);
+  }, options);
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
-import { backoffDelay, retrying, sleep } from '../../src/util/backoff.ts';
+import { backoffDelay, retrying, retryingAfter, sleep } from '../../src/util/backoff.ts';
 
 /** Lets pending promise callbacks run, so a retry loop reaches its next wait. */
 const settle = async (): Promise<void> => {
@@ -111,4 +111,53 @@ test('sleep rejects at once on an already aborted signal and leaves no listener'
   const live = new AbortController().signal;
   await sleep(1, live);
   assert.equal(getEventListeners(live, 'abort').length, 0);
+});
+
+test('retryingAfter judges and waits out the failure already seen first, then tries again from attempt 2', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const seen: Array<{ message: string; failures: number }> = [];
+  const waits: number[] = [];
+  const attempts: number[] = [];
+  const done = retryingAfter(
+    new Error('first'),
+    async (attempt) => {
+      attempts.push(attempt);
+      if (attempt === 2) throw new Error('second');
+      return 'ok';
+    },
+    {
+      signal: new AbortController().signal,
+      initialMs: 100,
+      maxMs: 1000,
+      retryable: (err, failures) => (seen.push({ message: (err as Error).message, failures }), true),
+      onRetry: (r) => waits.push(r.delayMs),
+    },
+  );
+  await settle();
+  assert.deepEqual(attempts, [], 'the first failure is waited out before fn runs');
+  t.mock.timers.tick(100);
+  await settle();
+  t.mock.timers.tick(200);
+  assert.equal(await done, 'ok');
+  assert.deepEqual(attempts, [2, 3]);
+  assert.deepEqual(seen, [
+    { message: 'first', failures: 1 },
+    { message: 'second', failures: 2 },
+  ]);
+  assert.deepEqual(waits, [100, 200]);
+});
+
+test('retryingAfter rethrows a first failure retryable refuses, without calling fn', async () => {
+  let called = false;
+  const first = new Error('poison');
+  await assert.rejects(
+    retryingAfter(first, async () => ((called = true), 'ok'), {
+      signal: new AbortController().signal,
+      initialMs: 1,
+      maxMs: 1,
+      retryable: () => false,
+    }),
+    (err) => err === first,
+  );
+  assert.equal(called, false);
 });
