@@ -16,6 +16,8 @@ export interface BenchArgs {
   pacedSeconds: number;
   /** Rates of the paced runs, events/s (the first is the latency target's). */
   pacedRates: number[];
+  /** Warm-up at the same rate before each paced run, s, not measured (see bench/warm-up.ts); 0 for a cold start. */
+  pacedWarmupSeconds: number;
   /** Extra Node flags for every dispatcher process (e.g. `--max-old-space-size=128`). */
   nodeArgs: string[];
   /** Extra environment for every dispatcher process (`--env NAME=VALUE`), e.g. a setting to compare. */
@@ -31,6 +33,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --cpu-prof DIR     profile the dispatcher during the throughput and isolation scenarios; print the top functions
   --paced-seconds S  length of each paced latency run (default 20; --quick 8; 0 skips them)
   --paced-rate R,..  events/s of the paced latency runs (default 1000,2000; the first is the target's)
+  --paced-warmup S   warm-up at the same rate before each paced run, not measured (default 5; --quick 3; 0: cold start)
   --node-arg FLAG    a Node flag for every dispatcher process (repeatable), e.g. --node-arg=--max-semi-space-size=4
   --env NAME=VALUE   an environment variable for every dispatcher process (repeatable), e.g. --env PARTITION_CONCURRENCY=128
   --help`;
@@ -49,6 +52,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
   let events: number | null = null;
   let pacedSeconds: number | null = null;
   let pacedRates = [1000, 2000];
+  let pacedWarmupSeconds: number | null = null;
   let quick = false;
   let full = false;
   let only: ScenarioName[] = [...SCENARIOS];
@@ -86,6 +90,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
           .split(',')
           .filter(Boolean)
           .map((r) => positiveInt('--paced-rate', r, 1));
+        break;
+      case '--paced-warmup':
+        pacedWarmupSeconds = positiveInt('--paced-warmup', value(), 0);
         break;
       case '--json':
         json = value();
@@ -127,6 +134,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
     cpuProfDir,
     pacedSeconds: pacedSeconds ?? (quick ? 8 : 20),
     pacedRates,
+    pacedWarmupSeconds: pacedWarmupSeconds ?? (quick ? 3 : 5),
     nodeArgs,
     env,
   };

@@ -12,6 +12,7 @@ import { SECRET, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
 import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
+import { warmUp, type PacedOptions, type WarmUpResult } from './warm-up.ts';
 
 export interface HandRolledRun {
   label: string;
@@ -29,6 +30,8 @@ export interface HandRolledRun {
   attemptsLogged: number;
   /** Paced runs: the rate asked for, events/s. */
   pacedRate?: number;
+  /** Paced runs: the warm-up before the measured run (not in any other figure here). */
+  warmUp?: WarmUpResult | null;
 }
 
 export interface HandRolledResult {
@@ -40,7 +43,7 @@ const PARTITIONS = 3;
 
 async function runOnce(
   ctx: BenchContext,
-  o: { label: string; endpoints: number; events?: number; paced?: { rate: number; seconds: number } },
+  o: { label: string; endpoints: number; events?: number; paced?: PacedOptions },
 ): Promise<HandRolledRun> {
   const paths = Array.from({ length: o.endpoints }, (_, i) => `/hr${i}`);
   await ctx.receiver.routes(Object.fromEntries(paths.map((p) => [p, { kind: 'ok' as const }])));
@@ -58,6 +61,18 @@ async function runOnce(
   });
   try {
     await proc.waitReady(async () => proc.output.includes('ready'));
+    const warm = o.paced
+      ? await warmUp(ctx, {
+          label: o.label,
+          producer: ctx.kafka.producer,
+          topic,
+          tag: 'hr',
+          paths,
+          rate: o.paced.rate,
+          seconds: o.paced.warmupSeconds,
+          run: null,
+        })
+      : null;
     const snap0 = proc.snapshot();
     const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
     let produced = 0;
@@ -86,8 +101,8 @@ async function runOnce(
       cpuS: round(cpuS, 2),
       cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
-      attemptsLogged: logged.rows[0]!.n,
-      ...(o.paced ? { pacedRate: o.paced.rate } : {}),
+      attemptsLogged: logged.rows[0]!.n - (warm?.deliveries ?? 0),
+      ...(o.paced ? { pacedRate: o.paced.rate, warmUp: warm } : {}),
     };
   } finally {
     await proc.stop(10_000);
@@ -96,10 +111,7 @@ async function runOnce(
   }
 }
 
-export async function runHandRolled(
-  ctx: BenchContext,
-  o: { events: number; paced: { rate: number; seconds: number } | null },
-): Promise<HandRolledResult> {
+export async function runHandRolled(ctx: BenchContext, o: { events: number; paced: PacedOptions | null }): Promise<HandRolledResult> {
   const burst: HandRolledRun[] = [];
   for (const m of [1, 10]) {
     burst.push(await runOnce(ctx, { label: `hand-rolled: ${m} endpoint${m > 1 ? 's' : ''}`, endpoints: m, events: o.events }));

@@ -51,7 +51,8 @@ type Request =
   | { cmd: 'counts' }
   | { cmd: 'stats'; groups: Record<string, string[]> }
   | { cmd: 'arrivals'; path: string }
-  | { cmd: 'reset' };
+  | { cmd: 'reset' }
+  | { cmd: 'clear' };
 
 // ---------------------------------------------------------------- the receiver process
 
@@ -140,11 +141,16 @@ function runReceiver(): void {
         return reply(msg.id, { ports });
       }
       case 'routes':
-      case 'reset': {
-        for (const res of hanging) res.destroy();
-        hanging.clear();
+      case 'reset':
+      case 'clear': {
+        // clear: the same routes, every statistic from zero (a warm-up's deliveries forgotten).
+        const wanted =
+          msg.cmd === 'routes' ? msg.routes : msg.cmd === 'clear' ? Object.fromEntries([...routes].map(([p, r]) => [p, r.behaviour])) : {};
+        if (msg.cmd !== 'clear') {
+          for (const res of hanging) res.destroy();
+          hanging.clear();
+        }
         routes.clear();
-        const wanted = msg.cmd === 'routes' ? msg.routes : {};
         for (const [path, behaviour] of Object.entries(wanted)) {
           routes.set(path, {
             behaviour,
@@ -260,6 +266,11 @@ export class ReceiverClient {
 
   async reset(): Promise<void> {
     await this.#call({ cmd: 'reset' });
+  }
+
+  /** Keeps the routes and clears every statistic (counts, latencies, ids, the CPU baseline). */
+  async clearStats(): Promise<void> {
+    await this.#call({ cmd: 'clear' });
   }
 
   /** 2xx answers and requests per path so far, and the receiver's CPU seconds since the last reset. */

@@ -100,7 +100,7 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
           await runThroughput(ctx, {
             label: `paced ${rate}/s: 1 endpoint`,
             endpoints: 1,
-            paced: { rate, seconds: args.pacedSeconds },
+            paced: { rate, seconds: args.pacedSeconds, warmupSeconds: args.pacedWarmupSeconds },
           }),
         );
       }
@@ -132,7 +132,7 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
       const rate = args.pacedRates[0];
       results.handRolled = await runHandRolled(ctx, {
         events: p.handRolledEvents,
-        paced: args.pacedSeconds > 0 && rate ? { rate, seconds: args.pacedSeconds } : null,
+        paced: args.pacedSeconds > 0 && rate ? { rate, seconds: args.pacedSeconds, warmupSeconds: args.pacedWarmupSeconds } : null,
       });
       return;
     }

@@ -7,6 +7,7 @@ import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts'
 import { produceBurst, producePaced } from './producer.ts';
 import { groupRate } from './receiver.ts';
 import { round, type Summary } from './stats.ts';
+import { warmUp, type PacedOptions, type WarmUpResult } from './warm-up.ts';
 
 export interface ThroughputResult {
   label: string;
@@ -42,6 +43,8 @@ export interface ThroughputResult {
   exitCode: number | null;
   /** Paced runs: the rate asked for, events/s. */
   pacedRate?: number;
+  /** Paced runs: the warm-up before the measured run (not in any other figure here). */
+  warmUp?: WarmUpResult | null;
   profile?: ProfileSummary & { file: string };
 }
 
@@ -51,7 +54,7 @@ interface Options {
   /** Burst: this many events as fast as possible. */
   events?: number;
   /** Paced: this rate for this long. */
-  paced?: { rate: number; seconds: number };
+  paced?: PacedOptions;
   cpuProfDir?: string | null;
 }
 
@@ -61,6 +64,18 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
   try {
     const profiling = await profiledRun(o.cpuProfDir);
     await run.start(profiling.args);
+    const warm = o.paced
+      ? await warmUp(ctx, {
+          label: o.label,
+          producer: ctx.kafka.producer,
+          topic: run.topic,
+          tag: run.label,
+          paths: run.paths,
+          rate: o.paced.rate,
+          seconds: o.paced.warmupSeconds,
+          run,
+        })
+      : null;
     const snap0 = run.snapshot();
     const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
     const expected = events * o.endpoints;
@@ -82,7 +97,8 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
     const snap1 = run.snapshot();
     const { groups, cpuS: receiverCpuS } = await ctx.receiver.stats({ all: run.paths });
     const g = groups.all!;
-    const recorded = await run.waitRecorded(expected);
+    const warmDeliveries = warm?.deliveries ?? 0;
+    const recorded = (await run.waitRecorded(expected + warmDeliveries)) - warmDeliveries;
     const deferred = await run.deferredAttempts();
     const exitCode = await run.stop();
     const seconds = g.firstAt !== null && g.lastAt !== null ? (g.lastAt - g.firstAt) / 1000 : NaN;
@@ -103,7 +119,7 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
       receiverCpuS: round(receiverCpuS, 2),
       produceSeconds: round(producedResult.seconds, 2),
       exitCode,
-      ...(o.paced ? { pacedRate: o.paced.rate } : {}),
+      ...(o.paced ? { pacedRate: o.paced.rate, warmUp: warm } : {}),
     };
     if (o.cpuProfDir) {
       const profile = await profiling.collect();
