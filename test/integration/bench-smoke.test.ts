@@ -109,6 +109,15 @@ test('the bench runs end to end on a tiny load and writes every result field', {
     assertLatency(r.latencyMs, r.deliveries, what);
   }
   assert.equal(hand.paced.pacedRate, 500);
+  // The warm-ups (--quick: 3 s at the paced rate) were delivered in full and left out of the measured runs' figures.
+  for (const [what, w] of [
+    ['paced', paced.warmUp],
+    ['hand-rolled paced', hand.paced.warmUp],
+  ] as const) {
+    assert.equal(w.events, 1500, `${what}: warm-up events`);
+    assert.ok(w.deliveries >= 1500, `${what}: every warm-up event delivered`);
+    assertLatency(w.latencyMs, w.deliveries, `${what} warm-up`);
+  }
 
   const scale = json.results.scaleOut;
   assert.deepEqual(
