@@ -41,7 +41,7 @@ export interface AttemptRequest {
    * The endpoint's own headers (e.g. `Authorization`). Ours win: a name the dispatcher sends
    * (any case) or reserves is never taken from here, so the signatures on the wire are always ours.
    */
-  headers?: EndpointHeaders;
+  headers?: EndpointHeaders | undefined;
   /** W3C `traceparent` of this attempt's span, and the `tracestate` passed on; omitted when null. */
   traceparent?: string | null;
   tracestate?: string | null;

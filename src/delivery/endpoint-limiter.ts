@@ -77,9 +77,10 @@ export class EndpointLimiter {
 
   /**
    * A release function, or null when the endpoint has stalled (the caller fails the attempt
-   * unsent). `limit` is the endpoint's own `max_in_flight`, when it has one.
+   * unsent). `limit` is the endpoint's own `max_in_flight`, when it has one. A free slot is
+   * granted synchronously (no promise per request); only a caller that must wait gets a promise.
    */
-  async acquire(endpointId: string, limit?: number | null): Promise<Release | null> {
+  acquire(endpointId: string, limit?: number | null): Release | null | Promise<Release | null> {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
       if (++this.#created % SWEEP_EVERY === 0) this.#sweep();
@@ -97,7 +98,10 @@ export class EndpointLimiter {
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    const entry = e;
+    return this.#wait(endpointId, e);
+  }
+
+  async #wait(endpointId: string, entry: EndpointState): Promise<Release | null> {
     const granted = await new Promise<boolean>((resolve) => {
       let dueAt = 0;
       const arm = (ms: number): void => {

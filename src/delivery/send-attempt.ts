@@ -30,7 +30,7 @@ export async function sendAttempt(
     attempt: ctx.attempt,
     body: ctx.body,
     secrets,
-    ...(ctx.endpoint.headers === undefined ? {} : { headers: ctx.endpoint.headers }),
+    headers: ctx.endpoint.headers,
     traceparent: trace.traceparent,
     tracestate: trace.tracestate,
     signal,
@@ -56,7 +56,8 @@ export interface AttemptSenderParts {
 export async function sendWithinLimits(ctx: AttemptContext, parts: AttemptSenderParts, signal: AbortSignal): Promise<SentAttempt> {
   const { limiter, metrics } = parts;
   const { endpoint } = ctx;
-  const release = await limiter.acquire(endpoint.id, endpoint.maxInFlight);
+  const granted = limiter.acquire(endpoint.id, endpoint.maxInFlight);
+  const release = granted instanceof Promise ? await granted : granted;
   if (!release) {
     // The endpoint has stalled: its request slots are full and none has freed for
     // ENDPOINT_STALL_MS. Waiting for a slot would hold this Kafka message (and with it the

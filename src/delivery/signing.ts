@@ -19,10 +19,20 @@ const WHSEC_PREFIX = 'whsec_';
 
 /** Lowercase hex HMAC-SHA256 of the exact body bytes, keyed by the secret string as stored (UTF-8). What the spec's Node snippet verifies. */
 export function signatureHeader(body: Uint8Array, secret: string): string {
-  return createHmac('sha256', cachedKey(specKeyCache, secret, specKeyBytes))
+  const memo = specSignatures.get(body);
+  if (memo !== undefined && memo.secret === secret) return memo.signature;
+  const signature = createHmac('sha256', cachedKey(specKeyCache, secret, specKeyBytes))
     .update(body)
     .digest('hex');
+  specSignatures.set(body, { secret, signature });
+  return signature;
 }
+
+// An event fans out to its endpoints with one body buffer (built once, never changed after), and
+// endpoints that share a secret (one receiver's several URLs) get the same spec signature: it is
+// computed once per body and secret. Only the last secret is remembered per body; the entry goes
+// with the body. The Standard Webhooks signature covers the delivery id, so it is never shared.
+const specSignatures = new WeakMap<Uint8Array, { secret: string; signature: string }>();
 
 function specKeyBytes(secret: string): Buffer {
   return Buffer.from(secret, 'utf8');

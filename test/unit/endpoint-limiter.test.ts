@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EndpointLimiter } from '../../src/delivery/endpoint-limiter.ts';
+import { EndpointLimiter, type Release } from '../../src/delivery/endpoint-limiter.ts';
 
 test('bounds requests in flight per endpoint and hands slots to waiters in order', async () => {
   const l = new EndpointLimiter({ concurrency: 2, stallMs: 10_000 });
@@ -11,8 +11,8 @@ test('bounds requests in flight per endpoint and hands slots to waiters in order
   const other = await l.acquire('b');
   assert.ok(other, 'another endpoint is not affected');
   const order: number[] = [];
-  const w3 = l.acquire('a').then((r) => (order.push(3), r));
-  const w4 = l.acquire('a').then((r) => (order.push(4), r));
+  const w3 = Promise.resolve(l.acquire('a')).then((r) => (order.push(3), r));
+  const w4 = Promise.resolve(l.acquire('a')).then((r) => (order.push(4), r));
   r1();
   r1(); // releasing twice frees one slot only
   const r3 = await w3;
@@ -108,7 +108,7 @@ test('slow start: an endpoint that has not answered yet gets the initial window,
   const first = await Promise.all([l.acquire('e'), l.acquire('e')]);
   assert.ok(first.every(Boolean));
   let granted = 0;
-  const waiting = [1, 2, 3, 4].map(() => l.acquire('e').then((r) => (granted++, r)));
+  const waiting = [1, 2, 3, 4].map(() => Promise.resolve(l.acquire('e')).then((r) => (granted++, r)));
   await new Promise((r) => setImmediate(r)); // let the granted waiters run
   assert.equal(granted, 0, 'the third request waits although concurrency is 6');
   assert.equal(l.window('e'), 2);
@@ -154,4 +154,16 @@ test('opening the circuit starts the window over; an idle endpoint keeps a grown
   probe!(true); // an answer closes it; the window grows from 1 again
   assert.equal(l.isOpen('x'), false);
   assert.equal(l.window('x'), 2);
+});
+
+test('a free slot is granted synchronously; only a caller that must wait gets a promise', async () => {
+  const l = new EndpointLimiter({ concurrency: 1, stallMs: 60_000 });
+  const first = l.acquire('sync');
+  assert.equal(typeof first, 'function', 'granted without a promise');
+  const second = l.acquire('sync');
+  assert.ok(second instanceof Promise);
+  (first as Release)();
+  const granted = await second;
+  assert.equal(typeof granted, 'function');
+  granted!();
 });

@@ -120,7 +120,7 @@ test("an endpoint's own max_in_flight overrides the service's concurrency", asyn
   const first = await l.acquire('one', 1);
   assert.ok(first);
   let second: unknown = null;
-  const waiting = l.acquire('one', 1).then((r) => (second = r));
+  const waiting = Promise.resolve(l.acquire('one', 1)).then((r) => (second = r));
   await new Promise((r) => setImmediate(r));
   assert.equal(second, null, 'the second waits for the first');
   assert.equal(l.active('one'), 1);

@@ -123,3 +123,13 @@ test('a rotation header carries one signature per secret, newest first, each ver
 test('an empty secret list gives an empty header', () => {
   assert.equal(standardSignatureHeader('msg_1', 1, body, []), '');
 });
+
+test('one body signed for endpoints with different secrets gets each its own spec signature', () => {
+  const shared = Buffer.from('{"event":"call.ended","n":1}');
+  const [a, b] = ['secret-a', 'secret-b'];
+  const want = (secret: string): string => crypto.createHmac('sha256', secret).update(shared).digest('hex');
+  for (const secret of [a, a, b, a, b, b]) assert.equal(signatureHeader(shared, secret), want(secret), secret);
+  // Another buffer with other bytes is never given the first one's signature.
+  const other = Buffer.from('{"event":"call.ended","n":2}');
+  assert.equal(signatureHeader(other, a), crypto.createHmac('sha256', a).update(other).digest('hex'));
+});
