@@ -13,12 +13,13 @@
  * `request()` implements: the newer controller interface is wrapped into it per request.
  */
 import type { Dispatcher } from 'undici';
+import type { DeadlineEntry } from './deadline-list.ts';
 import { keptText } from './response-reader.ts';
 
 /** Why an attempt was cut short by us, not by the network. */
 export type CancelReason = 'timeout' | 'aborted';
 
-export class AttemptHandler implements Dispatcher.DispatchHandler {
+export class AttemptHandler implements Dispatcher.DispatchHandler, DeadlineEntry {
   /** Settles when the outcome is known: a response (status > 0), an error, or a cancel. */
   readonly done: Promise<void>;
   /** The final status; 0 while no response headers arrived. */
@@ -29,9 +30,9 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
   error: unknown = null;
   /** Set when we ended the attempt (deadline or shutdown) before it finished on its own. */
   cancelledBy: CancelReason | null = null;
-  /** The deadline timer, cleared by the deliverer. */
-  timer: NodeJS.Timeout | undefined = undefined;
   readonly deadline: number;
+  prevDeadline: DeadlineEntry | null = null;
+  nextDeadline: DeadlineEntry | null = null;
 
   readonly #readLimit: number;
   readonly #storeLimit: number;
@@ -61,6 +62,11 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.cancelledBy = reason;
     this.#finish(true);
+  }
+
+  /** The deadline passed (DeadlineList). */
+  expire(): void {
+    this.cancel('timeout');
   }
 
   onConnect(abort: (err?: Error) => void): void {

@@ -7,6 +7,7 @@
 import { addEndpointHeaders, type EndpointHeaders } from '../endpoints/endpoint-headers.ts';
 import { unwatchAbort, watchAbort } from './abort-watchers.ts';
 import { AttemptHandler } from './attempt-handler.ts';
+import { DeadlineList } from './deadline-list.ts';
 import { describeError, errorCode, findBlocked, TIMEOUT_CODES } from './attempt-errors.ts';
 import { targetCache } from './attempt-target.ts';
 import { createDeliveryDispatcher } from './egress-connector.ts';
@@ -136,6 +137,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const timeoutMessage = `timed out after ${timeoutMs} ms`;
 
   const resolveTarget = targetCache(guard);
+  const deadlines = new DeadlineList();
 
   let closed = false;
   let closing: Promise<void> | null = null;
@@ -178,17 +180,17 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     if (req.headers !== undefined) addEndpointHeaders(headers, req.headers);
 
-    // The handler holds the attempt's whole state, so the deadline timer and the shutdown watch
-    // need no closure of their own. A plain timer (cleared when done) instead of
-    // AbortSignal.timeout + AbortSignal.any: nothing outlives the attempt, no listener piles up on
-    // the long-lived shutdown signal, and the deadline is never early.
+    // The handler holds the attempt's whole state, so the deadline and the shutdown watch need no
+    // closure or timer of their own. Not AbortSignal.timeout + AbortSignal.any: nothing outlives
+    // the attempt, no listener piles up on the long-lived shutdown signal, and the deadline is
+    // never early.
     const h = new AttemptHandler(responseReadBytes, storeBytes, t0 + timeoutMs);
-    h.timer = setTimeout(onDeadline, timeoutMs, h);
+    deadlines.add(h);
     const signal = req.signal;
     if (signal) watchAbort(signal, h);
     agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: req.body }, h);
     await h.done;
-    clearTimeout(h.timer);
+    deadlines.remove(h);
     if (signal) unwatchAbort(signal, h);
 
     const statusCode = h.statusCode;
@@ -239,13 +241,6 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   }
 
   return { deliver, close, [Symbol.asyncDispose]: close };
-}
-
-// Timers run against the event loop's cached clock and may fire a little early: then wait the rest.
-function onDeadline(h: AttemptHandler): void {
-  const left = h.deadline - performance.now();
-  if (left > 0) h.timer = setTimeout(onDeadline, Math.ceil(left), h);
-  else h.cancel('timeout');
 }
 
 function result(
