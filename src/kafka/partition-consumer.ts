@@ -5,6 +5,7 @@ import { TransientError } from '../errors.ts';
 import { OffsetCommitter, type PartitionState } from './offset-committer.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import { recoverMessage } from './message-recovery.ts';
+import { waitOnPartition } from './partition-wait.ts';
 import {
   consumedMessage,
   type ConsumedMessage,
@@ -172,10 +173,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
         return; // not resolved: kafkajs fetches it again after the resume
       }
       while (state.tracker.inFlight >= this.#o.concurrency) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 1000);
-          state.slotWaiters.push(() => (clearTimeout(t), resolve()));
-        });
+        await waitOnPartition(state, 1000);
         if (gone()) return;
         await heartbeat();
       }
