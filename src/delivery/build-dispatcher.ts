@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KEY_QUEUE_SWEEP_MS, THROTTLE_RECOVERY_MS, type Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import { findEndpointsById } from '../endpoints/endpoint-store.ts';
 import type { EventCatalog } from '../events/catalog.ts';
 import { createEventDecoder, type EventDecoder } from '../events/event-decoder.ts';
 import { createRegistryDecoder } from '../events/registry-decoder.ts';
@@ -11,6 +12,7 @@ import { DeliveryStatusLookup } from '../log/delivery-status-lookup.ts';
 import { DeliveryClaims } from '../log/delivery-claims.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { KeyOrder } from '../ordering/key-order.ts';
+import { BatchedLookup } from '../util/batched-lookup.ts';
 import type { PeriodicJob } from '../util/periodic-job.ts';
 import { RetryScheduler } from '../retry/retry-scheduler.ts';
 import { retryTiers } from '../retry/retry-schedule.ts';
@@ -73,7 +75,7 @@ export function buildDispatcher(
     catalog: () => parts.catalog.current(),
   });
   const dispatcher = new Dispatcher({
-    db: database.db,
+    endpointLookup: new BatchedLookup((ids) => findEndpointsById(database.db, ids)),
     endpoints: parts.endpoints,
     deliverer,
     logWriter: parts.logWriter,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { EndpointRecord } from '../endpoints/endpoint-store.ts';
 import type { EventDecoder } from '../events/event-decoder.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { DeliveryLogWriter, DeliveryRecord } from '../log/delivery-log-writer.ts';
@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { RetryScheduler } from '../retry/retry-scheduler.ts';
 import type { KeyOrder } from '../ordering/key-order.ts';
 import type { TopicNames } from '../topics/service-topics.ts';
+import type { BatchedLookup } from '../util/batched-lookup.ts';
 import type { AttemptResult, Deliverer } from './deliverer.ts';
 import type { DeliveryBudget } from './delivery-budget.ts';
 import type { EndpointLimiter } from './endpoint-limiter.ts';
@@ -18,7 +19,8 @@ import type { BackoffObserver } from './with-backoff.ts';
 
 /** What the Dispatcher (dispatcher.ts) is built from. */
 export interface DispatcherOptions {
-  db: Db;
+  /** The endpoints of retried deliveries, read from Postgres (not the cache), so a disabled one is never retried. */
+  endpointLookup: BatchedLookup<EndpointRecord>;
   endpoints: { current(): EndpointIndex };
   deliverer: Deliverer;
   logWriter: DeliveryLogWriter;

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
-import { findEndpointById } from '../endpoints/endpoint-store.ts';
 import { InvalidEventError, TransientError, type HandlerFailedError } from '../errors.ts';
 import { envelopeBody, type Envelope } from '../events/envelope.ts';
 import { producerEventId } from '../events/event-id.ts';
@@ -171,11 +170,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.emit('retryFired', { deliveryId: task.deliveryId, tier: tier?.label ?? message.topic, lateMs });
     }
 
-    const [endpoint, stored] = await this.#retry(
-      () => Promise.all([findEndpointById(this.#o.db, task.endpointId), this.#o.statusLookup.find([task.deliveryId])]),
+    const [found, stored] = await this.#retry(
+      () => Promise.all([this.#o.endpointLookup.find([task.endpointId]), this.#o.statusLookup.find([task.deliveryId])]),
       'looking up a retried delivery',
       signal,
     );
+    const endpoint = found.get(task.endpointId) ?? null;
     const before = stored.get(task.deliveryId);
     if (isSuperseded(before, task)) {
       // A settled head whose release was cut short (a copy of its last task): release it now.

@@ -84,6 +84,14 @@ export async function findEndpointById(db: Db, id: string): Promise<EndpointReco
   return row === undefined ? null : toEndpointRecord(row);
 }
 
+/** The endpoints with these ids, by id (ids that name none are left out). */
+export async function findEndpointsById(db: Db, ids: readonly string[]): Promise<Map<string, EndpointRecord>> {
+  const valid = ids.filter(isEndpointId);
+  if (valid.length === 0) return new Map();
+  const rows = await db.selectFrom('webhooks.endpoints').selectAll().where('id', 'in', valid).execute();
+  return new Map(rows.map((r) => [r.id, toEndpointRecord(r)]));
+}
+
 /** The endpoint with this id, or else with this name (trimmed, as names are stored); null when there is none. */
 export async function findEndpoint(db: Db, idOrName: string): Promise<EndpointRecord | null> {
   const byId = await findEndpointById(db, idOrName);

@@ -3,7 +3,7 @@
  * the dispatcher service, the CLI and the web admin. Import from here, not from the files behind it.
  */
 export { ALL_EVENT_TYPES, isEndpointId, signingSecrets, subscribesTo, type Endpoint, type EndpointRecord } from './endpoint.ts';
-export { findEnabledEndpoints, findEndpoint, findEndpointById, listEndpoints } from './endpoint-reads.ts';
+export { findEnabledEndpoints, findEndpoint, findEndpointById, findEndpointsById, listEndpoints } from './endpoint-reads.ts';
 export {
   createEndpoint,
   deleteEndpoint,
