@@ -82,15 +82,27 @@ export class DeliveryBudget {
     this.#wake();
   }
 
-  /** Runs `fn` holding room for `deliveries` (`force`: without waiting for it), released when it settles. */
-  async run<T>(deliveries: number, force: boolean, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding room for `deliveries` (`force`: without waiting for it). `fn` calls
+   * `settledOne` as each delivery settles, which gives its room back at once; what is left is
+   * released when `fn` settles. So a message whose other deliveries are done holds room only for
+   * the ones still pending: one waiting on a hung endpoint (its stall verdict, or its timeout)
+   * holds one delivery's room, not the whole message's, and cannot fill the budget for the others.
+   */
+  async run<T>(deliveries: number, force: boolean, signal: AbortSignal, fn: (settledOne: () => void) => Promise<T>): Promise<T> {
     const weight = this.weightOf(deliveries);
     if (force) this.force(weight);
     else await this.take(weight, signal);
+    let held = weight;
+    const settledOne = (): void => {
+      if (held === 0) return;
+      held--;
+      this.release(1);
+    };
     try {
-      return await fn();
+      return await fn(settledOne);
     } finally {
-      this.release(weight);
+      if (held > 0) this.release(held);
     }
   }
 

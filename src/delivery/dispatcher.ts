@@ -87,7 +87,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     if (matches.length === 0) return;
     // A message holding a per-key turn may be waited on by later ones: it never waits for room.
-    const deliver = (): Promise<void> => this.#deliver(message, envelope, matches, turn, signal);
+    const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, envelope, matches, turn, signal, settledOne);
     await this.#budget.run(matches.length, turn !== null, signal, deliver);
   }
 
@@ -97,6 +97,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     matches: readonly Endpoint[],
     turn: KeyTurn | null,
     signal: AbortSignal,
+    settledOne: () => void,
   ): Promise<void> {
     // An empty or unusable event-id header counts as absent: the position is the id then.
     const eventId = producerEventId(message.headers) ?? `${message.topic}/${message.partition}/${message.offset}`;
@@ -130,10 +131,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const ordered: AttemptContext[] = [];
     for (let i = 0; i < matches.length; i++) {
       const { deliveryId: id, claimed } = outcomes[i]!;
-      if (!claimed) continue; // made (or being made) already: never sent twice
+      if (!claimed) {
+        settledOne(); // made (or being made) already: never sent twice
+        continue;
+      }
       const ctx = firstAttemptContext(matches[i]!, id, eventId, envelope, body, source, trace);
       if (turn && matches[i]!.ordering === 'per_key') ordered.push({ ...ctx, ordered: true });
-      else work.push(this.#attempt(ctx, signal));
+      else work.push(this.#attempt(ctx, signal).finally(settledOne));
     }
     if (ordered.length === 0) turn?.done();
     else work.push(this.#enterOrdered(ordered, message.key!, turn!, signal));

@@ -78,3 +78,22 @@ test('an aborted wait rejects with the reason, leaves the line, and lets the nex
   assert.equal(b.used, 3);
   await assert.rejects(b.take(1, abort.signal), /stopping/, 'an already aborted signal rejects at once when it would wait');
 });
+
+test('each delivery gives its room back as it settles, and run releases what is left when fn settles', async () => {
+  const b = new DeliveryBudget(4);
+  let waiterGot = false;
+  await b.run(3, false, never, async (settledOne) => {
+    assert.equal(b.used, 3);
+    const waiter = b.take(2, never).then(() => (waiterGot = true));
+    await flush();
+    assert.equal(waiterGot, false, 'one free is not two');
+    settledOne();
+    await waiter;
+    assert.equal(b.used, 4, 'two of ours and the waiter’s two');
+    settledOne();
+    settledOne();
+    settledOne(); // more than the weight: no-op
+    assert.equal(b.used, 2);
+  });
+  assert.equal(b.used, 2, 'nothing released twice');
+});
