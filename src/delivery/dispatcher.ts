@@ -212,19 +212,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (result.errorKind === 'aborted') throw signal.reason ?? new TransientError('attempt aborted');
     const rc = resultClass(result.statusCode, result.errorKind);
     metrics.attemptFinished(rc, ctx.eventType, ctx.endpoint.name, result.durationMs / 1000);
-    this.emit('attempt', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, series: ctx.series, attempt: ctx.attempt, result });
+    // Per delivery, and usually nobody listens (tests, tooling): no event object then.
+    if (this.listenerCount('attempt') > 0)
+      this.emit('attempt', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, series: ctx.series, attempt: ctx.attempt, result });
     const attemptRow = attemptRecord(ctx, result, traceparent);
-    const firstAt = ctx.firstAttemptAtMs ?? result.startedAt.getTime();
-    const done = { ...ctx, firstAttemptAtMs: firstAt };
+    // Set on the context itself, not on a copy of it: this attempt owns it (each is made for one
+    // attempt), and a copy per delivery would live until its log row is written.
+    ctx.firstAttemptAtMs ??= result.startedAt.getTime();
 
     if (result.outcome === 'succeeded') {
-      await this.#record(done, { status: 'succeeded', attempts: ctx.attempt, attempt: attemptRow }, signal);
+      await this.#record(ctx, { status: 'succeeded', attempts: ctx.attempt, attempt: attemptRow }, signal);
       metrics.deliveryReached('succeeded', ctx.eventType, ctx.endpoint.name, (this.#now() - ctx.eventTimestampMs) / 1000);
       return;
     }
 
-    const next = await this.#o.retries.afterFailure(taskOf(done, this.#now()), { endpoint: ctx.endpoint, ...result }, signal);
-    await this.#record(done, { ...next, attempts: ctx.attempt, attempt: attemptRow }, signal);
+    const next = await this.#o.retries.afterFailure(taskOf(ctx, this.#now()), { endpoint: ctx.endpoint, ...result }, signal);
+    await this.#record(ctx, { ...next, attempts: ctx.attempt, attempt: attemptRow }, signal);
     if (next.status === 'dead') metrics.deliveryReached('dead', ctx.eventType, ctx.endpoint.name);
   }
 
@@ -251,7 +254,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // forgetting it would send it again. The writer's bounded close() ends that wait.
     if (status === 'succeeded') await this.#o.logWriter.record(delivery, attempt);
     else await this.#o.logWriter.record(delivery, attempt ?? cancelledRow, signal);
-    this.emit('settled', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, status, reason });
+    if (this.listenerCount('settled') > 0)
+      this.emit('settled', { deliveryId: ctx.deliveryId, endpointId: ctx.endpoint.id, status, reason });
     // Once the head's final state is durable, the next delivery of its key may go.
     if (ctx.ordered && status !== 'retrying') await this.#o.order?.settled(ctx.deliveryId, signal);
   }
