@@ -51,5 +51,10 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 9464) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-ENTRYPOINT ["node", "src/cli/main.ts"]
+# V8 heap sizing, the same flags as package.json's "start" (test/unit/start-flags.test.ts checks
+# they match; the bench runs the dispatcher with them): new space at most 2 × 16 MB, and the old
+# space grown by 2× its live size after a full GC instead of V8's own factor (up to 4× under a
+# high allocation rate). Under a burst most of the peak RSS was old-space garbage; these bound it
+# at about the same CPU per delivery (docs/benchmark.md, "Memory").
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "src/cli/main.ts"]
 CMD ["run"]

@@ -10,6 +10,7 @@ import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';
 import { BenchProcess, killAllBenchProcesses } from './bench-process.ts';
+import { START_NODE_FLAGS } from './start-flags.ts';
 import type { ProcessSnapshot } from './process-stats.ts';
 import type { ReceiverClient, RouteBehaviour } from './receiver.ts';
 import { fmtInt } from './stats.ts';
@@ -125,7 +126,8 @@ export class DispatcherRun {
     const started: BenchProcess[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const p = new BenchProcess(this.label, [...this.#ctx.args.nodeArgs, ...nodeArgs, 'src/main.ts'], {
+      const args = [...START_NODE_FLAGS, ...this.#ctx.args.nodeArgs, ...nodeArgs, 'src/main.ts'];
+      const p = new BenchProcess(this.label, args, {
         ...this.env,
         HTTP_PORT: String(port),
         HTTP_HOST: '127.0.0.1',
