@@ -20,6 +20,12 @@ export const DEPENDENCY_BACKOFF: Readonly<{ initialMs: number; maxMs: number }> 
  */
 export const UNCLASSIFIED_ATTEMPTS = 5;
 
+/**
+ * Delivery claim statements one dispatcher runs at once; claims asked while they run share the
+ * next one (see DeliveryClaims). Two, so a claim never waits behind a single slow statement.
+ */
+export const CLAIM_STATEMENTS_IN_FLIGHT = 2;
+
 /** An alert.triggered event queued but not produced this long is produced by the next sweep of any dispatcher: 1 min. */
 export const ALERT_CLAIM_LEASE_MS = 60_000;
 /** Longest an auto-disabled endpoint's alert waits for this dispatcher's index to drop it (so it is not sent its own alert): 5 s. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { byteaColumnLiteral, columnLiteral, timestampText } from '../db/pg-arrays.ts';
 import { pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
+import { CLAIM_STATEMENTS_IN_FLIGHT } from '../config.ts';
 import { sleep } from '../util/backoff.ts';
 
 /** One delivery an input message would make. */
@@ -99,6 +100,10 @@ export class DeliveryClaims {
   /** Claimed here and not released yet: another copy handled here waits for it. */
   readonly #mine = new Map<string, Buffer>();
   #queued: Array<{ requests: Asked[]; resolve: (answers: Map<string, Answer>) => void; reject: (err: unknown) => void }> = [];
+  /** Claim statements running now. */
+  #statements = 0;
+  /** A flush is due in the next turn of the event loop. */
+  #scheduled = false;
 
   /** `pool`: a pool, or one client (a test reads what the statement changed in its transaction). */
   constructor(pool: Pick<pg.Pool, 'query'>, options: DeliveryClaimsOptions) {
@@ -173,21 +178,38 @@ export class DeliveryClaims {
   }
 
   // Messages handled in the same turn of the event loop share one statement: ids never repeat in
-  // it, as each is reserved in #mine before it is asked about.
+  // it, as each is reserved in #mine before it is asked about. With CLAIM_STATEMENTS_IN_FLIGHT
+  // statements running, what is asked meanwhile waits and goes in the next one: under load the
+  // statements grow instead of multiplying (Postgres pays a fixed cost per statement, about as
+  // much as for 20 rows), and an idle dispatcher's claim still goes at once.
   #ask(requests: Asked[]): Promise<Map<string, Answer>> {
     return new Promise((resolve, reject) => {
       this.#queued.push({ requests, resolve, reject });
-      if (this.#queued.length === 1) setImmediate(() => void this.#flush());
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#queued.length === 0 || this.#statements >= CLAIM_STATEMENTS_IN_FLIGHT) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
     });
   }
 
   async #flush(): Promise<void> {
+    if (this.#queued.length === 0 || this.#statements >= CLAIM_STATEMENTS_IN_FLIGHT) return;
     const batch = this.#queued.splice(0);
+    this.#statements++;
     try {
       const answers = await this.#query(batch.flatMap((b) => b.requests));
       for (const b of batch) b.resolve(answers);
     } catch (err) {
       for (const b of batch) b.reject(err);
+    } finally {
+      this.#statements--;
+      this.#schedule();
     }
   }
 

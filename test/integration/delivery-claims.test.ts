@@ -5,6 +5,7 @@ import { bodyDigest, deliveryId } from '../../src/delivery/delivery-id.ts';
 import { DeliveryClaims, type ClaimRequest } from '../../src/log/delivery-claims.ts';
 import { pruneDeliveries } from '../../src/log/delivery-retention.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let db: TestDatabase;
 
@@ -160,4 +161,37 @@ test('a claim commits without waiting for the WAL flush, and only its own transa
   } finally {
     client.release();
   }
+});
+
+test('claims asked while two claim statements run wait and share the next statement', async () => {
+  let statements = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const held = new Proxy(db.pool, {
+    get(target, key, receiver) {
+      if (key === 'query')
+        return async (...args: Parameters<typeof target.query>) => {
+          statements++;
+          await gate;
+          return target.query(...args);
+        };
+      const v = Reflect.get(target, key, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const claims = new DeliveryClaims(held, { leaseMs: 60_000 });
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const first = claims.claim([request('evt-held-1', '{}')], signal);
+  await waitFor(() => statements === 1, { what: 'the first statement', timeoutMs: 10_000 });
+  const second = claims.claim([request('evt-held-2', '{}')], signal);
+  await waitFor(() => statements === 2, { what: 'the second statement', timeoutMs: 10_000 });
+  const later = [claims.claim([request('evt-held-3', '{}')], signal)];
+  await turn();
+  later.push(claims.claim([request('evt-held-4', '{}'), request('evt-held-5', '{}')], signal));
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(statements, 2, 'no third statement while two run');
+  open();
+  const outcomes = await Promise.all([first, second, ...later]);
+  assert.equal(outcomes.flat().filter((o) => o.claimed).length, 5);
+  assert.equal(statements, 3, 'the claims asked meanwhile went in one statement');
 });
