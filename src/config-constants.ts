@@ -26,6 +26,14 @@ export const UNCLASSIFIED_ATTEMPTS = 5;
  */
 export const CLAIM_STATEMENTS_IN_FLIGHT = 2;
 
+/**
+ * Most bytes one fetch of a delay-topic partition reads (see DelayConsumer): 64 KiB, about 50
+ * retries of 1 KiB events. Each resume of a paused delay partition fetches and decodes it again
+ * from the first task not yet due; with the input topics' 1 MiB, a hung endpoint's retries were
+ * decoded dozens of times each.
+ */
+export const RETRY_FETCH_BYTES_PER_PARTITION = 64 * 1024;
+
 /** An alert.triggered event queued but not produced this long is produced by the next sweep of any dispatcher: 1 min. */
 export const ALERT_CLAIM_LEASE_MS = 60_000;
 /** Longest an auto-disabled endpoint's alert waits for this dispatcher's index to drop it (so it is not sent its own alert): 5 s. */

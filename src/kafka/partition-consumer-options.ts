@@ -55,6 +55,11 @@ export interface PartitionConsumerOptions {
   defer?: (message: ConsumedMessage) => boolean;
   /** How often settled offsets are committed, ms. Default 200. */
   commitIntervalMs?: number;
+  /**
+   * Most bytes one fetch reads of a partition (kafkajs `maxBytesPerPartition`; the broker still
+   * returns a first record batch larger than this whole). Default 1 MiB.
+   */
+  maxBytesPerPartition?: number;
   /** Waits between tries of a failing handler. Default DEPENDENCY_BACKOFF. */
   handlerBackoff?: BackoffPolicy;
   /**

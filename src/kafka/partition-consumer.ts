@@ -59,14 +59,20 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
 
   constructor(options: PartitionConsumerOptions) {
     super();
-    this.#o = { commitIntervalMs: 200, handlerBackoff: DEPENDENCY_BACKOFF, rebalanceDrainMs: 10_000, ...options };
+    this.#o = {
+      commitIntervalMs: 200,
+      handlerBackoff: DEPENDENCY_BACKOFF,
+      rebalanceDrainMs: 10_000,
+      maxBytesPerPartition: 1024 * 1024,
+      ...options,
+    };
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       rebalanceTimeout: 60_000,
       maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 1024 * 1024,
+      maxBytesPerPartition: this.#o.maxBytesPerPartition,
       retry: { retries: 10 },
     });
     this.#commits = new OffsetCommitter(this.#consumer, options.logger, (offsets) => this.emit('committed', offsets));

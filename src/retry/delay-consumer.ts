@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PartitionConsumer, type ConsumedMessage, type PartitionConsumerOptions } from '../kafka/partition-consumer.ts';
+import { RETRY_FETCH_BYTES_PER_PARTITION } from '../config.ts';
 import { taskDueAt } from './retry-message.ts';
 
 export interface DelayConsumerOptions {
@@ -32,6 +33,11 @@ export interface DelayConsumerEvents {
  * due, its partition is paused until then: due times only grow along a partition of a tier (each
  * is its scheduling time plus the tier's delay), so nothing after it is due either. A
  * redelivery, due at once, may wait behind them: never early, possibly late.
+ *
+ * Each resume makes kafkajs fetch the partition again from the paused offset, and decode all it
+ * fetched; a tier holding a burst of tasks a few ms apart (a hung endpoint's retries) is resumed
+ * for every few of them. So its fetches are small (RETRY_FETCH_BYTES_PER_PARTITION): what is
+ * decoded again and again is a few dozen tasks, not a MiB of them.
  */
 export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements AsyncDisposable {
   /** The group consumer underneath (readiness, lifecycle events). */
@@ -54,6 +60,7 @@ export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements 
       quarantine: options.quarantine,
       maxUnclassifiedAttempts: options.maxUnclassifiedAttempts,
       defer: (m) => taskDueAt(m.headers) > this.#now(),
+      maxBytesPerPartition: RETRY_FETCH_BYTES_PER_PARTITION,
       logger: options.logger,
     });
     this.consumer.on('deferred', ({ message }) => this.#resumeWhenDue(message));

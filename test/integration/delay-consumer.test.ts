@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
+import { RETRY_FETCH_BYTES_PER_PARTITION } from '../../src/config.ts';
 import { DelayConsumer } from '../../src/retry/delay-consumer.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -46,6 +47,38 @@ test('a delay topic partition is paused until its message is due, and none is ha
     for (const h of handled) assert.ok(h.at >= h.due, `handled ${h.due - h.at} ms early`);
     assert.ok(paused.length >= 3, 'each partition was paused at its first message not yet due');
     await waitFor(async () => (await k.committedTotal(groupId, topic)) === 6, { what: 'all committed' });
+  } finally {
+    await consumer.stop();
+  }
+});
+
+test('a task larger than one delay fetch (RETRY_FETCH_BYTES_PER_PARTITION) is still handed on when due', async () => {
+  const topic = uniqueName('dc-big');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 1);
+  const handled: Array<{ bytes: number; due: number; at: number }> = [];
+  const consumer = new DelayConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    concurrency: 10,
+    ...noQuarantine,
+    logger,
+    handle: async (m) => {
+      handled.push({ bytes: m.value?.length ?? 0, due: Number(m.headers!['due-at']!.toString()), at: Date.now() });
+    },
+  });
+  await consumer.start();
+  try {
+    const now = Date.now();
+    const big = Buffer.alloc(RETRY_FETCH_BYTES_PER_PARTITION * 3, 'x');
+    await k.produce(topic, [
+      { partition: 0, value: big, headers: { 'due-at': String(now + 300) } },
+      { partition: 0, value: 'small', headers: { 'due-at': String(now + 400) } },
+    ]);
+    await waitFor(() => handled.length === 2, { what: 'the large task and the one behind it handled', timeoutMs: 15_000 });
+    assert.equal(handled[0]!.bytes, big.length);
+    for (const h of handled) assert.ok(h.at >= h.due, `handled ${h.due - h.at} ms early`);
   } finally {
     await consumer.stop();
   }
