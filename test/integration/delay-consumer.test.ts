@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { RETRY_FETCH_BYTES_PER_PARTITION } from '../../src/config.ts';
+import type { ConsumedMessage } from '../../src/kafka/partition-consumer.ts';
 import { DelayConsumer } from '../../src/retry/delay-consumer.ts';
 import { openTestKafka, uniqueName, type TestKafka } from '../support/kafka.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -17,23 +18,28 @@ after(async () => {
   await k.close();
 });
 
-test('a delay topic partition is paused until its message is due, and none is handled early', async () => {
-  const topic = uniqueName('dc1');
-  const groupId = uniqueName('g');
-  await k.createTopic(topic, 3);
-  const handled: Array<{ due: number; at: number }> = [];
-  const paused: number[] = [];
-  const consumer = new DelayConsumer({
+/** A delay consumer of `topic` (10 at once per partition) that hands each due message to `handled`. */
+function delayConsumer(topic: string, groupId: string, handled: (m: ConsumedMessage) => void): DelayConsumer {
+  return new DelayConsumer({
     kafka: k.kafka,
     groupId,
     topics: [topic],
     concurrency: 10,
     ...noQuarantine,
     logger,
-    handle: async (m) => {
-      handled.push({ due: Number(m.headers!['due-at']!.toString()), at: Date.now() });
-    },
+    handle: async (m) => void handled(m),
   });
+}
+
+const dueAt = (m: ConsumedMessage): number => Number(m.headers!['due-at']!.toString());
+
+test('a delay topic partition is paused until its message is due, and none is handled early', async () => {
+  const topic = uniqueName('dc1');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 3);
+  const handled: Array<{ due: number; at: number }> = [];
+  const paused: number[] = [];
+  const consumer = delayConsumer(topic, groupId, (m) => handled.push({ due: dueAt(m), at: Date.now() }));
   consumer.on('paused', (e) => paused.push(e.dueAtMs));
   await consumer.start();
   try {
@@ -57,17 +63,7 @@ test('a task larger than one delay fetch (RETRY_FETCH_BYTES_PER_PARTITION) is st
   const groupId = uniqueName('g');
   await k.createTopic(topic, 1);
   const handled: Array<{ bytes: number; due: number; at: number }> = [];
-  const consumer = new DelayConsumer({
-    kafka: k.kafka,
-    groupId,
-    topics: [topic],
-    concurrency: 10,
-    ...noQuarantine,
-    logger,
-    handle: async (m) => {
-      handled.push({ bytes: m.value?.length ?? 0, due: Number(m.headers!['due-at']!.toString()), at: Date.now() });
-    },
-  });
+  const consumer = delayConsumer(topic, groupId, (m) => handled.push({ bytes: m.value?.length ?? 0, due: dueAt(m), at: Date.now() }));
   await consumer.start();
   try {
     const now = Date.now();
