@@ -1,56 +1,44 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startAdminServer, type AdminServer } from '../../src/admin/admin-server.ts';
-import { loadAdminConfig, loadConfig } from '../../src/config.ts';
-import { launchBrowser } from '../support/browser.ts';
-import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openAdminBrowserFixture, type AdminBrowserFixture } from '../support/admin-browser.ts';
+import type { DispatcherFixture } from '../support/service.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 // The web admin in a real browser (Debian's chromium through playwright-core) against a real
 // dispatcher, Kafka, Postgres and a loopback receiver.
 
-const TOKEN = `browser-test-${randomUUID()}`;
+let fx: AdminBrowserFixture;
 let f: DispatcherFixture;
-let admin: AdminServer;
-let browser: Browser;
 
 before(async () => {
-  f = await openDispatcherFixture('admin_web_browser', {
-    secret: 'unused-the-admin-generates-secrets',
-    endpoints: [],
-    // One quick retry, so a failing endpoint's delivery is dead within a second.
-    env: { RETRY_DELAYS: '100ms', REQUIRE_HTTPS: 'false', DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8' },
+  // One quick retry, so a failing endpoint's delivery is dead within a second.
+  fx = await openAdminBrowserFixture('admin_web_browser', {
+    RETRY_DELAYS: '100ms',
+    REQUIRE_HTTPS: 'false',
+    DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8',
   });
-  const env = { ...f.env, ADMIN_TOKEN: TOKEN, ADMIN_HTTP_HOST: '127.0.0.1', ADMIN_HTTP_PORT: '0' };
-  admin = await startAdminServer(loadConfig(env), loadAdminConfig(env), pino({ level: 'silent' }));
-  browser = await launchBrowser();
+  f = fx.f;
 });
 
 after(async () => {
-  await browser?.close();
-  await admin?.stop();
-  await f?.close();
+  await fx?.close();
 });
 
 /** Errors the browser reported (CSP violations, failed scripts) on the pages of this test. */
 let consoleErrors: string[] = [];
 
-async function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: admin.url });
-  const page = await context.newPage();
+function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
   consoleErrors = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  return fx.signedIn({
+    onPage: (page) => {
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') consoleErrors.push(msg.text());
+      });
+      page.on('pageerror', (err) => consoleErrors.push(err.message));
+    },
   });
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
-  await page.goto('/webhooks');
-  await page.getByLabel('Token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/webhooks');
-  return { context, page };
 }
 
 function callEnded(callId: string): string {
@@ -244,12 +232,7 @@ test('signing out ends the session: pages send the browser back to the sign-in p
 });
 
 test('without JavaScript the sign-in, Add Webhook form and the Enabled toggle still work', async () => {
-  const context = await browser.newContext({ baseURL: admin.url, javaScriptEnabled: false });
-  const page = await context.newPage();
-  await page.goto('/webhooks');
-  await page.getByLabel('Token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/webhooks');
+  const { context, page } = await fx.signedIn({ javaScriptEnabled: false });
   await page.getByRole('link', { name: 'Add Webhook' }).first().click();
   await page.getByLabel('Name').fill('no-js');
   await page.getByLabel('URL').fill(f.receiver.route('/no-js', 's', 200));

@@ -1,49 +1,30 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
-import { startAdminServer, type AdminServer } from '../../src/admin/admin-server.ts';
-import { loadAdminConfig, loadConfig } from '../../src/config.ts';
-import { launchBrowser } from '../support/browser.ts';
-import { openDispatcherFixture, type DispatcherFixture } from '../support/service.ts';
+import type { Page } from 'playwright-core';
+import { openAdminBrowserFixture, type AdminBrowserFixture } from '../support/admin-browser.ts';
+import type { DispatcherFixture } from '../support/service.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 // The endpoint form's filter and header fields in a real browser, against a real dispatcher,
 // Kafka, Postgres and a loopback receiver: the database's messages beside the fields, headers
 // that arrive at the receiver, and stored header values that no page ever carries.
 
-const TOKEN = `browser-test-${randomUUID()}`;
 const SECRET_VALUE = `tok-${randomUUID()}`;
+let fx: AdminBrowserFixture;
 let f: DispatcherFixture;
-let admin: AdminServer;
-let browser: Browser;
 
 before(async () => {
-  f = await openDispatcherFixture('admin_web_headers', {
-    secret: 'unused-the-admin-generates-secrets',
-    endpoints: [],
-    env: { REQUIRE_HTTPS: 'false', DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8' },
-  });
-  const env = { ...f.env, ADMIN_TOKEN: TOKEN, ADMIN_HTTP_HOST: '127.0.0.1', ADMIN_HTTP_PORT: '0' };
-  admin = await startAdminServer(loadConfig(env), loadAdminConfig(env), pino({ level: 'silent' }));
-  browser = await launchBrowser();
+  fx = await openAdminBrowserFixture('admin_web_headers', { REQUIRE_HTTPS: 'false', DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8' });
+  f = fx.f;
 });
 
 after(async () => {
-  await browser?.close();
-  await admin?.stop();
-  await f?.close();
+  await fx?.close();
 });
 
 async function signedIn(): Promise<Page> {
-  const context = await browser.newContext({ baseURL: admin.url });
-  const page = await context.newPage();
-  await page.goto('/webhooks');
-  await page.getByLabel('Token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/webhooks');
-  return page;
+  return (await fx.signedIn()).page;
 }
 
 function callEnded(campaign: string): string {
