@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.data/', '.run/', 'coverage/', 'bench/results/', 'helm/', 'deploy/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist.*.tmp/', '.cache/', '.data/', '.run/', 'coverage/', 'bench/results/', 'helm/', 'deploy/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

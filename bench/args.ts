@@ -20,6 +20,12 @@ export interface BenchArgs {
   pacedWarmupSeconds: number;
   /** Extra Node flags for every dispatcher process (e.g. `--max-old-space-size=128`). */
   nodeArgs: string[];
+  /**
+   * The dispatcher's script, relative to the repository root: null for npm start's (dist/main.js,
+   * built by the bench at its start), e.g. `src/main.ts` to run the sources through Node's type
+   * stripping.
+   */
+  script: string | null;
   /** Extra environment for every dispatcher process (`--env NAME=VALUE`), e.g. a setting to compare. */
   env: Record<string, string>;
 }
@@ -36,6 +42,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --paced-warmup S   warm-up at the same rate before each paced run, not measured (default 5; --quick 3; 0: cold start)
   --node-arg FLAG    a Node flag for every dispatcher process (repeatable), e.g. --node-arg=--max-semi-space-size=4
   --env NAME=VALUE   an environment variable for every dispatcher process (repeatable), e.g. --env PARTITION_CONCURRENCY=128
+  --script PATH      the dispatcher's script (default npm start's, dist/main.js, built first), e.g. src/main.ts
   --help`;
 
 export class UsageError extends Error {}
@@ -58,6 +65,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
   let only: ScenarioName[] = [...SCENARIOS];
   let json: string | null = null;
   let cpuProfDir: string | null = null;
+  let script: string | null = null;
   const nodeArgs: string[] = [];
   const env: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -100,6 +108,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
       case '--cpu-prof':
         cpuProfDir = value();
         break;
+      case '--script':
+        script = value();
+        break;
       case '--node-arg':
         nodeArgs.push(value());
         break;
@@ -135,6 +146,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs | 'help' {
     pacedSeconds: pacedSeconds ?? (quick ? 8 : 20),
     pacedRates,
     pacedWarmupSeconds: pacedWarmupSeconds ?? (quick ? 3 : 5),
+    script,
     nodeArgs,
     env,
   };

@@ -1,5 +1,5 @@
 /**
- * What every scenario needs: a dispatcher as a real process (`node src/main.ts`) with a database
+ * What every scenario needs: a dispatcher as a real process (`node dist/main.js`, as npm start runs it) with a database
  * of its own (cloned from the migrated template), its own topics and consumer group, endpoints
  * on the bench receiver, and a way to watch deliveries arrive.
  */
@@ -10,7 +10,7 @@ import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';
 import { BenchProcess, killAllBenchProcesses } from './bench-process.ts';
-import { START_NODE_FLAGS } from './start-flags.ts';
+import { START_NODE_FLAGS, START_SCRIPT } from './start-flags.ts';
 import type { ProcessSnapshot } from './process-stats.ts';
 import type { ReceiverClient, RouteBehaviour } from './receiver.ts';
 import { fmtInt } from './stats.ts';
@@ -126,7 +126,7 @@ export class DispatcherRun {
     const started: BenchProcess[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const args = [...START_NODE_FLAGS, ...this.#ctx.args.nodeArgs, ...nodeArgs, 'src/main.ts'];
+      const args = [...START_NODE_FLAGS, ...this.#ctx.args.nodeArgs, ...nodeArgs, this.#ctx.args.script ?? START_SCRIPT];
       const p = new BenchProcess(this.label, args, {
         ...this.env,
         HTTP_PORT: String(port),

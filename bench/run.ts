@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: throughput, latency, memory, retry timing and isolation of the dispatcher,
  * against the raw limits of this machine measured in the same run. The dispatcher runs as a real
- * process (`node src/main.ts`) with a database and topics of its own; the receiver runs in another
+ * process (`node dist/main.js`, as npm start runs it, built here first) with a database and topics of its own; the receiver runs in another
  * process. Progress goes to stderr; the tables to stdout; `--json FILE` writes every number.
  * See docs/benchmark.md.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { parseArgs, USAGE, UsageError, type BenchArgs, type ScenarioName } from 
 import { runBacklog } from './backlog.ts';
 import { formatProfile } from './cpu-profile.ts';
 import { killAllDispatchers, type BenchContext } from './harness.ts';
+import { START_SCRIPT } from './start-flags.ts';
 import { runHandRolled } from './handrolled.ts';
 import { runIdle } from './idle.ts';
 import { runIsolation } from './isolation.ts';
@@ -153,6 +154,18 @@ async function runScenario(name: ScenarioName, ctx: BenchContext, results: Resul
   }
 }
 
+/**
+ * Builds dist/ from the current sources (`npm run build`), so the dispatcher runs what production
+ * runs and never an older build. Skipped when `--script` names a script outside dist/.
+ */
+function buildDispatcher(args: BenchArgs, progress: (line: string) => void): void {
+  const script = args.script ?? START_SCRIPT;
+  if (!script.startsWith('dist/')) return;
+  const built = spawnSync(process.execPath, ['scripts/build.ts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status}):\n${built.stderr}`);
+  progress(built.stderr.trim());
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -211,6 +224,7 @@ async function main(): Promise<number> {
   // However the driver ends (a crash, a closed pipe), no dispatcher outlives it.
   process.on('exit', killAllDispatchers);
 
+  buildDispatcher(args, progress);
   const kafka = await openTestKafka('bench');
   const receiver = await ReceiverClient.start(10);
   const ctx: BenchContext = { args, kafka, receiver, progress, topicsToDelete: new Set() };

@@ -1,20 +1,33 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { nodeFlagsOf, START_NODE_FLAGS } from '../../bench/start-flags.ts';
+import pkg from '../../package.json' with { type: 'json' };
+import { nodeCommandOf, START_NODE_FLAGS, START_SCRIPT } from '../../bench/start-flags.ts';
 
-test('reads the node flags of a start command, up to the script', () => {
-  assert.deepEqual(nodeFlagsOf('node --a=1 --b src/main.ts --c'), ['--a=1', '--b']);
-  assert.deepEqual(nodeFlagsOf('node src/main.ts'), []);
-  assert.throws(() => nodeFlagsOf('tsx src/main.ts'), /not a node command/);
+test('reads the node flags of a start command, up to the script, and the script', () => {
+  assert.deepEqual(nodeCommandOf('node --a=1 --b dist/main.js --c'), { flags: ['--a=1', '--b'], script: 'dist/main.js' });
+  assert.deepEqual(nodeCommandOf('node src/main.ts'), { flags: [], script: 'src/main.ts' });
+  assert.throws(() => nodeCommandOf('tsx src/main.ts'), /not a node command/);
+  assert.throws(() => nodeCommandOf('node --a=1'), /no script/);
 });
 
-test("the image's ENTRYPOINT runs node with the same heap flags as npm start (and so as the bench)", () => {
+test('npm start builds dist/ first and runs the compiled service, not the TypeScript sources', () => {
+  assert.equal(START_SCRIPT, 'dist/main.js');
+  assert.equal(pkg.scripts.prestart, 'npm run --silent build');
+  assert.equal(pkg.scripts.build, 'node scripts/build.ts');
+});
+
+test("the image's ENTRYPOINT runs the compiled CLI with the same heap flags as npm start (and so as the bench)", () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
   assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT');
   const words = JSON.parse(entrypoint[1]!) as string[];
-  assert.deepEqual(nodeFlagsOf(words.join(' ')), [...START_NODE_FLAGS]);
+  assert.deepEqual(nodeCommandOf(words.join(' ')), { flags: [...START_NODE_FLAGS], script: 'dist/cli/main.js' });
+  const [buildStage, runtimeStage] = dockerfile.split(/^FROM \S+ AS runtime$/m);
+  assert.ok(runtimeStage, 'the Dockerfile has a runtime stage');
+  assert.match(buildStage!, /^RUN node scripts\/build\.ts$/m, 'a stage before it runs the build');
+  assert.match(runtimeStage, /^COPY --from=build \/app\/dist \.\/dist$/m, 'the runtime stage takes the build output');
+  assert.doesNotMatch(runtimeStage, /^COPY src /m, 'the runtime stage holds no TypeScript sources');
   assert.ok(
     START_NODE_FLAGS.some((f) => f.startsWith('--max-semi-space-size=')),
     'npm start bounds the new space',
