@@ -69,5 +69,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # space at most 2 × 16 MB, and the old space grown by 2× its live size after a full GC instead of
 # V8's own factor (up to 4× under a high allocation rate). Under a burst most of the peak RSS was
 # old-space garbage; these bound it at about the same CPU per delivery (docs/benchmark.md, "Memory").
-ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/cli/main.js"]
+# --expose-gc: once started, and whenever it is idle after a load, the service runs V8's
+# memory-reducing collection (src/util/idle-memory.ts), which gives the grown heap back.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "--expose-gc", "dist/cli/main.js"]
 CMD ["run"]

@@ -2,6 +2,9 @@ import pino from 'pino';
 import { loadConfig } from './config.ts';
 import { configOrExitCode, stopOnSignal } from './process-lifecycle.ts';
 import { startService } from './service.ts';
+import { startIdleMemoryReducer } from './util/idle-memory.ts';
+
+const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
 
 /**
  * The service process: wiring and signals only. Exit codes: 0 after a clean stop, 1 on a failure
@@ -25,6 +28,12 @@ export async function runService(): Promise<number> {
     logger.fatal({ err }, 'failed to start');
     return 1;
   }
+  // The start-up burst is over: give back what V8 grew for it, and later what a load left behind.
+  const idleMemory = startIdleMemoryReducer({
+    onReduced: (r) =>
+      logger.debug({ heapBeforeMb: mb(r.beforeBytes), heapAfterMb: mb(r.afterBytes), ms: Math.round(r.ms) }, 'idle: heap reduced'),
+  });
+  idleMemory.reduce();
   const crashed = service.crashed.then(async (error) => {
     logger.fatal({ err: error }, 'a consumer stopped for good; exiting so the supervisor restarts us');
     await service.stop().catch(() => {});
@@ -32,7 +41,10 @@ export async function runService(): Promise<number> {
   });
   const stopped = stopOnSignal({
     logger,
-    stop: () => service.stop(),
+    stop: () => {
+      idleMemory.stop();
+      return service.stop();
+    },
     messages: { stopping: 'shutting down', failed: 'shutdown failed' },
     forceExit: { afterMs: config.shutdownTimeoutMs, message: 'shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting' },
   });

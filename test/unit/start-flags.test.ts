@@ -36,4 +36,5 @@ test("the image's ENTRYPOINT runs the compiled CLI with the same heap flags as n
     START_NODE_FLAGS.some((f) => f.startsWith('--heap-growing-percent=')),
     "npm start bounds the old space's growth",
   );
+  assert.ok(START_NODE_FLAGS.includes('--expose-gc'), 'npm start lets the service reduce its heap when idle (src/util/idle-memory.ts)');
 });
