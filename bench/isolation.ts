@@ -4,7 +4,7 @@
  * per second with the hung neighbour, as a ratio of without, says whether one bad endpoint slows
  * the others. Each endpoint has its own origin (port), as distinct customers do.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { profiledRun, type ProfileSummary } from './cpu-profile.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext, type EndpointSpec } from './harness.ts';
 import { produceBurst } from './producer.ts';
@@ -24,6 +24,12 @@ export interface IsolationRun {
   deferred: number;
   /** Requests the hung endpoint received (attempts that then timed out or were cut). */
   hungRequests: number;
+  /**
+   * Attempts to the hung endpoint failed unsent (`stalled`, its circuit open) and logged by the
+   * time the nine's last delivery arrived: each was logged, produced to a delay topic and (from
+   * the second) consumed back, so (CPU with − CPU without) / this is what one costs.
+   */
+  stalledAttempts: number;
   cpuS: number;
   peakRssMb: number;
   /** With --cpu-prof: the dispatcher's profile of this run. */
@@ -56,11 +62,10 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
     const { groups } = await ctx.receiver.stats({ nine: paths, hung: ['/hung'] });
     const g = groups.nine!;
     const nine = endpoints.slice(0, 9).map((e) => run.endpointUrl(e.path));
-    const deferred = (
-      await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where due_at is not null and url = any(${nine})`.execute(
-        run.db.db,
-      )
-    ).rows[0]!.n;
+    const count = async (where: RawBuilder<unknown>): Promise<number> =>
+      (await sql<{ n: number }>`select count(*)::int as n from webhooks.attempts where ${where}`.execute(run.db.db)).rows[0]!.n;
+    const deferred = await count(sql`due_at is not null and url = any(${nine})`);
+    const stalledAttempts = hung ? await count(sql`error_kind = 'stalled' and url = ${run.endpointUrl('/hung')}`) : 0;
     const cpuS = snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN;
     const result: IsolationRun = {
       label,
@@ -68,6 +73,7 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
       ...groupRate(g),
       deferred,
       hungRequests: groups.hung?.requests ?? 0,
+      stalledAttempts,
       cpuS: round(cpuS, 2),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
     };

@@ -118,18 +118,24 @@ function runsTable(r: Results): string {
   }
   if (r.isolation) {
     for (const i of [r.isolation.baseline, r.isolation.withHung]) {
-      push('isolation', i === r.isolation.baseline ? '9 healthy' : `9 healthy + 1 hung (${fmtInt(i.hungRequests)} hung requests)`, {
-        events: i.events,
-        deliveries: i.deliveries,
-        duplicates: i.duplicates,
-        deferred: i.deferred,
-        seconds: i.seconds,
-        rate: i.deliveriesPerS,
-        latency: i.latencyMs,
-        cpuS: i.cpuS,
-        cpuUs: (i.cpuS * 1e6) / i.deliveries,
-        rss: i.peakRssMb,
-      });
+      push(
+        'isolation',
+        i === r.isolation.baseline
+          ? '9 healthy'
+          : `9 healthy + 1 hung (${fmtInt(i.hungRequests)} hung requests, ${fmtInt(i.stalledAttempts)} stalled)`,
+        {
+          events: i.events,
+          deliveries: i.deliveries,
+          duplicates: i.duplicates,
+          deferred: i.deferred,
+          seconds: i.seconds,
+          rate: i.deliveriesPerS,
+          latency: i.latencyMs,
+          cpuS: i.cpuS,
+          cpuUs: (i.cpuS * 1e6) / i.deliveries,
+          rss: i.peakRssMb,
+        },
+      );
     }
   }
   for (const b of r.backlog?.runs ?? []) {
