@@ -18,6 +18,7 @@ import { canonicalAllowNetworks } from './delivery/egress-guard.ts';
 import { parseAdminConfig, type AdminConfig } from './config-admin.ts';
 import type { AlertsConfig } from './config-alerts.ts';
 import { ConfigError } from './errors.ts';
+import { TASK_FORMATS, type TaskFormat } from './retry/retry-message.ts';
 
 export { parseDuration } from './config-values.ts';
 export { ADMIN_TOKEN_MIN_LENGTH, type AdminConfig } from './config-admin.ts';
@@ -131,6 +132,12 @@ export interface Config {
   retry: {
     /** RETRY_DELAYS: comma-separated delays before attempts 2, 3, 4… (`5s,30s,120s`; units ms, s, m). */
     delaysMs: number[];
+    /**
+     * RETRY_MESSAGE_FORMAT: how retry messages carry a task on the delay topics, `headers` (one
+     * header a field, what every version reads) or `compact` (one header, read from this version
+     * on; cheaper to produce). Default `headers`: see TaskFormat in src/retry/retry-message.ts.
+     */
+    messageFormat: TaskFormat;
   };
   /** Failing endpoints: the alert.triggered events about them, and auto-disable (see AlertsConfig). */
   alerts: AlertsConfig;
@@ -255,7 +262,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
     delivery,
-    retry: { delaysMs: durations(env, 'RETRY_DELAYS', '5s,30s,120s') },
+    retry: {
+      delaysMs: durations(env, 'RETRY_DELAYS', '5s,30s,120s'),
+      messageFormat: oneOf(env, 'RETRY_MESSAGE_FORMAT', 'headers', TASK_FORMATS),
+    },
     alerts: {
       topic: topicOrOff(env, 'ALERTS_TOPIC', inputTopics[0]!),
       failingAfterMs: duration(env, 'ALERT_FAILING_AFTER', '1h'),

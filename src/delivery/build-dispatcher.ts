@@ -89,6 +89,7 @@ export function buildDispatcher(
       producer,
       topics,
       tiers: retryTiers(config.retry.delaysMs),
+      format: config.retry.messageFormat,
       metrics,
       logger,
       backoffObserver: parts.backoffObserver,

@@ -54,7 +54,37 @@ const H = {
  */
 export const THROTTLED_HEADER = 'throttled';
 
-export function encodeTask(task: DeliveryTask, extra: Record<string, string> = {}): { key: string; value: Buffer; headers: IHeaders } {
+/**
+ * How a task's fields travel on a delay topic:
+ * - `headers`: one header each (the names in `H`), what every dispatcher reads. The dead-letter
+ *   topic, which people and their tools read, always has this format.
+ * - `compact`: all of them in the one header `task` (a JSON array, see `compactTask`), what
+ *   dispatchers read from this version on. kafkajs encodes each record header with a buffer of its
+ *   own (a 512-byte `Buffer.alloc` per header), so ten headers cost more than the 1 KiB body: a
+ *   hung endpoint's stalled attempts are a retry message each.
+ * A dispatcher reads both. One that predates `compact` refuses such a task (to the invalid topic),
+ * so the writer's format is a setting (RETRY_MESSAGE_FORMAT): `headers` until every dispatcher
+ * reading the delay topics reads `compact`.
+ */
+export type TaskFormat = 'headers' | 'compact';
+export const TASK_FORMATS: readonly TaskFormat[] = ['headers', 'compact'];
+
+/** The header of the compact format, and the version its array starts with. */
+export const COMPACT_HEADER = 'task';
+const COMPACT_VERSION = 2;
+
+export function encodeTask(
+  task: DeliveryTask,
+  extra: Record<string, string> = {},
+  format: TaskFormat = 'headers',
+): { key: string; value: Buffer; headers: IHeaders } {
+  if (format === 'compact') {
+    return {
+      key: task.deliveryId,
+      value: task.body,
+      headers: { [COMPACT_HEADER]: compactTask(task), ...traceHeaders(task.trace), ...extra },
+    };
+  }
   return {
     key: task.deliveryId,
     value: task.body,
@@ -83,9 +113,39 @@ export function headerString(headers: IHeaders | undefined, name: string): strin
   return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
 }
 
+/**
+ * The compact format's header: `[2, dueAt, deliveryId, endpointId, eventId, eventType,
+ * eventTimestamp, series, attempt, firstAttemptAt, delayMs, ordered]` (times in ms since the epoch,
+ * `ordered` 1 or 0). The due time comes first so the delay consumer reads it without parsing the rest.
+ */
+function compactTask(t: DeliveryTask): string {
+  return JSON.stringify([
+    COMPACT_VERSION,
+    t.dueAtMs,
+    t.deliveryId,
+    t.endpointId,
+    t.eventId,
+    t.eventType,
+    t.eventTimestampMs,
+    t.series,
+    t.attempt,
+    t.firstAttemptAtMs,
+    t.delayMs,
+    t.ordered ? 1 : 0,
+  ]);
+}
+
+const COMPACT_PREFIX = `[${COMPACT_VERSION},`;
+
 /** The due time alone, read without decoding the rest (the delay consumer checks it first). */
 export function taskDueAt(headers: IHeaders | undefined): number {
-  const v = Number(headerString(headers, H.dueAt));
+  const compact = headerString(headers, COMPACT_HEADER);
+  let v: number;
+  if (compact === undefined) v = Number(headerString(headers, H.dueAt));
+  else {
+    const end = compact.indexOf(',', COMPACT_PREFIX.length);
+    v = compact.startsWith(COMPACT_PREFIX) && end > 0 ? Number(compact.slice(COMPACT_PREFIX.length, end)) : Number.NaN;
+  }
   return Number.isFinite(v) ? v : 0;
 }
 
@@ -104,11 +164,54 @@ export function decodeTask(value: Buffer | null, headers: IHeaders | undefined):
 /** Why `decodeTask` refuses a message, for the invalid topic's error header. */
 export function badTaskReason(value: Buffer | null, headers: IHeaders | undefined): string {
   const task = readTask(value, headers);
-  return task === null ? 'the value is null' : (taskProblem(task) ?? 'none');
+  if (task === null)
+    return value === null ? 'the value is null' : `the ${COMPACT_HEADER} header is not a task of version ${COMPACT_VERSION}`;
+  return taskProblem(task) ?? 'none';
 }
 
 function readTask(value: Buffer | null, headers: IHeaders | undefined): DeliveryTask | null {
   if (value === null) return null;
+  const compact = headerString(headers, COMPACT_HEADER);
+  const task = compact === undefined ? readHeaderTask(value, headers) : readCompactTask(value, compact);
+  if (task === null) return null;
+  const trace = readTraceContext(headers);
+  if (trace !== null) task.trace = trace;
+  return task;
+}
+
+/**
+ * A compact task with each field as it came (taskProblem judges them), or null when the header is
+ * not one: not JSON, not an array of the right length, another version.
+ */
+function readCompactTask(value: Buffer, text: string): DeliveryTask | null {
+  let a: unknown;
+  try {
+    a = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(a) || a.length !== 12 || a[0] !== COMPACT_VERSION) return null;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+  const task: DeliveryTask = {
+    dueAtMs: num(a[1]),
+    deliveryId: str(a[2]),
+    endpointId: str(a[3]),
+    eventId: str(a[4]),
+    eventType: str(a[5]),
+    eventTimestampMs: num(a[6]),
+    series: num(a[7]),
+    attempt: num(a[8]),
+    firstAttemptAtMs: num(a[9]),
+    delayMs: num(a[10]),
+    body: value,
+  };
+  if (a[11] === 1) task.ordered = true;
+  else if (a[11] !== 0) return null;
+  return task;
+}
+
+function readHeaderTask(value: Buffer, headers: IHeaders | undefined): DeliveryTask {
   const get = (n: string): string | undefined => headerString(headers, n);
   const num = (n: string): number => Number(get(n));
   const task: DeliveryTask = {
@@ -125,8 +228,6 @@ function readTask(value: Buffer | null, headers: IHeaders | undefined): Delivery
     body: value,
   };
   if (get(H.ordering) === 'per_key') task.ordered = true;
-  const trace = readTraceContext(headers);
-  if (trace !== null) task.trace = trace;
   return task;
 }
 

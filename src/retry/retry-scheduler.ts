@@ -5,7 +5,7 @@ import { withBackoff, type BackoffObserver } from '../delivery/with-backoff.ts';
 import { disableEndpoint } from '../endpoints/endpoint-store.ts';
 import type { TopicProducer } from '../kafka/topic-producer.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { encodeTask, THROTTLED_HEADER, type DeliveryTask } from './retry-message.ts';
+import { encodeTask, THROTTLED_HEADER, type DeliveryTask, type TaskFormat } from './retry-message.ts';
 import { decideRetry, parkTier, type RetryTier } from './retry-schedule.ts';
 import type { RetryTopicNames } from './retry-topics.ts';
 
@@ -14,6 +14,8 @@ export interface RetrySchedulerOptions {
   producer: TopicProducer;
   topics: RetryTopicNames;
   tiers: readonly RetryTier[];
+  /** How retry and parked messages carry their task (default `headers`; see TaskFormat). The dead-letter topic always gets `headers`. */
+  format?: TaskFormat;
   metrics: Metrics;
   logger: Logger;
   backoffObserver?: BackoffObserver;
@@ -46,9 +48,11 @@ export class RetryScheduler {
   readonly #o: RetrySchedulerOptions;
   readonly #now: () => number;
   readonly #tierByTopic: Map<string, RetryTier>;
+  readonly #format: TaskFormat;
 
   constructor(options: RetrySchedulerOptions) {
     this.#o = options;
+    this.#format = options.format ?? 'headers';
     this.#now = options.now ?? Date.now;
     this.#tierByTopic = new Map(options.tiers.map((t, i) => [options.topics.retry[i]!, t]));
   }
@@ -65,7 +69,7 @@ export class RetryScheduler {
    */
   async park(task: DeliveryTask, dueAtMs: number, signal: AbortSignal): Promise<number> {
     const { tier, dueAtMs: due } = parkTier(this.#o.tiers, dueAtMs - this.#now(), this.#now());
-    const parked = encodeTask({ ...task, dueAtMs: due }, { [THROTTLED_HEADER]: '1' });
+    const parked = encodeTask({ ...task, dueAtMs: due }, { [THROTTLED_HEADER]: '1' }, this.#format);
     await withBackoff(() => this.#o.producer.send(this.#o.topics.retry[tier.index]!, parked), {
       signal,
       logger: this.#o.logger,
@@ -97,7 +101,7 @@ export class RetryScheduler {
     });
     if (decision.kind === 'retry') {
       const next = { ...task, attempt: decision.nextAttempt, dueAtMs: decision.dueAtMs, delayMs: decision.tier.delayMs };
-      await withBackoff(() => producer.send(topics.retry[decision.tier.index]!, encodeTask(next)), {
+      await withBackoff(() => producer.send(topics.retry[decision.tier.index]!, encodeTask(next, {}, this.#format)), {
         signal,
         logger,
         observer: this.#o.backoffObserver,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decideRetry, retryTiers, tierLabel } from '../../src/retry/retry-schedule.ts';
-import { badTaskReason, decodeTask, encodeTask, taskDueAt } from '../../src/retry/retry-message.ts';
+import { badTaskReason, decodeTask, encodeTask, taskDueAt, type DeliveryTask } from '../../src/retry/retry-message.ts';
 
 const tiers = retryTiers([5000, 30_000, 120_000]);
 const t0 = 1_700_000_000_000;
@@ -116,4 +116,72 @@ test('a task whose ids are not UUIDs or whose counts are out of range does not d
 test('badTaskReason names the header that makes a delay-topic message unusable', () => {
   assert.equal(badTaskReason(Buffer.from('{}'), { 'endpoint-id': 'x' }), 'delivery-id is not a UUID');
   assert.equal(badTaskReason(null, {}), 'the value is null');
+});
+
+const compactBase = {
+  deliveryId: '0b9f6c8e-2c1d-5a4e-9f3b-7d2e1a6c4b8f',
+  endpointId: '6f1c1f3e-8d4b-4b7a-9a3e-2f55c0d7b1a4',
+  eventId: 'evt "1", \\ ünïcode',
+  eventType: 'call.ended',
+  eventTimestampMs: t0,
+  series: 2,
+  attempt: 3,
+  firstAttemptAtMs: t0 + 1,
+  dueAtMs: t0 + 30_001,
+  delayMs: 30_000,
+  body: Buffer.from('{"event":"call.ended"}'),
+};
+const asBuffers = (headers: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(String(v))]));
+
+test('the compact format carries the task in one header, read back the same as the ten headers', () => {
+  const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', flags: '01', tracestate: 'a=1' };
+  const tasks: DeliveryTask[] = [compactBase, { ...compactBase, ordered: true, trace }];
+  for (const task of tasks) {
+    const msg = encodeTask(task, { throttled: '1' }, 'compact');
+    assert.equal(msg.value, task.body);
+    assert.equal(msg.key, task.deliveryId);
+    const names = Object.keys(msg.headers);
+    assert.deepEqual(names, task.trace ? ['task', 'traceparent', 'tracestate', 'throttled'] : ['task', 'throttled']);
+    const headers = asBuffers(msg.headers);
+    assert.deepEqual(decodeTask(msg.value, headers), task);
+    assert.equal(taskDueAt(headers), task.dueAtMs);
+    // The same task in the older format decodes to the same.
+    const old = encodeTask(task, { throttled: '1' });
+    assert.deepEqual(decodeTask(old.value, asBuffers(old.headers)), decodeTask(msg.value, headers));
+  }
+});
+
+test('a compact header that is not a task of its version does not decode, and says why', () => {
+  const good = JSON.parse(String(encodeTask(compactBase, {}, 'compact').headers.task)) as unknown[];
+  const body = Buffer.from('{}');
+  const bad: Array<[string, string]> = [
+    ['not JSON', '[2,1,'],
+    ['not an array', '{"a":1}'],
+    ['another version', JSON.stringify([3, ...good.slice(1)])],
+    ['too short', JSON.stringify(good.slice(0, 11))],
+    ['ordered neither 0 nor 1', JSON.stringify([...good.slice(0, 11), 'yes'])],
+  ];
+  for (const [what, text] of bad) {
+    assert.equal(decodeTask(body, { task: text }), null, what);
+    assert.equal(badTaskReason(body, { task: text }), 'the task header is not a task of version 2', what);
+  }
+  // Fields of the wrong type or out of range are refused as in the ten headers, naming the field.
+  const withField = (i: number, v: unknown): string => JSON.stringify(good.map((x, j) => (j === i ? v : x)));
+  for (const [i, v, reason] of [
+    [2, 'x', 'delivery-id is not a UUID'],
+    [3, 7, 'endpoint-id is not a UUID'],
+    [5, '', 'event-type is missing'],
+    [8, '3', 'attempt is not a positive 32-bit integer'],
+    [8, 0, 'attempt is not a positive 32-bit integer'],
+    [1, 1e300, 'due-at is not a time'],
+    [10, -1, 'delay-ms is out of range'],
+  ] as const) {
+    assert.equal(decodeTask(body, { task: withField(i, v) }), null, reason);
+    assert.equal(badTaskReason(body, { task: withField(i, v) }), reason);
+  }
+  // A due time the delay consumer cannot read is due now (0); the handler then refuses the task.
+  assert.equal(taskDueAt({ task: '[2,x,' }), 0);
+  assert.equal(taskDueAt({ task: '[3,5,' }), 0);
+  assert.equal(taskDueAt({ task: 'nonsense' }), 0);
 });
