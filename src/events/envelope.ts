@@ -70,15 +70,28 @@ export function envelopeBody(envelope: Envelope): Buffer {
 
 /**
  * True when `value` holds objects or arrays nested deeper than `max` (the value itself is level
- * 1). Iterative, so a hostile depth cannot overflow the stack here either.
+ * 1). The recursion stops at level `max + 1`, so a hostile depth cannot overflow the stack; and it
+ * allocates nothing (it runs on every event: no stack of pairs, no array of values per object).
  */
 export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  return deeperThan(value, 1, max);
+}
+
+function deeperThan(value: unknown, depth: number, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > max) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (child !== null && typeof child === 'object' && deeperThan(child, depth + 1, max)) return true;
+    }
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const child = record[key];
+    if (child !== null && typeof child === 'object' && deeperThan(child, depth + 1, max)) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deliveryId } from '../../src/delivery/delivery-id.ts';
-import { envelopeBody, validateEnvelope } from '../../src/events/envelope.ts';
+import { envelopeBody, nestedDeeperThan, validateEnvelope } from '../../src/events/envelope.ts';
 import { MAX_EVENT_DEPTH } from '../../src/config.ts';
 import { InvalidEventError } from '../../src/errors.ts';
 
@@ -68,4 +68,27 @@ test('data nested exactly MAX_EVENT_DEPTH levels is accepted and its body encode
   assert.ok(envelopeBody(validateEnvelope(ok)).length > 0);
   const over = { ...specExample, data: { ...specExample.data, extra: nested(MAX_EVENT_DEPTH + 1) } };
   assert.throws(() => validateEnvelope(over), /nested more than/);
+});
+
+test('nestedDeeperThan counts objects and arrays alike, at any position, and stops at the first too deep', () => {
+  // An object chain: {a: {a: … {}}} with `levels` objects.
+  const objects = (levels: number): unknown => {
+    let v: unknown = {};
+    for (let i = 1; i < levels; i++) v = { a: v };
+    return v;
+  };
+  assert.equal(nestedDeeperThan(objects(5), 5), false);
+  assert.equal(nestedDeeperThan(objects(6), 5), true);
+  // The deep branch after shallow siblings, in an array and in an object, mixed with arrays.
+  assert.equal(nestedDeeperThan({ x: 1, y: [1, 2, { z: null }], w: [[{ v: [] }]] }, 5), false);
+  assert.equal(nestedDeeperThan({ x: 1, y: [1, 2, { z: null }], w: [[{ v: [[]] }]] }, 5), true);
+  assert.equal(nestedDeeperThan([1, 'a', null, [objects(3)]], 5), false);
+  assert.equal(nestedDeeperThan([1, 'a', null, [objects(4)]], 5), true);
+  // Scalars and null are level 0: never too deep.
+  for (const v of [null, 1, 'text', true]) assert.equal(nestedDeeperThan(v, 0), false);
+  // Inherited enumerable properties are not the value's own: not counted.
+  const proto = { inherited: objects(10) };
+  assert.equal(nestedDeeperThan(Object.create(proto) as object, 2), false);
+  // 100,000 levels (past any call stack) are judged without overflowing it.
+  assert.equal(nestedDeeperThan(objects(100_000), MAX_EVENT_DEPTH), true);
 });
