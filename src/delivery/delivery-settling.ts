@@ -11,8 +11,12 @@ export function isSuperseded(stored: StoredDelivery | undefined, task: DeliveryT
   return FINAL.has(stored.status) || stored.attempts >= task.attempt;
 }
 
-/** Like Promise.all, but waits for every promise before rethrowing the first failure. */
+/**
+ * Like Promise.all, but waits for every promise before rethrowing the first failure. One promise
+ * (an event of one endpoint, the common case) is its own answer: no allSettled array and results.
+ */
 export async function settleAll(work: Promise<void>[]): Promise<void> {
+  if (work.length === 1) return work[0];
   const results = await Promise.allSettled(work);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -32,6 +32,14 @@ import type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.t
 
 export type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.ts';
 
+/** What an input event's deliveries need of it, once decoded and matched. */
+interface MatchedEvent {
+  event: string;
+  timestampMs: number;
+  body: Buffer;
+  matches: readonly Endpoint[];
+}
+
 /**
  * The heart of the service: turns an input event into deliveries and a retry message into the
  * next attempt. Each handler resolves only when everything the message caused is durable (retry
@@ -69,12 +77,29 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   };
 
   async #input(message: ConsumedMessage, index: EndpointIndex, turn: KeyTurn | null, signal: AbortSignal): Promise<void> {
+    const event = await this.#matched(message, index, signal);
+    if (event === null) return;
+    // A message holding a per-key turn may be waited on by later ones: it never waits for room.
+    const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, event, turn, signal, settledOne);
+    await this.#budget.run(event.matches.length, turn !== null, signal, deliver);
+  }
+
+  /**
+   * Decodes the event and matches its endpoints; null when nothing is to be sent (poison, sent to
+   * the invalid topic; or no endpoint wants it). Only what the deliveries need comes out: the
+   * parsed `data` is garbage once matched, instead of living through every claim, POST and log
+   * write of the message (long enough to be promoted to the old space, and copied on the way).
+   */
+  async #matched(message: ConsumedMessage, index: EndpointIndex, signal: AbortSignal): Promise<MatchedEvent | null> {
     const { metrics } = this.#o;
     let envelope: Envelope;
     try {
       envelope = await this.#retry(() => this.#o.decodeEvent(message.value), 'decoding an event', signal);
     } catch (err) {
-      if (err instanceof InvalidEventError) return this.#sendInvalid(message, err, signal);
+      if (err instanceof InvalidEventError) {
+        await this.#sendInvalid(message, err, signal);
+        return null;
+      }
       throw err;
     }
     metrics.eventConsumed(message.topic, envelope.event);
@@ -85,23 +110,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       for (const e of matches) if (!kept.includes(e)) metrics.eventFiltered(envelope.event, e.name);
       matches = kept;
     }
-    if (matches.length === 0) return;
-    // A message holding a per-key turn may be waited on by later ones: it never waits for room.
-    const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, envelope, matches, turn, signal, settledOne);
-    await this.#budget.run(matches.length, turn !== null, signal, deliver);
+    if (matches.length === 0) return null;
+    return { event: envelope.event, timestampMs: envelope.timestampMs, body: envelopeBody(envelope), matches };
   }
 
   async #deliver(
     message: ConsumedMessage,
-    envelope: Envelope,
-    matches: readonly Endpoint[],
+    event: MatchedEvent,
     turn: KeyTurn | null,
     signal: AbortSignal,
     settledOne: () => void,
   ): Promise<void> {
+    const { matches, body } = event;
     // An empty or unusable event-id header counts as absent: the position is the id then.
     const eventId = producerEventId(message.headers) ?? `${message.topic}/${message.partition}/${message.offset}`;
-    const body = envelopeBody(envelope);
     const digest = bodyDigest(body);
     const source = { topic: message.topic, partition: message.partition, offset: message.offset };
     const trace = readTraceContext(message.headers);
@@ -116,8 +138,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
               new FirstAttemptClaim({
                 endpointId: e.id,
                 eventId,
-                eventType: envelope.event,
-                eventTimestampMs: envelope.timestampMs,
+                eventType: event.event,
+                eventTimestampMs: event.timestampMs,
                 bodyDigest: digest,
                 source,
               }),
@@ -135,7 +157,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         settledOne(); // made (or being made) already: never sent twice
         continue;
       }
-      const ctx = firstAttemptContext(matches[i]!, id, eventId, envelope, body, source, trace);
+      const ctx = firstAttemptContext(matches[i]!, id, eventId, event, body, source, trace);
       if (turn && matches[i]!.ordering === 'per_key') ordered.push({ ...ctx, ordered: true });
       else work.push(this.#attempt(ctx, signal).finally(settledOne));
     }
