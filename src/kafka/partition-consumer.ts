@@ -171,24 +171,36 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     const state = this.#state(topic, partition);
     const gone = (): boolean =>
       this.#stopping || this.#rejoining || !isRunning() || isStale() || this.#states.get(key(topic, partition)) !== state;
+    // kafkajs keeps one resolved position per partition (its next fetch starts there): the last
+    // admitted offset is handed to it before each wait and at the end, not once per message.
+    let admitted: string | null = null;
+    const resolveAdmitted = (): void => {
+      if (admitted !== null) resolveOffset(admitted);
+      admitted = null;
+    };
     for (const m of batch.messages) {
-      if (gone()) return;
+      if (gone()) return resolveAdmitted();
       const message = consumedMessage(topic, partition, m);
       if (this.#o.defer?.(message)) {
+        resolveAdmitted();
         await this.#pauseAt(state, message);
         return; // not resolved: kafkajs fetches it again after the resume
       }
-      while (state.tracker.inFlight >= this.#o.concurrency) {
-        await waitOnPartition(state, 1000);
-        if (gone()) return;
-        await heartbeat();
+      if (state.tracker.inFlight >= this.#o.concurrency) {
+        resolveAdmitted();
+        do {
+          await waitOnPartition(state, 1000);
+          if (gone()) return;
+          await heartbeat();
+        } while (state.tracker.inFlight >= this.#o.concurrency);
       }
       const offset = BigInt(m.offset);
       state.tracker.add(offset);
       this.#inFlight++;
-      resolveOffset(m.offset);
+      admitted = m.offset;
       void this.#run(state, offset, message, this.#generation);
     }
+    resolveAdmitted();
     await heartbeat();
   }
 
