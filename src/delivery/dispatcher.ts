@@ -8,6 +8,7 @@ import type { ConsumedMessage } from '../kafka/partition-consumer.ts';
 import { resultClass } from '../metrics/metrics.ts';
 import { badTaskReason, decodeTask, headerString, THROTTLED_HEADER } from '../retry/retry-message.ts';
 import type { KeyTurn } from '../ordering/key-turns.ts';
+import type { ClaimOutcome } from '../log/delivery-claims.ts';
 import { readTraceContext } from '../tracing/trace-context.ts';
 import { sleep } from '../util/backoff.ts';
 import {
@@ -27,7 +28,7 @@ import { bodyDigest } from './delivery-id.ts';
 import { THROTTLED_REASONS } from './endpoint-throttle.ts';
 import { quarantineReason, sendToInvalidTopic } from './invalid-topic.ts';
 import { sendWithinLimits, type AttemptSenderParts } from './send-attempt.ts';
-import { withBackoff } from './with-backoff.ts';
+import { withBackoff, withBackoffCall, type BackoffSite } from './with-backoff.ts';
 import type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.ts';
 
 export type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.ts';
@@ -50,6 +51,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #now: () => number;
   readonly #sender: AttemptSenderParts;
   readonly #budget: DeliveryBudget;
+  readonly #decoding: BackoffSite;
+  readonly #claiming: BackoffSite;
+  readonly #claim: (requests: readonly FirstAttemptClaim[], signal: AbortSignal) => Promise<ClaimOutcome[]>;
 
   constructor(options: DispatcherOptions) {
     super();
@@ -58,6 +62,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.#budget = options.budget ?? new DeliveryBudget(Number.MAX_SAFE_INTEGER);
     const { limiter, throttle, deliverer, metrics } = options;
     this.#sender = { limiter, throttle, deliverer, metrics, now: this.#now };
+    const site = { logger: options.logger, observer: options.backoffObserver };
+    this.#decoding = { ...site, what: 'decoding an event' };
+    this.#claiming = { ...site, what: 'claiming deliveries' };
+    this.#claim = (requests, signal) => options.claims.claim(requests, signal);
   }
 
   #retry<T>(fn: () => Promise<T>, what: string, signal: AbortSignal): Promise<T> {
@@ -77,41 +85,32 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   };
 
   async #input(message: ConsumedMessage, index: EndpointIndex, turn: KeyTurn | null, signal: AbortSignal): Promise<void> {
-    const event = await this.#matched(message, index, signal);
-    if (event === null) return;
-    // A message holding a per-key turn may be waited on by later ones: it never waits for room.
-    const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, event, turn, signal, settledOne);
-    await this.#budget.run(event.matches.length, turn !== null, signal, deliver);
-  }
-
-  /**
-   * Decodes the event and matches its endpoints; null when nothing is to be sent (poison, sent to
-   * the invalid topic; or no endpoint wants it). Only what the deliveries need comes out: the
-   * parsed `data` is garbage once matched, instead of living through every claim, POST and log
-   * write of the message (long enough to be promoted to the old space, and copied on the way).
-   */
-  async #matched(message: ConsumedMessage, index: EndpointIndex, signal: AbortSignal): Promise<MatchedEvent | null> {
     const { metrics } = this.#o;
-    let envelope: Envelope;
+    let envelope: Envelope | null;
     try {
-      envelope = await this.#retry(() => this.#o.decodeEvent(message.value), 'decoding an event', signal);
+      envelope = await withBackoffCall(this.#o.decodeEvent, message.value, undefined, this.#decoding, signal);
     } catch (err) {
-      if (err instanceof InvalidEventError) {
-        await this.#sendInvalid(message, err, signal);
-        return null;
-      }
+      if (err instanceof InvalidEventError) return this.#sendInvalid(message, err, signal);
       throw err;
     }
     metrics.eventConsumed(message.topic, envelope.event);
     let matches = index.match(envelope.event);
     if (index.filtered > 0 && matches.length > 0) {
       // An event an endpoint's filter excludes creates no delivery (and so no claim, no log row).
-      const kept = matches.filter((e) => index.accepts(e, envelope));
-      for (const e of matches) if (!kept.includes(e)) metrics.eventFiltered(envelope.event, e.name);
+      const e0 = envelope;
+      const kept = matches.filter((e) => index.accepts(e, e0));
+      for (const e of matches) if (!kept.includes(e)) metrics.eventFiltered(e0.event, e.name);
       matches = kept;
     }
-    if (matches.length === 0) return null;
-    return { event: envelope.event, timestampMs: envelope.timestampMs, body: envelopeBody(envelope), matches };
+    if (matches.length === 0) return;
+    const event: MatchedEvent = { event: envelope.event, timestampMs: envelope.timestampMs, body: envelopeBody(envelope), matches };
+    // Only what the deliveries need is kept: the parsed `data` is garbage from here, instead of
+    // living through every claim, POST and log write of the message (long enough to be promoted
+    // to the old space, and copied on the way).
+    envelope = null;
+    // A message holding a per-key turn may be waited on by later ones: it never waits for room.
+    const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, event, turn, signal, settledOne);
+    await this.#budget.run(matches.length, turn !== null, signal, deliver);
   }
 
   async #deliver(
@@ -127,28 +126,21 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const digest = bodyDigest(body);
     const source = { topic: message.topic, partition: message.partition, offset: message.offset };
     const trace = readTraceContext(message.headers);
+    const requests = matches.map(
+      (e) =>
+        new FirstAttemptClaim({
+          endpointId: e.id,
+          eventId,
+          eventType: event.event,
+          eventTimestampMs: event.timestampMs,
+          bodyDigest: digest,
+          source,
+        }),
+    );
     // Every delivery is claimed in Postgres before it is sent (one statement for the message), so
     // a copy of this event handled at the same time, or made before a restart or rebalance, is
     // not sent again; an id that belongs to a different event (other body) gets another id.
-    const outcomes = await this.#retry(
-      () =>
-        this.#o.claims.claim(
-          matches.map(
-            (e) =>
-              new FirstAttemptClaim({
-                endpointId: e.id,
-                eventId,
-                eventType: event.event,
-                eventTimestampMs: event.timestampMs,
-                bodyDigest: digest,
-                source,
-              }),
-          ),
-          signal,
-        ),
-      'claiming deliveries',
-      signal,
-    );
+    const outcomes = await withBackoffCall(this.#claim, requests, signal, this.#claiming, signal);
     const work: Promise<void>[] = [];
     const ordered: AttemptContext[] = [];
     for (let i = 0; i < matches.length; i++) {

@@ -38,6 +38,28 @@ type WithBackoffOptions = {
   observer?: BackoffObserver | undefined;
 };
 
+/** What a call site of `withBackoffCall` gives every call: built once, not per call. */
+export type BackoffSite = Omit<WithBackoffOptions, 'signal'>;
+
+/**
+ * `withBackoff` for a call made per message: `call(a, b)` is tried once without a closure or an
+ * options object made for it; only a failure makes them, and goes on exactly as withBackoff does.
+ */
+export async function withBackoffCall<A, B, T>(
+  call: (a: A, b: B) => Promise<T>,
+  a: A,
+  b: B,
+  site: BackoffSite,
+  signal: AbortSignal,
+): Promise<T> {
+  if (signal.aborted) throw signal.reason;
+  try {
+    return await call(a, b);
+  } catch (first) {
+    return afterFailure(first, () => call(a, b), { ...site, signal });
+  }
+}
+
 async function afterFailure<T>(first: unknown, fn: () => Promise<T>, options: WithBackoffOptions): Promise<T> {
   const { logger, what, observer } = options;
   let waiting = false;
