@@ -150,8 +150,15 @@ export class ChaosStack {
     return admin;
   }
 
+  /**
+   * Members alternate the retry message format (odd-numbered ones `headers`, even-numbered ones,
+   * m2 and any later replacement m4, m6…, `compact`), as a fleet does while a rollout switches
+   * it: each reads the others' retries.
+   */
   async addMember(): Promise<Member> {
-    const m = new Member(`m${++this.#memberCount}`, this.memberEnv, this.dir);
+    const n = ++this.#memberCount;
+    const env = n % 2 === 0 ? { ...this.memberEnv, RETRY_MESSAGE_FORMAT: 'compact' } : this.memberEnv;
+    const m = new Member(`m${n}`, env, this.dir);
     this.members.push(m);
     await m.start();
     return m;
