@@ -73,16 +73,23 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   /** Handles one message of an input topic. */
-  handleInput = async (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
+  handleInput = (message: ConsumedMessage, signal: AbortSignal): Promise<void> => {
     const index = this.#o.endpoints.current();
+    // Without per_key endpoints there is no turn to give back: no frame of its own around the
+    // message (each in-flight message holds its chain of async frames until it settles).
     // Taken before the first await, in the order the consumer starts handlers (offset order).
     const turn = index.ordered > 0 ? (this.#o.order?.turn(message) ?? null) : null;
+    if (turn === null) return this.#input(message, index, null, signal);
+    return this.#inTurn(message, index, turn, signal);
+  };
+
+  async #inTurn(message: ConsumedMessage, index: EndpointIndex, turn: KeyTurn, signal: AbortSignal): Promise<void> {
     try {
       await this.#input(message, index, turn, signal);
     } finally {
-      turn?.done();
+      turn.done();
     }
-  };
+  }
 
   async #input(message: ConsumedMessage, index: EndpointIndex, turn: KeyTurn | null, signal: AbortSignal): Promise<void> {
     const { metrics } = this.#o;
