@@ -129,7 +129,7 @@ export class DeliveryClaims {
           ask.push(t);
         }
       }
-      let answers = new Map<string, Answer>();
+      let answers: Map<string, Answer> | undefined;
       try {
         if (ask.length > 0) answers = await this.#ask(ask);
       } catch (err) {
@@ -137,7 +137,7 @@ export class DeliveryClaims {
         throw err;
       }
       for (const t of ask) {
-        const answer = answers.get(t.id) ?? 'claimed';
+        const answer = answers?.get(t.id) ?? 'claimed';
         if (answer === 'claimed') {
           out[t.i] = { deliveryId: t.id, claimed: true };
           continue;
