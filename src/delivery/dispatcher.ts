@@ -113,7 +113,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const event: MatchedEvent = { event: envelope.event, timestampMs: envelope.timestampMs, body: envelopeBody(envelope), matches };
     // Only what the deliveries need is kept: the parsed `data` is garbage from here, instead of
     // living through every claim, POST and log write of the message (long enough to be promoted
-    // to the old space, and copied on the way).
+    // to the old space, and copied on the way). Not useless: a suspended async frame keeps the
+    // values of its locals, read again or not, until the function returns.
+    // eslint-disable-next-line no-useless-assignment
     envelope = null;
     // A message holding a per-key turn may be waited on by later ones: it never waits for room.
     const deliver = (settledOne: () => void): Promise<void> => this.#deliver(message, event, turn, signal, settledOne);
