@@ -10,7 +10,7 @@ import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';
 import { BenchProcess, killAllBenchProcesses } from './bench-process.ts';
-import { START_NODE_FLAGS, START_SCRIPT } from './start-flags.ts';
+import { START_ENV, START_NODE_FLAGS, START_SCRIPT } from './start-flags.ts';
 import type { ProcessSnapshot } from './process-stats.ts';
 import type { ReceiverClient, RouteBehaviour } from './receiver.ts';
 import { fmtInt } from './stats.ts';
@@ -76,6 +76,7 @@ export class DispatcherRun {
       LAG_POLL_INTERVAL_MS: '15000',
       REQUIRE_HTTPS: 'false',
       DELIVERY_ALLOW_NETWORKS: '127.0.0.0/8',
+      ...START_ENV,
       ...ctx.args.env,
       ...overrides,
     });
