@@ -727,7 +727,8 @@ begin
     select d.id, d.payload is not null as has_body
       from webhooks.deliveries d
      where d.endpoint_id = ep.id
-       and (d.status in ('dead', 'cancelled') or (d.status = 'retrying' and d.attempts > 0))
+       and d.open_status in ('dead', 'cancelled', 'retrying')
+       and (d.open_status <> 'retrying' or d.attempts > 0)
        and coalesce(d.last_attempt_at, d.created_at) >= recover.since
        for update
   ), requested_rows as (
@@ -1463,8 +1464,14 @@ CREATE TABLE webhooks.deliveries (
     body_digest bytea,
     claimed_by uuid,
     claimed_at timestamp with time zone,
+    open_status text GENERATED ALWAYS AS (
+CASE
+    WHEN ((status = ANY (ARRAY['retrying'::text, 'dead'::text, 'cancelled'::text])) OR ((status = 'pending'::text) AND (payload IS NOT NULL))) THEN status
+    ELSE NULL::text
+END) STORED,
     CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text])))
-);
+)
+WITH (fillfactor='50');
 
 --
 -- Name: COLUMN deliveries.body_digest; Type: COMMENT; Schema: webhooks; Owner: -
@@ -1477,6 +1484,12 @@ COMMENT ON COLUMN webhooks.deliveries.body_digest IS 'SHA-256 of the webhook bod
 --
 
 COMMENT ON COLUMN webhooks.deliveries.claimed_by IS 'The dispatcher instance that claimed the first attempt (pending, attempts = 0) before sending it.';
+
+--
+-- Name: COLUMN deliveries.open_status; Type: COMMENT; Schema: webhooks; Owner: -
+--
+
+COMMENT ON COLUMN webhooks.deliveries.open_status IS 'The status while the delivery waits for a retry or a redelivery (pending with a stored body, retrying), is dead or cancelled; null for a first attempt in flight and for a success. Indexed instead of status, so a first attempt''s success is a HOT update.';
 
 --
 -- Name: endpoints; Type: TABLE; Schema: webhooks; Owner: -
@@ -1620,10 +1633,10 @@ CREATE VIEW webhooks.endpoint_health AS
             (count(*) FILTER (WHERE (a.outcome = 'succeeded'::text)))::integer AS succeeded_24h
            FROM webhooks.attempts a
           WHERE ((a.endpoint_id = e.id) AND (a.started_at >= (now() - '24:00:00'::interval)) AND (a.outcome <> 'cancelled'::text))) w)
-     CROSS JOIN LATERAL ( SELECT (count(*) FILTER (WHERE (d.status = 'dead'::text)))::integer AS deliveries_dead,
-            (count(*) FILTER (WHERE (d.status = ANY (ARRAY['pending'::text, 'retrying'::text]))))::integer AS deliveries_retrying
+     CROSS JOIN LATERAL ( SELECT (count(*) FILTER (WHERE (d.open_status = 'dead'::text)))::integer AS deliveries_dead,
+            (count(*) FILTER (WHERE (d.open_status = ANY (ARRAY['pending'::text, 'retrying'::text]))))::integer AS deliveries_retrying
            FROM webhooks.deliveries d
-          WHERE ((d.endpoint_id = e.id) AND (d.status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text])))) o);
+          WHERE ((d.endpoint_id = e.id) AND (d.open_status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text])))) o);
 
 --
 -- Name: VIEW endpoint_health; Type: COMMENT; Schema: webhooks; Owner: -
@@ -1863,7 +1876,7 @@ CREATE INDEX deliveries_created ON webhooks.deliveries USING btree (created_at);
 -- Name: deliveries_endpoint_open; Type: INDEX; Schema: webhooks; Owner: -
 --
 
-CREATE INDEX deliveries_endpoint_open ON webhooks.deliveries USING btree (endpoint_id, status) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text]));
+CREATE INDEX deliveries_endpoint_open ON webhooks.deliveries USING btree (endpoint_id, open_status) WHERE (open_status IS NOT NULL);
 
 --
 -- Name: deliveries_endpoint_time; Type: INDEX; Schema: webhooks; Owner: -
@@ -1875,7 +1888,7 @@ CREATE INDEX deliveries_endpoint_time ON webhooks.deliveries USING btree (endpoi
 -- Name: deliveries_open_status; Type: INDEX; Schema: webhooks; Owner: -
 --
 
-CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (status) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text, 'dead'::text]));
+CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (open_status) WHERE (open_status IS NOT NULL);
 
 --
 -- Name: deliveries_source; Type: INDEX; Schema: webhooks; Owner: -

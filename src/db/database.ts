@@ -56,7 +56,15 @@ export interface DeliveriesTable {
   payload: Buffer | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+  /**
+   * Generated (migration 0014): the status of a delivery waiting for a retry or a redelivery, dead
+   * or cancelled; null for a first attempt in flight and a success. Indexed instead of `status`.
+   */
+  open_status: ColumnType<OpenStatus | null, never, never>;
 }
+
+/** The statuses `open_status` holds (a pending delivery only when it has a stored body: a redelivery). */
+export type OpenStatus = Exclude<DeliveryStatus, 'succeeded'>;
 
 export interface AttemptsTable {
   delivery_id: string;

@@ -7,7 +7,7 @@ export async function findFailingStreaks(
   minAgeMs: number,
 ): Promise<{ nowMs: number; failingEndpoints: number; streaks: FailingStreak[] }> {
   // Dead deliveries are counted only for the few streaks old enough to act on, through the
-  // (endpoint_id, status) index of open deliveries.
+  // (endpoint_id, open_status) index of open deliveries (migration 0014).
   const { rows } = await pool.query<{
     now: Date;
     failing: number;
@@ -28,7 +28,7 @@ export async function findFailingStreaks(
      select now() as now, (select count(*)::int from failing) as failing,
             f.endpoint_id, f.name, f.failing_since, f.last_error, f.failed_attempts, f.failing_alert_at,
             (select count(*)::int from webhooks.deliveries d
-              where d.endpoint_id = f.endpoint_id and d.status = 'dead' and d.last_attempt_at >= f.failing_since) as dead
+              where d.endpoint_id = f.endpoint_id and d.open_status = 'dead' and d.last_attempt_at >= f.failing_since) as dead
        from (select 1) one
        left join failing f on f.failing_since <= now() - make_interval(secs => $1::double precision / 1000)
       order by f.failing_since`,

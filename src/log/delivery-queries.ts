@@ -69,6 +69,10 @@ export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<De
   if (filter.endpointId !== undefined) q = q.where('d.endpoint_id', '=', filter.endpointId);
   if (filter.eventType !== undefined) q = q.where('d.event_type', '=', filter.eventType);
   if (filter.status !== undefined) q = q.where('d.status', '=', filter.status);
+  // Retrying, dead and cancelled deliveries are all open (migration 0014): say so, for the
+  // deliveries_open_status index. Pending ones are open only as redeliveries, succeeded ones never.
+  if (filter.status === 'retrying' || filter.status === 'dead' || filter.status === 'cancelled')
+    q = q.where('d.open_status', '=', filter.status);
   if (filter.since !== undefined) q = q.where(sql<boolean>`d.created_at >= ${filter.since}`);
   const rows = await q.orderBy('d.created_at', 'desc').orderBy('d.id').limit(filter.limit).execute();
   return rows as unknown as DeliverySummary[];
@@ -140,13 +144,15 @@ export async function recover(db: Db, endpointId: string, since: Date): Promise<
  * How many deliveries `recover(db, endpointId, since)` would request again now: the same
  * selection as webhooks.recover (dead, cancelled, or retrying after an attempt, last touched at
  * or after `since`, with a stored body), so the admin can say the number before asking to confirm.
+ * Through the (endpoint_id, open_status) index, as recover() (migration 0014).
  */
 export async function countRecoverable(db: Db, endpointId: string, since: Date): Promise<number> {
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n
       from webhooks.deliveries d
      where d.endpoint_id = ${endpointId}::uuid
-       and (d.status in ('dead', 'cancelled') or (d.status = 'retrying' and d.attempts > 0))
+       and d.open_status in ('dead', 'cancelled', 'retrying')
+       and (d.open_status <> 'retrying' or d.attempts > 0)
        and coalesce(d.last_attempt_at, d.created_at) >= ${since}::timestamptz
        and d.payload is not null`.execute(db);
   return rows[0]!.n;

@@ -17,12 +17,13 @@ export interface ClaimedRedelivery {
 // Claims pending redeliveries (made by webhooks.redeliver() / recover()). SKIP LOCKED lets several
 // dispatchers sweep at once: each row goes to exactly one of them, and a row whose claim is still
 // open in another transaction is simply left to it. MATERIALIZED keeps the locking subquery from
-// being inlined (and evaluated more than once) into the update.
-const CLAIM_SQL = `
+// being inlined (and evaluated more than once) into the update. open_status = 'pending' is status
+// 'pending' with a stored body (migration 0014), found through the deliveries_open_status index.
+export const REDELIVERY_CLAIM_SQL = `
 with claimed as materialized (
   select id
     from webhooks.deliveries
-   where status = 'pending' and payload is not null
+   where open_status = 'pending'
    order by next_attempt_at nulls first, id
    limit $1
      for update skip locked
@@ -55,7 +56,7 @@ export async function claimAndProduce(
   let broken: Error | undefined;
   try {
     await client.query('begin');
-    const { rows } = await client.query<ClaimedRedelivery>(CLAIM_SQL, [batchSize]);
+    const { rows } = await client.query<ClaimedRedelivery>(REDELIVERY_CLAIM_SQL, [batchSize]);
     if (rows.length > 0) {
       const nowMs = now();
       await produce(

@@ -1,0 +1,153 @@
+-- dialer-webhooks: a delivery's first success updates its row in place (a HOT update).
+--  * Every delivery is written twice: the claim inserts it 'pending', the log flush updates it to
+--    its outcome. Two indexes named `status` (deliveries_open_status and deliveries_endpoint_open,
+--    in their keys and predicates), so that update was never HOT: it added an entry to every other
+--    index of the table too (pkey, deliveries_created, deliveries_endpoint_time, deliveries_source)
+--    and left them to bottom-up deletion and vacuum.
+--  * Which deliveries need attention is now the stored generated column `open_status`: the status
+--    of a delivery waiting for a retry or a redelivery, dead or cancelled, null otherwise. A first
+--    attempt in flight ('pending' with no stored body) is not open in this sense: it is null
+--    before and after its success, so no index sees that update. The two old indexes are replaced
+--    by two on `open_status`, whose rows are only the open ones, as before.
+--  * fillfactor 50: a claimed row's update finds room on its own page (a HOT update needs it); the
+--    claims fill each new page to half, and the versions a success leaves behind are pruned on the
+--    page without vacuum. The heap of deliveries takes up to twice the pages; its indexes get no
+--    second entry per delivery.
+--  * endpoint_health and recover() select open deliveries through `open_status` (their result is
+--    the same, except that endpoint_health's deliveries_retrying no longer counts first attempts
+--    in flight: it counts what its comment says, deliveries waiting for a retry or a redelivery).
+-- Adding a stored column rewrites webhooks.deliveries under an exclusive lock: on a large table,
+-- run this migration when the dispatchers are stopped (docs/operations.md).
+-- Forward-only: never edit this file once landed.
+
+alter table webhooks.deliveries
+  add column open_status text generated always as (
+    case when status in ('retrying', 'dead', 'cancelled') or (status = 'pending' and payload is not null) then status end
+  ) stored;
+
+comment on column webhooks.deliveries.open_status is
+  'The status while the delivery waits for a retry or a redelivery (pending with a stored body, retrying), '
+  'is dead or cancelled; null for a first attempt in flight and for a success. Indexed instead of status, so '
+  'a first attempt''s success is a HOT update.';
+
+alter table webhooks.deliveries set (fillfactor = 50);
+
+drop index webhooks.deliveries_open_status;
+drop index webhooks.deliveries_endpoint_open;
+
+-- Open deliveries of one endpoint (endpoint_health, recover(), the failing-streak sweep's dead count).
+create index deliveries_endpoint_open on webhooks.deliveries (endpoint_id, open_status)
+  where open_status is not null;
+-- Open deliveries by status alone (the redelivery sweep, `deliveries list --status`).
+create index deliveries_open_status on webhooks.deliveries (open_status)
+  where open_status is not null;
+
+create or replace view webhooks.endpoint_health as
+select e.id                                        as endpoint_id,
+       e.name,
+       e.url,
+       e.enabled,
+       e.disabled_reason,
+       e.event_types,
+       s.last_success_at,
+       f.last_failure_at,
+       f.last_failure_status_code,
+       f.last_failure_error,
+       w.attempts_1h,
+       round(w.succeeded_1h::numeric / nullif(w.attempts_1h, 0), 3)   as success_ratio_1h,
+       w.attempts_24h,
+       round(w.succeeded_24h::numeric / nullif(w.attempts_24h, 0), 3) as success_ratio_24h,
+       o.deliveries_dead,
+       o.deliveries_retrying,
+       k.failing_since,
+       coalesce(k.failed_attempts, 0)              as failing_attempts
+  from webhooks.endpoints e
+  left join webhooks.failing_streaks k on k.endpoint_id = e.id and k.failing_since is not null
+  left join lateral (
+    select a.started_at as last_success_at
+      from webhooks.attempts a
+     where a.endpoint_id = e.id and a.outcome = 'succeeded'
+     order by a.started_at desc
+     limit 1
+  ) s on true
+  left join lateral (
+    select a.started_at as last_failure_at, a.status_code as last_failure_status_code, a.error as last_failure_error
+      from webhooks.attempts a
+     where a.endpoint_id = e.id and a.outcome = 'failed'
+     order by a.started_at desc
+     limit 1
+  ) f on true
+  cross join lateral (
+    select (count(*) filter (where a.started_at >= now() - interval '1 hour'))::integer                            as attempts_1h,
+           (count(*) filter (where a.started_at >= now() - interval '1 hour' and a.outcome = 'succeeded'))::integer as succeeded_1h,
+           count(*)::integer                                                                                       as attempts_24h,
+           (count(*) filter (where a.outcome = 'succeeded'))::integer                                               as succeeded_24h
+      from webhooks.attempts a
+     where a.endpoint_id = e.id and a.started_at >= now() - interval '24 hours' and a.outcome <> 'cancelled'
+  ) w
+  cross join lateral (
+    select (count(*) filter (where d.open_status = 'dead'))::integer                      as deliveries_dead,
+           (count(*) filter (where d.open_status in ('pending', 'retrying')))::integer    as deliveries_retrying
+      from webhooks.deliveries d
+     where d.endpoint_id = e.id and d.open_status in ('pending', 'retrying', 'dead')
+  ) o;
+
+-- As in 0002, the failed deliveries selected through deliveries_endpoint_open (open_status).
+create or replace function webhooks.recover(endpoint_id uuid, since timestamptz) returns integer
+language plpgsql
+set search_path = pg_catalog, webhooks
+as $$
+declare
+  ep        webhooks.endpoints%rowtype;
+  requested integer;
+  no_body   integer;
+begin
+  if recover.since is null then
+    raise exception 'webhooks.recover: since must not be null'
+      using errcode = 'null_value_not_allowed', hint = 'Pass a time, e.g. now() - interval ''6 hours'', or ''-infinity'' for every failed delivery.';
+  end if;
+  select * into ep from webhooks.endpoints e where e.id = recover.endpoint_id;
+  if not found then
+    raise exception 'webhooks.recover: no endpoint with id %', recover.endpoint_id
+      using errcode = 'no_data_found',
+            hint = 'Endpoint ids: select id, name from webhooks.endpoints order by name; or pass (select id from webhooks.endpoints where name = ''crm-sync'').';
+  end if;
+  if not ep.enabled then
+    raise exception 'webhooks.recover: endpoint "%" is disabled (%), so its deliveries would be cancelled at once', ep.name, coalesce(ep.disabled_reason, 'no reason given')
+      using errcode = 'object_not_in_prerequisite_state',
+            hint = 'Enable it first: update webhooks.endpoints set enabled = true where name = ''' || ep.name || ''';';
+  end if;
+
+  with failed as (
+    select d.id, d.payload is not null as has_body
+      from webhooks.deliveries d
+     where d.endpoint_id = ep.id
+       and d.open_status in ('dead', 'cancelled', 'retrying')
+       and (d.open_status <> 'retrying' or d.attempts > 0)
+       and coalesce(d.last_attempt_at, d.created_at) >= recover.since
+       for update
+  ), requested_rows as (
+    update webhooks.deliveries d
+       set status = 'pending',
+           status_reason = 'redelivery requested',
+           series = d.series + 1,
+           attempts = 0,
+           first_attempt_at = null,
+           next_attempt_at = now(),
+           updated_at = now()
+      from failed
+     where d.id = failed.id and failed.has_body
+    returning 1
+  )
+  select (select count(*) from requested_rows), (select count(*) from failed where not has_body)
+    into requested, no_body;
+
+  if no_body > 0 then
+    raise notice 'webhooks.recover: % failed deliveries of "%" have no stored body and were skipped', no_body, ep.name;
+  end if;
+  if requested > 0 then
+    perform pg_notify('webhooks_redeliveries', ep.id::text);
+  end if;
+  return requested;
+end
+$$;
