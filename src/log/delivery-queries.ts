@@ -68,11 +68,12 @@ export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<De
   let q = summaryQuery(db);
   if (filter.endpointId !== undefined) q = q.where('d.endpoint_id', '=', filter.endpointId);
   if (filter.eventType !== undefined) q = q.where('d.event_type', '=', filter.eventType);
-  if (filter.status !== undefined) q = q.where('d.status', '=', filter.status);
-  // Retrying, dead and cancelled deliveries are all open (migration 0014): say so, for the
-  // deliveries_open_status index. Pending ones are open only as redeliveries, succeeded ones never.
-  if (filter.status === 'retrying' || filter.status === 'dead' || filter.status === 'cancelled')
-    q = q.where('d.open_status', '=', filter.status);
+  // Retrying, dead and cancelled deliveries are all open (migration 0014): asked through
+  // open_status, the deliveries_open_status index can serve them (and the planner estimates them
+  // from that column's statistics). Pending ones are open only as redeliveries, succeeded ones never.
+  const status = filter.status;
+  if (status === 'retrying' || status === 'dead' || status === 'cancelled') q = q.where('d.open_status', '=', status);
+  else if (status !== undefined) q = q.where('d.status', '=', status);
   if (filter.since !== undefined) q = q.where(sql<boolean>`d.created_at >= ${filter.since}`);
   const rows = await q.orderBy('d.created_at', 'desc').orderBy('d.id').limit(filter.limit).execute();
   return rows as unknown as DeliverySummary[];
