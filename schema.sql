@@ -1017,6 +1017,14 @@ CREATE FUNCTION webhooks.track_failing_streaks() RETURNS trigger
     SET search_path TO 'pg_catalog'
     AS $$
 begin
+  -- Most flushes only succeed, to endpoints with no streak open: nothing to write, so nothing to
+  -- group or join (the statement below reads every attempt of the flush for that).
+  if not exists (select 1 from new_attempts a where a.outcome = 'failed')
+     and not exists (select 1 from webhooks.failing_streaks k
+                      where k.failing_since is not null
+                        and k.endpoint_id in (select a.endpoint_id from new_attempts a where a.outcome = 'succeeded')) then
+    return null;
+  end if;
   insert into webhooks.failing_streaks as s
     (endpoint_id, failing_since, last_failure_at, last_error, failed_attempts, last_success_at, updated_at)
   select b.endpoint_id, b.failing_since, b.last_failure_at, b.last_error, b.failed_attempts, b.last_success_at, now()

@@ -16,6 +16,8 @@
 --  * endpoint_health and recover() select open deliveries through `open_status` (their result is
 --    the same, except that endpoint_health's deliveries_retrying no longer counts first attempts
 --    in flight: it counts what its comment says, deliveries waiting for a retry or a redelivery).
+--  * track_failing_streaks() returns at once for a flush with no failed attempt whose endpoints
+--    have no streak open (it wrote nothing then, but grouped and joined every attempt to know).
 -- Adding a stored column rewrites webhooks.deliveries under an exclusive lock: on a large table,
 -- run this migration when the dispatchers are stopped (docs/operations.md).
 -- Forward-only: never edit this file once landed.
@@ -149,5 +151,70 @@ begin
     perform pg_notify('webhooks_redeliveries', ep.id::text);
   end if;
   return requested;
+end
+$$;
+
+-- As in 0013, with the early return.
+create or replace function webhooks.track_failing_streaks() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog
+as $$
+begin
+  -- Most flushes only succeed, to endpoints with no streak open: nothing to write, so nothing to
+  -- group or join (the statement below reads every attempt of the flush for that).
+  if not exists (select 1 from new_attempts a where a.outcome = 'failed')
+     and not exists (select 1 from webhooks.failing_streaks k
+                      where k.failing_since is not null
+                        and k.endpoint_id in (select a.endpoint_id from new_attempts a where a.outcome = 'succeeded')) then
+    return null;
+  end if;
+  insert into webhooks.failing_streaks as s
+    (endpoint_id, failing_since, last_failure_at, last_error, failed_attempts, last_success_at, updated_at)
+  select b.endpoint_id, b.failing_since, b.last_failure_at, b.last_error, b.failed_attempts, b.last_success_at, now()
+    from (
+      select x.endpoint_id,
+             max(x.ok_at)                                              as last_success_at,
+             min(x.started_at) filter (where x.counts)                 as failing_since,
+             max(x.started_at) filter (where x.counts)                 as last_failure_at,
+             count(*) filter (where x.counts)                          as failed_attempts,
+             (array_agg(x.error order by x.started_at desc) filter (where x.counts))[1] as last_error,
+             bool_or(x.streak_open)                                    as streak_open
+        from (
+          select a.endpoint_id, a.started_at, ok.ok_at,
+                 a.outcome = 'failed' and a.started_at > coalesce(greatest(ok.ok_at, k.last_success_at), '-infinity') as counts,
+                 k.failing_since is not null as streak_open,
+                 left(coalesce(a.error, 'HTTP ' || a.status_code, a.error_kind, 'failed'), 500) as error
+            from new_attempts a
+            join (
+              select endpoint_id, max(started_at) filter (where outcome = 'succeeded') as ok_at
+                from new_attempts
+               where outcome in ('succeeded', 'failed')
+               group by endpoint_id
+            ) ok on ok.endpoint_id = a.endpoint_id
+            -- Only endpoints that still exist: the streak references its endpoint, and an attempt
+            -- of one deleted meanwhile (or a row written without one) must not refuse the flush.
+            join webhooks.endpoints e on e.id = a.endpoint_id
+            left join webhooks.failing_streaks k on k.endpoint_id = a.endpoint_id
+           where a.outcome in ('succeeded', 'failed')
+        ) x
+       group by x.endpoint_id
+    ) b
+   where b.failing_since is not null or (b.streak_open and b.last_success_at is not null)
+   order by b.endpoint_id
+  on conflict (endpoint_id) do update set
+    failing_since    = case when excluded.last_success_at >= s.failing_since then excluded.failing_since
+                            else least(s.failing_since, excluded.failing_since) end,
+    failed_attempts  = case when excluded.last_success_at >= s.failing_since then excluded.failed_attempts
+                            else s.failed_attempts + excluded.failed_attempts end,
+    last_error       = case when excluded.last_success_at >= s.failing_since then excluded.last_error
+                            when excluded.last_failure_at >= coalesce(s.last_failure_at, '-infinity') then excluded.last_error
+                            else s.last_error end,
+    last_failure_at  = case when excluded.last_success_at >= s.failing_since then excluded.last_failure_at
+                            else greatest(s.last_failure_at, excluded.last_failure_at) end,
+    failing_alert_at = case when excluded.last_success_at >= s.failing_since then null else s.failing_alert_at end,
+    last_success_at  = greatest(s.last_success_at, excluded.last_success_at),
+    updated_at       = now();
+  return null;
 end
 $$;

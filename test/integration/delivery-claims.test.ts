@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { bodyDigest, deliveryId } from '../../src/delivery/delivery-id.ts';
-import { DeliveryClaims, type ClaimRequest } from '../../src/log/delivery-claims.ts';
+import { DeliveryClaims } from '../../src/log/delivery-claims.ts';
 import { pruneDeliveries } from '../../src/log/delivery-retention.ts';
+import { claimRequest } from '../support/claim-request.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -17,19 +17,7 @@ after(async () => {
   await db?.drop();
 });
 
-function request(eventId: string, body: string, endpointId = randomUUID()): ClaimRequest {
-  const digest = bodyDigest(Buffer.from(body));
-  return {
-    deliveryId: deliveryId(eventId, endpointId),
-    collisionId: deliveryId(eventId, endpointId, digest),
-    endpointId,
-    eventId,
-    eventType: 'call.ended',
-    eventTimestampMs: Date.now(),
-    bodyDigest: digest,
-    source: { topic: 'in', partition: 0, offset: '7' },
-  };
-}
+const request = claimRequest;
 
 const signal = AbortSignal.timeout(30_000);
 

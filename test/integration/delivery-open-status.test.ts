@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
-import { bodyDigest, deliveryId } from '../../src/delivery/delivery-id.ts';
 import { findFailingStreaks } from '../../src/endpoints/streak-queries.ts';
 import { DeliveryClaims, type ClaimRequest } from '../../src/log/delivery-claims.ts';
+import { claimRequest } from '../support/claim-request.ts';
 import { FLUSH_SQL, flushParams, type LogRows } from '../../src/log/delivery-log-rows.ts';
 import { REDELIVERY_CLAIM_SQL } from '../../src/redelivery/redelivery-claims.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -29,20 +29,6 @@ after(async () => {
 });
 
 const signal = AbortSignal.timeout(30_000);
-
-function claimRequest(eventId: string): ClaimRequest {
-  const digest = bodyDigest(Buffer.from(eventId));
-  return {
-    deliveryId: deliveryId(eventId, endpointId),
-    collisionId: deliveryId(eventId, endpointId, digest),
-    endpointId,
-    eventId,
-    eventType: 'call.ended',
-    eventTimestampMs: Date.now(),
-    bodyDigest: digest,
-    source: { topic: 'in', partition: 0, offset: '1' },
-  };
-}
 
 /** The log rows of a delivery's first attempt: a success, or a failure that leaves it `status`. */
 function firstAttempt(r: ClaimRequest, status: 'succeeded' | 'retrying' | 'dead'): LogRows {
@@ -113,8 +99,11 @@ test('a claimed delivery is not open; its first success is a HOT update and leav
     await client.query('begin');
     const claims = new DeliveryClaims(client, { leaseMs: 60_000 });
     // As many as fit on half a page (fillfactor 50) with their updated versions, so every one can be HOT.
-    const ok = Array.from({ length: 5 }, (_, i) => claimRequest(`hot-ok-${i}-${randomUUID()}`));
-    const failed = [claimRequest(`hot-retrying-${randomUUID()}`), claimRequest(`hot-dead-${randomUUID()}`)];
+    const ok = Array.from({ length: 5 }, (_, i) => claimRequest(`hot-ok-${i}-${randomUUID()}`, `{"n":${i}}`, endpointId));
+    const failed = [
+      claimRequest(`hot-retrying-${randomUUID()}`, '{}', endpointId),
+      claimRequest(`hot-dead-${randomUUID()}`, '{}', endpointId),
+    ];
     const all = [...ok, ...failed];
     const outcomes = await claims.claim(all, signal);
     assert.ok(outcomes.every((o) => o.claimed));
