@@ -1474,7 +1474,7 @@ CREATE TABLE webhooks.deliveries (
     claimed_at timestamp with time zone,
     open_status text GENERATED ALWAYS AS (
 CASE
-    WHEN ((status = ANY (ARRAY['retrying'::text, 'dead'::text, 'cancelled'::text])) OR ((status = 'pending'::text) AND (payload IS NOT NULL))) THEN status
+    WHEN ((status <> 'succeeded'::text) AND ((status <> 'pending'::text) OR (payload IS NOT NULL) OR (claimed_at IS NULL))) THEN status
     ELSE NULL::text
 END) STORED,
     CONSTRAINT deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'retrying'::text, 'dead'::text, 'cancelled'::text])))
@@ -1497,7 +1497,7 @@ COMMENT ON COLUMN webhooks.deliveries.claimed_by IS 'The dispatcher instance tha
 -- Name: COLUMN deliveries.open_status; Type: COMMENT; Schema: webhooks; Owner: -
 --
 
-COMMENT ON COLUMN webhooks.deliveries.open_status IS 'The status while the delivery waits for a retry or a redelivery (pending with a stored body, retrying), is dead or cancelled; null for a first attempt in flight and for a success. Indexed instead of status, so a first attempt''s success is a HOT update.';
+COMMENT ON COLUMN webhooks.deliveries.open_status IS 'The status of a delivery that is not succeeded, except a first attempt a dispatcher has claimed and is sending (pending, claimed_at set, no stored body): null for that one and for a success. Indexed instead of status, so a first attempt''s success is a HOT update.';
 
 --
 -- Name: endpoints; Type: TABLE; Schema: webhooks; Owner: -

@@ -4,18 +4,21 @@
 --    in their keys and predicates), so that update was never HOT: it added an entry to every other
 --    index of the table too (pkey, deliveries_created, deliveries_endpoint_time, deliveries_source)
 --    and left them to bottom-up deletion and vacuum.
---  * Which deliveries need attention is now the stored generated column `open_status`: the status
---    of a delivery waiting for a retry or a redelivery, dead or cancelled, null otherwise. A first
---    attempt in flight ('pending' with no stored body) is not open in this sense: it is null
---    before and after its success, so no index sees that update. The two old indexes are replaced
---    by two on `open_status`, whose rows are only the open ones, as before.
+--  * Which deliveries are open is now the stored generated column `open_status`: the status of
+--    every delivery that is not succeeded, except a first attempt a dispatcher has claimed and is
+--    sending ('pending' with claimed_at set and no stored body): null for that one before and
+--    after its success, so no index sees that update. A redelivery (pending with a body) and a
+--    parked delivery of a per_key endpoint (pending, its claim given up: claimed_at null) are
+--    open. The two old indexes are replaced by two on `open_status`, whose rows are only the open
+--    ones, as before.
 --  * fillfactor 50: a claimed row's update finds room on its own page (a HOT update needs it); the
 --    claims fill each new page to half, and the versions a success leaves behind are pruned on the
 --    page without vacuum. The heap of deliveries takes up to twice the pages; its indexes get no
 --    second entry per delivery.
 --  * endpoint_health and recover() select open deliveries through `open_status` (their result is
 --    the same, except that endpoint_health's deliveries_retrying no longer counts first attempts
---    in flight: it counts what its comment says, deliveries waiting for a retry or a redelivery).
+--    in flight: it counts what its comment says, deliveries waiting for a retry, a redelivery or,
+--    parked, an earlier delivery of their key).
 --  * track_failing_streaks() returns at once for a flush with no failed attempt whose endpoints
 --    have no streak open (it wrote nothing then, but grouped and joined every attempt to know).
 -- Adding a stored column rewrites webhooks.deliveries under an exclusive lock: on a large table,
@@ -24,12 +27,12 @@
 
 alter table webhooks.deliveries
   add column open_status text generated always as (
-    case when status in ('retrying', 'dead', 'cancelled') or (status = 'pending' and payload is not null) then status end
+    case when status <> 'succeeded' and (status <> 'pending' or payload is not null or claimed_at is null) then status end
   ) stored;
 
 comment on column webhooks.deliveries.open_status is
-  'The status while the delivery waits for a retry or a redelivery (pending with a stored body, retrying), '
-  'is dead or cancelled; null for a first attempt in flight and for a success. Indexed instead of status, so '
+  'The status of a delivery that is not succeeded, except a first attempt a dispatcher has claimed and is sending '
+  '(pending, claimed_at set, no stored body): null for that one and for a success. Indexed instead of status, so '
   'a first attempt''s success is a HOT update.';
 
 alter table webhooks.deliveries set (fillfactor = 50);

@@ -57,13 +57,13 @@ export interface DeliveriesTable {
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
   /**
-   * Generated (migration 0014): the status of a delivery waiting for a retry or a redelivery, dead
-   * or cancelled; null for a first attempt in flight and a success. Indexed instead of `status`.
+   * Generated (migration 0014): the status of a delivery that is not succeeded, except a first
+   * attempt a dispatcher has claimed and is sending (null for that one too). Indexed instead of `status`.
    */
   open_status: ColumnType<OpenStatus | null, never, never>;
 }
 
-/** The statuses `open_status` holds (a pending delivery only when it has a stored body: a redelivery). */
+/** The statuses `open_status` holds (a pending delivery only as a redelivery, or parked behind an earlier one of its key). */
 export type OpenStatus = Exclude<DeliveryStatus, 'succeeded'>;
 
 export interface AttemptsTable {

@@ -70,7 +70,7 @@ export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<De
   if (filter.eventType !== undefined) q = q.where('d.event_type', '=', filter.eventType);
   // Retrying, dead and cancelled deliveries are all open (migration 0014): asked through
   // open_status, the deliveries_open_status index can serve them (and the planner estimates them
-  // from that column's statistics). Pending ones are open only as redeliveries, succeeded ones never.
+  // from that column's statistics). Pending ones are open only as redeliveries or parked, succeeded ones never.
   const status = filter.status;
   if (status === 'retrying' || status === 'dead' || status === 'cancelled') q = q.where('d.open_status', '=', status);
   else if (status !== undefined) q = q.where('d.status', '=', status);

@@ -17,13 +17,14 @@ export interface ClaimedRedelivery {
 // Claims pending redeliveries (made by webhooks.redeliver() / recover()). SKIP LOCKED lets several
 // dispatchers sweep at once: each row goes to exactly one of them, and a row whose claim is still
 // open in another transaction is simply left to it. MATERIALIZED keeps the locking subquery from
-// being inlined (and evaluated more than once) into the update. open_status = 'pending' is status
-// 'pending' with a stored body (migration 0014), found through the deliveries_open_status index.
+// being inlined (and evaluated more than once) into the update. Pending redeliveries are open
+// (migration 0014): found through the deliveries_open_status index, beside the parked deliveries
+// of per_key endpoints, which are pending too but have no stored body.
 export const REDELIVERY_CLAIM_SQL = `
 with claimed as materialized (
   select id
     from webhooks.deliveries
-   where open_status = 'pending'
+   where open_status = 'pending' and payload is not null
    order by next_attempt_at nulls first, id
    limit $1
      for update skip locked

@@ -151,6 +151,14 @@ test('open_status follows every status: redelivery, the redelivery sweep, a canc
     [id, endpointId],
   );
   assert.deepEqual(await openStatus(db.pool, [id]), ['dead']);
+  // A delivery parked behind an earlier one of its key (migration 0012 gives up its claim) is open.
+  const parked = randomUUID();
+  await q(
+    `insert into webhooks.deliveries (id, endpoint_id, event_id, event_type, status, claimed_at, status_reason)
+     values ($1, $2, 'evt-parked', 'call.ended', 'pending', null, 'parked: waits for an earlier delivery of its key')`,
+    [parked, endpointId],
+  );
+  assert.deepEqual(await openStatus(db.pool, [parked]), ['pending']);
   // recover() asks again for what is dead (and has a body): pending with a body is open.
   const { rows: recovered } = await q(`select webhooks.recover($1, '-infinity') as n`, [endpointId]);
   assert.ok(recovered[0].n >= 1);
@@ -162,6 +170,7 @@ test('open_status follows every status: redelivery, the redelivery sweep, a canc
     claimed.some((c) => c.id === id),
     'the redelivery sweep found it',
   );
+  assert.ok(!claimed.some((c) => c.id === parked), 'and left the parked delivery (no stored body) to its key queue');
   assert.deepEqual(await openStatus(db.pool, [id]), ['retrying']);
   await q(`update webhooks.deliveries set status = 'succeeded', attempts = 1, series = series + 1 where id = $1`, [id]);
   assert.deepEqual(await openStatus(db.pool, [id]), [null], 'a success is not open, with its body kept');
