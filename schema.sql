@@ -1899,12 +1899,6 @@ CREATE INDEX deliveries_endpoint_time ON webhooks.deliveries USING btree (endpoi
 CREATE INDEX deliveries_open_status ON webhooks.deliveries USING btree (open_status) WHERE (open_status IS NOT NULL);
 
 --
--- Name: deliveries_source; Type: INDEX; Schema: webhooks; Owner: -
---
-
-CREATE INDEX deliveries_source ON webhooks.deliveries USING btree (source_topic, source_partition, source_offset DESC) WHERE (source_offset IS NOT NULL);
-
---
 -- Name: failing_streaks_since; Type: INDEX; Schema: webhooks; Owner: -
 --
 

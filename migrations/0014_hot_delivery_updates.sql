@@ -19,10 +19,13 @@
 --    the same, except that endpoint_health's deliveries_retrying no longer counts first attempts
 --    in flight: it counts what its comment says, deliveries waiting for a retry, a redelivery or,
 --    parked, an earlier delivery of their key).
+--  * deliveries_source (migration 0003) is dropped: its one reader, the replay horizon's highest
+--    recorded offset per partition, went with the first-attempt claims; every claim still paid
+--    an entry in it. The source columns stay (where each delivery's event was read).
 --  * track_failing_streaks() returns at once for a flush with no failed attempt whose endpoints
 --    have no streak open (it wrote nothing then, but grouped and joined every attempt to know).
--- Adding a stored column rewrites webhooks.deliveries under an exclusive lock: on a large table,
--- run this migration when the dispatchers are stopped (docs/operations.md).
+-- Adding a stored column rewrites webhooks.deliveries (and rebuilds its indexes) under an exclusive
+-- lock: dispatchers wait for it (their claims and log writes block, then go on), see docs/deploy.md.
 -- Forward-only: never edit this file once landed.
 
 alter table webhooks.deliveries
@@ -39,6 +42,7 @@ alter table webhooks.deliveries set (fillfactor = 50);
 
 drop index webhooks.deliveries_open_status;
 drop index webhooks.deliveries_endpoint_open;
+drop index webhooks.deliveries_source;
 
 -- Open deliveries of one endpoint (endpoint_health, recover(), the failing-streak sweep's dead count).
 create index deliveries_endpoint_open on webhooks.deliveries (endpoint_id, open_status)
