@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
 import { TransientError } from '../errors.ts';
+import { keyPartitioner } from './key-partitioner.ts';
 
 /** True when the broker refused a message for its size (MESSAGE_TOO_LARGE), through any wrapping. */
 export function isMessageTooLarge(err: unknown): boolean {
@@ -38,7 +39,8 @@ export class TopicProducer {
   #connected = false;
 
   constructor(kafka: Kafka, options: { lingerMs?: number } = {}) {
-    this.#producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
+    // kafkajs's own partition for each key, without its Long arithmetic (see keyPartitioner).
+    this.#producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 }, createPartitioner: keyPartitioner });
     this.#lingerMs = options.lingerMs ?? 2;
   }
 
