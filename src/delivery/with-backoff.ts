@@ -20,14 +20,8 @@ export interface BackoffObserver {
  * so the message is quarantined instead of freezing its partition. `signal` ends the wait
  * (shutdown, rebalance) by rejecting with its reason.
  */
-export async function withBackoff<T>(fn: () => Promise<T>, options: WithBackoffOptions): Promise<T> {
-  if (options.signal.aborted) throw options.signal.reason;
-  try {
-    // The common case, a dependency that answers, makes no retry state: only a failure does.
-    return await fn();
-  } catch (first) {
-    return afterFailure(first, fn, options);
-  }
+export function withBackoff<T>(fn: () => Promise<T>, options: WithBackoffOptions): Promise<T> {
+  return withBackoffCall(fn, undefined, undefined, options, options.signal);
 }
 
 type WithBackoffOptions = {
@@ -54,6 +48,7 @@ export async function withBackoffCall<A, B, T>(
 ): Promise<T> {
   if (signal.aborted) throw signal.reason;
   try {
+    // The common case, a dependency that answers, makes no retry state: only a failure does.
     return await call(a, b);
   } catch (first) {
     return afterFailure(first, () => call(a, b), { ...site, signal });
