@@ -26,6 +26,10 @@
  * unread in the poll queue, and the quiet time is our own lag, not the endpoint's silence. Opening
  * then failed a healthy endpoint's deliveries unsent as `stalled` whenever a burst of work kept
  * the loop busy for `stallMs`.
+ *
+ * One check timer per endpoint with waiters, not one per waiter: every waiter of an endpoint
+ * would give the same verdict at the same time (it depends on the endpoint's last answer only),
+ * and at 1 endpoint about 700 callers wait at once, each of which used to set and clear a timer.
  */
 interface EndpointState {
   active: number;
@@ -35,7 +39,12 @@ interface EndpointState {
   cap: number;
   lastAnswer: number;
   open: boolean;
-  waiters: Array<(granted: boolean) => void>;
+  /** Callers waiting for a slot, in order; each gets its release, or null when the circuit opens. */
+  waiters: Array<(granted: Release | null) => void>;
+  /** The endpoint's check timer, armed while it has waiters. */
+  timer: NodeJS.Timeout | undefined;
+  /** When the check timer is due (this.#now() time), to tell a late one. */
+  dueAt: number;
 }
 
 /** Idle endpoints are swept from memory every this many new entries. */
@@ -84,7 +93,16 @@ export class EndpointLimiter {
     let e = this.#endpoints.get(endpointId);
     if (!e) {
       if (++this.#created % SWEEP_EVERY === 0) this.#sweep();
-      e = { active: 0, window: this.#initialWindow, cap: this.#limit, lastAnswer: this.#now(), open: false, waiters: [] };
+      e = {
+        active: 0,
+        window: this.#initialWindow,
+        cap: this.#limit,
+        lastAnswer: this.#now(),
+        open: false,
+        waiters: [],
+        timer: undefined,
+        dueAt: 0,
+      };
       this.#endpoints.set(endpointId, e);
     }
     e.cap = limit ?? this.#limit;
@@ -98,46 +116,42 @@ export class EndpointLimiter {
       e.active++;
       return this.#releaser(endpointId, e);
     }
-    return this.#wait(endpointId, e);
+    return this.#wait(e);
   }
 
-  async #wait(endpointId: string, entry: EndpointState): Promise<Release | null> {
-    const granted = await new Promise<boolean>((resolve) => {
-      let dueAt = 0;
-      const arm = (ms: number): void => {
-        dueAt = this.#now() + ms;
-        timer = setTimeout(check, ms);
-      };
-      // Give up only when the endpoint itself stalls (nothing answered for stallMs), not when
-      // this caller merely waited that long behind others on an endpoint that keeps answering,
-      // nor when this process was too busy to read the answers (a late timer: look again soon).
-      const check = (): void => {
-        const now = this.#now();
-        const quietMs = now - entry.lastAnswer;
-        if (!entry.open) {
-          if (quietMs < this.#stallMs) return arm(this.#stallMs - quietMs);
-          if (now - dueAt > this.#lagToleranceMs) return arm(this.#lagToleranceMs);
-        }
-        const i = entry.waiters.indexOf(wake);
-        if (i >= 0) entry.waiters.splice(i, 1);
-        this.#open(entry);
-        resolve(false);
-      };
-      let timer: NodeJS.Timeout | undefined;
-      arm(Math.max(0, this.#stallMs - (this.#now() - entry.lastAnswer)));
-      const wake = (ok: boolean): void => {
-        clearTimeout(timer);
-        resolve(ok);
-      };
-      entry.waiters.push(wake);
+  #wait(e: EndpointState): Promise<Release | null> {
+    return new Promise((resolve) => {
+      e.waiters.push(resolve);
+      if (e.timer === undefined) this.#arm(e, Math.max(0, this.#stallMs - (this.#now() - e.lastAnswer)));
     });
-    return granted ? this.#releaser(endpointId, entry) : null;
+  }
+
+  #arm(e: EndpointState, ms: number): void {
+    e.dueAt = this.#now() + ms;
+    e.timer = setTimeout(() => this.#check(e), ms);
+  }
+
+  /**
+   * Opens the circuit only when the endpoint itself stalled (nothing answered for stallMs), not
+   * when its waiters merely waited that long behind others on an endpoint that keeps answering,
+   * nor when this process was too busy to read the answers (a late timer: look again soon).
+   */
+  #check(e: EndpointState): void {
+    e.timer = undefined;
+    if (e.waiters.length === 0) return;
+    const now = this.#now();
+    const quietMs = now - e.lastAnswer;
+    if (!e.open) {
+      if (quietMs < this.#stallMs) return this.#arm(e, this.#stallMs - quietMs);
+      if (now - e.dueAt > this.#lagToleranceMs) return this.#arm(e, this.#lagToleranceMs);
+    }
+    this.#open(e);
   }
 
   #open(e: EndpointState): void {
     e.open = true;
     e.window = this.#initialWindow;
-    for (const w of e.waiters.splice(0)) w(false);
+    for (const w of e.waiters.splice(0)) w(null);
   }
 
   /** Forgets idle endpoints (nothing in flight, circuit closed) that answered nothing for forgetIdleMs. */
@@ -160,7 +174,11 @@ export class EndpointLimiter {
       // The freed slot, and one more while the window grows, pass straight to waiters in order.
       while (!e.open && e.active < Math.min(e.window, e.cap) && e.waiters.length > 0) {
         e.active++;
-        e.waiters.shift()!(true);
+        e.waiters.shift()!(this.#releaser(endpointId, e));
+      }
+      if (e.waiters.length === 0 && e.timer !== undefined) {
+        clearTimeout(e.timer);
+        e.timer = undefined;
       }
       // An open circuit (and a grown window) is remembered while idle, so a drained hung endpoint
       // is not refilled, and a healthy one does not start slowly again.

@@ -167,3 +167,62 @@ test('a free slot is granted synchronously; only a caller that must wait gets a 
   assert.equal(typeof granted, 'function');
   granted!();
 });
+
+test('many waiters share one check timer: all are deferred together, in order, when the endpoint stalls', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 1, stallMs: 100, now: () => now });
+  const hold = l.acquire('one') as Release;
+  const order: number[] = [];
+  const waiting = [0, 1, 2, 3, 4].map((i) => Promise.resolve(l.acquire('one')).then((r) => (order.push(i), r)));
+  now = 100;
+  t.mock.timers.tick(100);
+  assert.deepEqual(await Promise.all(waiting), [null, null, null, null, null]);
+  assert.deepEqual(order, [0, 1, 2, 3, 4], 'deferred in the order they came');
+  assert.ok(l.isOpen('one'));
+  hold(false);
+});
+
+test('waiters on an endpoint that keeps answering are never deferred, however long each waits', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 1, stallMs: 100, initialWindow: 1, probes: 1, now: () => now });
+  let held = l.acquire('busy') as Release;
+  const waiting = Array.from({ length: 6 }, () => Promise.resolve(l.acquire('busy')));
+  // One answer every 60 ms: the last waiter waits 360 ms, more than three times stallMs.
+  for (let i = 0; i < 6; i++) {
+    now += 60;
+    t.mock.timers.tick(60);
+    held(true);
+    const next = await waiting[i]!;
+    assert.ok(next, `waiter ${i} gets a slot`);
+    held = next;
+  }
+  assert.equal(l.isOpen('busy'), false);
+  held(true);
+  assert.equal(l.active('busy'), 0);
+});
+
+test('a check timer re-arms from the last answer, and a wait that starts after the queue drained is judged afresh', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const l = new EndpointLimiter({ concurrency: 1, stallMs: 100, now: () => now });
+  const a = l.acquire('e') as Release;
+  const first = l.acquire('e');
+  now = 90;
+  a(true); // answered at 90: the waiter gets the slot, the queue is empty
+  const b = await first;
+  assert.ok(b);
+  const second = l.acquire('e'); // waits from 90: due at 190, not at the first timer's 100
+  now = 100;
+  t.mock.timers.tick(100);
+  assert.equal(l.isOpen('e'), false, 'not stalled at 100: only 10 ms since the last answer');
+  now = 189;
+  t.mock.timers.tick(89);
+  assert.equal(l.isOpen('e'), false);
+  now = 190;
+  t.mock.timers.tick(1);
+  assert.equal(await second, null, 'nothing answered for stallMs with the slot full');
+  assert.ok(l.isOpen('e'));
+  b(false);
+});
