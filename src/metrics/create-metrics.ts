@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricConfiguration } from 'prom-client';
 import { UsageError } from '../errors.ts';
 import pkg from '../../package.json' with { type: 'json' };
-import { CounterCells, LabelTree } from './counter-cells.ts';
+import { CounterCells, HistogramCells } from './counter-cells.ts';
 import DEFINITIONS from './metric-definitions.json' with { type: 'json' };
 import {
   ATTEMPT_RESULTS,
@@ -43,17 +43,20 @@ type Instruments = Pick<Metrics, Exclude<keyof typeof DEFINITIONS, 'eventsFilter
   eventsFiltered: Counter<'event_type' | 'endpoint'>;
 };
 
+function bucketsOf(definition: MetricDefinition): number[] {
+  const buckets = BUCKETS[definition.buckets ?? ''];
+  if (!buckets) throw new UsageError(`metric ${definition.name}: no buckets named ${JSON.stringify(definition.buckets)}`);
+  return buckets;
+}
+
 function createInstrument(definition: MetricDefinition, config: MetricConfiguration<string>): Counter | Gauge | Histogram {
   switch (definition.type) {
     case 'counter':
       return new Counter(config);
     case 'gauge':
       return new Gauge(config);
-    case 'histogram': {
-      const buckets = BUCKETS[definition.buckets ?? ''];
-      if (!buckets) throw new UsageError(`metric ${definition.name}: no buckets named ${JSON.stringify(definition.buckets)}`);
-      return new Histogram({ ...config, buckets });
-    }
+    case 'histogram':
+      return new Histogram({ ...config, buckets: bucketsOf(definition) });
     default:
       throw new UsageError(`metric ${definition.name}: unknown type ${JSON.stringify(definition.type)}`);
   }
@@ -75,11 +78,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const attemptCells = new CounterCells<AttemptLabel>((result, eventType, endpoint) =>
     labelsFor({ result, event_type: eventType }, endpoint),
   );
-  // The batched counters hand their cells to prom-client when it is scraped.
+  // The batched counters and histograms hand their cells to prom-client when it is scraped.
+  let durationCells: HistogramCells | null = null;
+  let latencyCells: HistogramCells | null = null;
   const collectors: Readonly<Record<string, () => void>> = {
     eventsConsumed: () => consumedCells.flush(),
     deliveries: () => deliveryCells.flush(),
     attempts: () => attemptCells.flush(),
+    attemptDuration: () => durationCells?.flush(),
+    deliveryLatency: () => latencyCells?.flush(),
   };
 
   const created: Record<string, Counter | Gauge | Histogram> = {};
@@ -119,9 +126,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   }
 
-  // prom-client children skip the label lookup per observation (histograms are not batched).
-  const durationChildren = new LabelTree((result, endpoint) => attemptDuration.labels(labelsFor({ result }, endpoint)));
-  const latencyChildren = new LabelTree((eventType) => deliveryLatency.labels({ event_type: eventType }));
+  durationCells = new HistogramCells(attemptDuration, bucketsOf(DEFINITIONS.attemptDuration), (result, endpoint) =>
+    labelsFor({ result }, endpoint),
+  );
+  latencyCells = new HistogramCells(deliveryLatency, bucketsOf(DEFINITIONS.deliveryLatency), (eventType) => ({ event_type: eventType }));
+  const durations = durationCells;
+  const latencies = latencyCells;
 
   return {
     registry,
@@ -142,14 +152,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     attemptFinished(result, eventType, endpoint, durationSeconds) {
       const ep = perEndpoint ? endpoint : '';
       attemptCells.add(result, eventType, ep);
-      durationChildren.get(result, ep, '').observe(durationSeconds);
+      durations.observe(result, ep, '', durationSeconds);
     },
 
     deliveryReached(outcome, eventType, endpoint, latencySeconds) {
       const ep = perEndpoint ? endpoint : '';
       deliveryCells.add(outcome, eventType, ep);
       if (latencySeconds !== undefined && outcome === 'succeeded') {
-        latencyChildren.get(eventType, '', '').observe(Math.max(0, latencySeconds));
+        latencies.observe(eventType, '', '', Math.max(0, latencySeconds));
       }
     },
   };
