@@ -24,7 +24,8 @@ export DELIVERY_ALLOW_NETWORKS="${DELIVERY_ALLOW_NETWORKS:-127.0.0.0/8,::1/128}"
 # service's code. package.json runs it with `exec bash` so no sh sits between npm and it (dash
 # dies of a SIGINT even when its child exits 0, which npm then reports as killed by SIGINT).
 trap '' INT
-"$NODE" src/main.ts &
+# The same malloc arena and heap flags as npm start (test/unit/start-flags.test.ts keeps them so).
+MALLOC_ARENA_MAX=1 "$NODE" --max-semi-space-size=16 --heap-growing-percent=100 --expose-gc src/main.ts &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM
 while :; do

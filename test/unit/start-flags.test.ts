@@ -42,3 +42,14 @@ test("the image's ENTRYPOINT runs the compiled CLI with the same heap flags as n
   );
   assert.ok(START_NODE_FLAGS.includes('--expose-gc'), 'npm start lets the service reduce its heap when idle (src/util/idle-memory.ts)');
 });
+
+test('npm run dev runs the sources with the same malloc arena and heap flags as npm start', () => {
+  const dev = readFileSync(new URL('../../scripts/dev.sh', import.meta.url), 'utf8');
+  const line = /^(.*)"\$NODE" (.*) &$/m.exec(dev);
+  assert.ok(line, 'scripts/dev.sh starts the service with "$NODE" … &');
+  assert.deepEqual(nodeCommandOf(`${line[1]!}node ${line[2]!}`), {
+    env: { ...START_ENV },
+    flags: [...START_NODE_FLAGS],
+    script: 'src/main.ts',
+  });
+});
