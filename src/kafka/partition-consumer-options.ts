@@ -57,9 +57,11 @@ export interface PartitionConsumerOptions {
   commitIntervalMs?: number;
   /**
    * Most bytes one fetch reads of a partition (kafkajs `maxBytesPerPartition`; the broker still
-   * returns a first record batch larger than this whole). Default 1 MiB.
+   * returns a first record batch larger than this whole). Default 256 KiB.
    */
   maxBytesPerPartition?: number;
+  /** Most bytes one fetch response holds over all partitions (kafkajs `maxBytes`). Default 2 MiB. */
+  maxBytes?: number;
   /** Waits between tries of a failing handler. Default DEPENDENCY_BACKOFF. */
   handlerBackoff?: BackoffPolicy;
   /**

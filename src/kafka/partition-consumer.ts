@@ -63,7 +63,8 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       commitIntervalMs: 200,
       handlerBackoff: DEPENDENCY_BACKOFF,
       rebalanceDrainMs: 10_000,
-      maxBytesPerPartition: 1024 * 1024,
+      maxBytesPerPartition: 256 * 1024,
+      maxBytes: 2 * 1024 * 1024,
       ...options,
     };
     this.#consumer = options.kafka.consumer({
@@ -73,6 +74,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       rebalanceTimeout: 60_000,
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: this.#o.maxBytesPerPartition,
+      maxBytes: this.#o.maxBytes,
       retry: { retries: 10 },
     });
     this.#commits = new OffsetCommitter(this.#consumer, options.logger, (offsets) => this.emit('committed', offsets));

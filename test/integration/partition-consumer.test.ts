@@ -124,3 +124,61 @@ test('a handler that fails is retried, never skipped', async () => {
     await consumer.stop();
   }
 });
+
+test('with fetches smaller than the backlog, a full window still consumes everything once and commits only settled offsets', async () => {
+  // The consumer's fetches read at most 256 KiB of a partition: 1,200 messages of 1 KiB take
+  // several fetches, each made while the partition's window is full, and a 600 KiB message, larger
+  // than one fetch, still arrives (the broker returns a first record batch whole).
+  const topic = uniqueName('pc4');
+  const groupId = uniqueName('g');
+  await k.createTopic(topic, 1);
+  const body = 'x'.repeat(1024);
+  for (let i = 0; i < 12; i++)
+    await k.produce(
+      topic,
+      Array.from({ length: 100 }, (_, j) => ({ value: `${i * 100 + j} ${body}` })),
+    );
+  await k.produce(topic, [{ value: `1200 ${'y'.repeat(600 * 1024)}` }]);
+  const seen = new Map<number, number>();
+  const settled = new Set<number>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const early: string[] = [];
+  const consumer = new PartitionConsumer({
+    kafka: k.kafka,
+    groupId,
+    topics: [topic],
+    fromBeginning: true,
+    concurrency: 8,
+    ...noQuarantine,
+    commitIntervalMs: 10,
+    logger,
+    handle: async (m) => {
+      const n = Number(m.value!.toString('latin1', 0, 8).split(' ')[0]);
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      settled.add(Number(m.offset));
+    },
+  });
+  consumer.on('committed', (offsets) => {
+    for (const o of offsets) {
+      const next = Number(o.offset);
+      for (let off = 0; off < next; off++) if (!settled.has(off)) early.push(`committed ${next} before offset ${off} settled`);
+    }
+  });
+  await consumer.start();
+  try {
+    await waitFor(async () => (await k.committedTotal(groupId, topic)) === 1201, { what: 'offset 1201 committed', timeoutMs: 60_000 });
+  } finally {
+    await consumer.stop();
+  }
+  assert.equal(seen.size, 1201, 'every message was handled');
+  assert.ok(
+    [...seen.values()].every((c) => c === 1),
+    'none was handled twice',
+  );
+  assert.ok(maxInFlight <= 8, `at most the window in flight (saw ${maxInFlight})`);
+  assert.deepEqual(early, [], 'no commit passed an unsettled offset');
+});
