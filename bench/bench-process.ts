@@ -3,12 +3,22 @@
  * environment only, its whole output kept in a log file, and killed if the bench driver exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { snapshot, type ProcessSnapshot } from './process-stats.ts';
 
 const root = new URL('../', import.meta.url).pathname;
+
+/**
+ * Where the processes' logs go: one directory per checkout (a hash of its root in the name), so
+ * two checkouts benching at once on one machine never mix their logs.
+ */
+export const BENCH_LOG_DIR = path.join(
+  os.tmpdir(),
+  `dialer-webhooks-bench-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`,
+);
 
 // Processes alive now, so an interrupted bench can kill them on its way out.
 const live = new Set<ChildProcess>();
@@ -37,9 +47,8 @@ export class BenchProcess {
     });
     this.#child = child;
     live.add(child);
-    const dir = path.join(os.tmpdir(), 'dialer-webhooks-bench');
-    mkdirSync(dir, { recursive: true });
-    this.logFile = path.join(dir, `${label}-${child.pid}.log`);
+    mkdirSync(BENCH_LOG_DIR, { recursive: true });
+    this.logFile = path.join(BENCH_LOG_DIR, `${label}-${child.pid}.log`);
     const log = createWriteStream(this.logFile);
     const keep = (d: Buffer): void => {
       log.write(d);
