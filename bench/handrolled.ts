@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { createTestDatabase } from '../test/support/database.ts';
 import { BROKERS, uniqueName } from '../test/support/kafka.ts';
 import { BenchProcess } from './bench-process.ts';
+import { SERVICE_PARTS, type BoxCpu } from './box-cpu.ts';
 import { SECRET, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -32,6 +33,8 @@ export interface HandRolledRun {
   pacedRate?: number;
   /** Paced runs: the warm-up before the measured run (not in any other figure here). */
   warmUp?: WarmUpResult | null;
+  /** CPU of every process on the box over the same interval as `cpuS` (`service` = the hand-rolled process). */
+  box: BoxCpu;
 }
 
 export interface HandRolledResult {
@@ -74,6 +77,7 @@ async function runOnce(
         })
       : null;
     const snap0 = proc.snapshot();
+    const box0 = ctx.box.mark();
     const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
     let produced = 0;
     const producing = o.paced
@@ -89,6 +93,7 @@ async function runOnce(
     });
     await producing;
     const snap1 = proc.snapshot();
+    const box1 = ctx.box.mark();
     const { groups } = await ctx.receiver.stats({ all: paths });
     const g = groups.all!;
     const cpuS = snap0 && snap1 ? snap1.cpuS - snap0.cpuS : NaN;
@@ -98,9 +103,10 @@ async function runOnce(
       endpoints: o.endpoints,
       events,
       ...groupRate(g),
-      cpuS: round(cpuS, 2),
+      cpuS: round(cpuS, 3),
       cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
+      box: ctx.box.account(box0, box1, { deliveries: g.ok, serviceCpuS: cpuS, counted: SERVICE_PARTS }),
       attemptsLogged: logged.rows[0]!.n - (warm?.deliveries ?? 0),
       ...(o.paced ? { pacedRate: o.paced.rate, warmUp: warm } : {}),
     };

@@ -10,6 +10,7 @@ import type { TestKafka } from '../test/support/kafka.ts';
 import { testEnv } from '../test/support/service.ts';
 import type { BenchArgs } from './args.ts';
 import { BenchProcess, killAllBenchProcesses } from './bench-process.ts';
+import type { BoxMeter } from './box-cpu.ts';
 import { START_ENV, START_NODE_FLAGS, START_SCRIPT } from './start-flags.ts';
 import type { ProcessSnapshot } from './process-stats.ts';
 import type { ReceiverClient, RouteBehaviour } from './receiver.ts';
@@ -24,6 +25,8 @@ export interface BenchContext {
   args: BenchArgs;
   kafka: TestKafka;
   receiver: ReceiverClient;
+  /** Reads the CPU of every process on the box (Postgres, broker, receiver, driver, machine) over a run. */
+  box: BoxMeter;
   /** A progress line on stderr. */
   progress(line: string): void;
   /**

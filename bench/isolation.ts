@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { profiledRun, type ProfileSummary } from './cpu-profile.ts';
+import { SERVICE_PARTS, type BoxCpu } from './box-cpu.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext, type EndpointSpec } from './harness.ts';
 import { produceBurst } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -32,6 +33,8 @@ export interface IsolationRun {
   stalledAttempts: number;
   cpuS: number;
   peakRssMb: number;
+  /** CPU of every process on the box over the same interval as `cpuS`, per healthy delivery. */
+  box: BoxCpu;
   /** With --cpu-prof: the dispatcher's profile of this run. */
   profile?: ProfileSummary & { file: string };
 }
@@ -52,6 +55,7 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
     const profiling = await profiledRun(cpuProfDir);
     await run.start(profiling.args);
     const snap0 = run.snapshot();
+    const box0 = ctx.box.mark();
     let produced = 0;
     const producing = produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
     producing.catch(() => {});
@@ -59,6 +63,7 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
     await watchDeliveries(ctx, run, { label, paths, expected: events * 9, produced: () => produced, producedOf: events });
     await producing;
     const snap1 = run.snapshot();
+    const box1 = ctx.box.mark();
     const { groups } = await ctx.receiver.stats({ nine: paths, hung: ['/hung'] });
     const g = groups.nine!;
     const nine = endpoints.slice(0, 9).map((e) => run.endpointUrl(e.path));
@@ -74,8 +79,9 @@ async function runOnce(ctx: BenchContext, label: string, events: number, hung: b
       deferred,
       hungRequests: groups.hung?.requests ?? 0,
       stalledAttempts,
-      cpuS: round(cpuS, 2),
+      cpuS: round(cpuS, 3),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
+      box: ctx.box.account(box0, box1, { deliveries: g.ok, serviceCpuS: cpuS, counted: SERVICE_PARTS }),
     };
     if (cpuProfDir) {
       // A profile is written only on a clean exit: cut the hung requests, then stop it.

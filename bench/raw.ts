@@ -10,6 +10,7 @@ import { Pool } from 'undici';
 import type { EachBatchPayload } from 'kafkajs';
 import { signatureHeader, standardSignatureHeader } from '../src/delivery/signing.ts';
 import { uniqueName } from '../test/support/kafka.ts';
+import { RAW_LOOP_PARTS, type BoxCpu } from './box-cpu.ts';
 import { SECRET, watchDeliveries, type BenchContext } from './harness.ts';
 import { benchBody, produceBurst } from './producer.ts';
 import { round } from './stats.ts';
@@ -26,6 +27,8 @@ export interface RawUndiciResult {
   cpuS: number;
   cpuUsPerRequest: number;
   receiverCpuS: number;
+  /** CPU of every process on the box over the loop; `box` counts the driver (the loop) and the receiver. */
+  box: BoxCpu;
 }
 
 export interface RawKafkaResult {
@@ -80,6 +83,7 @@ export async function runRawUndici(
       done++;
     }
   };
+  const box0 = ctx.box.mark();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const counters = paths.map(() => ({ next: 0 }));
@@ -92,6 +96,7 @@ export async function runRawUndici(
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const box1 = ctx.box.mark();
   await progress;
   const { cpuS: receiverCpuS } = await ctx.receiver.counts();
   const cpuS = (cpu.user + cpu.system) / 1e6;
@@ -103,9 +108,10 @@ export async function runRawUndici(
     failed,
     seconds: round(seconds, 3),
     requestsPerS: round(done / seconds, 0),
-    cpuS: round(cpuS, 2),
+    cpuS: round(cpuS, 3),
     cpuUsPerRequest: round((cpuS * 1e6) / done, 0),
     receiverCpuS: round(receiverCpuS, 2),
+    box: ctx.box.account(box0, box1, { deliveries: done, serviceCpuS: null, counted: RAW_LOOP_PARTS }),
   };
 }
 

@@ -1,4 +1,5 @@
 /** The bench's tables and targets, from the results of the scenarios. */
+import { boxTable } from './box-report.ts';
 import { EVENT_BYTES } from './producer.ts';
 import type { RetryResult } from './retry-timing.ts';
 import { fmt, fmtInt, type Summary } from './stats.ts';
@@ -46,7 +47,7 @@ function runsTable(r: Results): string {
       lat(o.latency, 'p50'),
       lat(o.latency, 'p95'),
       lat(o.latency, 'p99'),
-      fmt(o.cpuS, 1),
+      fmt(o.cpuS, 2),
       fmtInt(o.cpuUs),
       fmt(o.rss, 0),
     ]);
@@ -213,6 +214,8 @@ export function report(results: Results, targets: Target[], m: Record<string, un
   out.push(`command: ${m.command}`);
   const runs = runsTable(results);
   if (runs) out.push('', runs);
+  const box = boxTable(results, (header, rows) => table(header, rows));
+  if (box) out.push('', box);
   if (results.retry) {
     out.push(
       '',

@@ -10,9 +10,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { openTestKafka } from '../test/support/kafka.ts';
+import { BASE_DATABASE_URL } from '../test/support/database.ts';
+import { BROKERS, openTestKafka } from '../test/support/kafka.ts';
 import { parseArgs, USAGE, UsageError, type BenchArgs, type ScenarioName } from './args.ts';
 import { runBacklog } from './backlog.ts';
+import { BENCH_LOG_DIR } from './bench-process.ts';
+import { BoxMeter } from './box-cpu.ts';
 import { formatProfile } from './cpu-profile.ts';
 import { killAllDispatchers, type BenchContext } from './harness.ts';
 import { START_SCRIPT } from './start-flags.ts';
@@ -227,7 +230,11 @@ async function main(): Promise<number> {
   buildDispatcher(args, progress);
   const kafka = await openTestKafka('bench');
   const receiver = await ReceiverClient.start(10);
-  const ctx: BenchContext = { args, kafka, receiver, progress, topicsToDelete: new Set() };
+  const box = await BoxMeter.locate({ databaseUrl: BASE_DATABASE_URL, brokers: BROKERS, receiverPid: receiver.pid });
+  progress(box.describe());
+  progress(`process logs in ${BENCH_LOG_DIR}`);
+  m.box = { postgres: box.postgres, broker: box.broker, receiverPid: box.receiverPid, driverPid: process.pid };
+  const ctx: BenchContext = { args, kafka, receiver, box, progress, topicsToDelete: new Set() };
   try {
     for (const name of args.only) {
       const t0 = performance.now();

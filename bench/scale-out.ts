@@ -3,6 +3,7 @@
  * two in one consumer group (one box, the same 6-partition input topic in both runs), so the only
  * difference is the second process. Aggregate deliveries per second of two over one.
  */
+import { SERVICE_PARTS, type BoxCpu } from './box-cpu.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -22,6 +23,8 @@ export interface ScaleOutRun {
   cpuSByProcess: number[];
   /** The largest VmHWM of the processes, MB. */
   peakRssMb: number;
+  /** CPU of every process on the box over the same interval (`service` = all the dispatchers together). */
+  box: BoxCpu;
 }
 
 export interface ScaleOutResult {
@@ -53,6 +56,7 @@ async function runOnce(ctx: BenchContext, processes: number, events: number): Pr
     await run.start([], processes);
     await groupStable(ctx, run.env.CONSUMER_GROUP!, processes);
     const snaps0 = run.snapshots();
+    const box0 = ctx.box.mark();
     let produced = 0;
     const producing = produceBurst(ctx.kafka.producer, run.topic, run.label, events, (n) => (produced = n));
     producing.catch(() => {});
@@ -65,19 +69,22 @@ async function runOnce(ctx: BenchContext, processes: number, events: number): Pr
     });
     await producing;
     const snaps1 = run.snapshots();
+    const box1 = ctx.box.mark();
     const { groups } = await ctx.receiver.stats({ all: run.paths });
     const g = groups.all!;
-    const cpuSByProcess = snaps1.map((s, i) => round(s && snaps0[i] ? s.cpuS - snaps0[i].cpuS : NaN, 2));
+    const cpuSByProcess = snaps1.map((s, i) => round(s && snaps0[i] ? s.cpuS - snaps0[i].cpuS : NaN, 3));
+    const cpuS = round(
+      cpuSByProcess.reduce((a, b) => a + b, 0),
+      3,
+    );
     return {
       processes,
       events,
       ...groupRate(g),
-      cpuS: round(
-        cpuSByProcess.reduce((a, b) => a + b, 0),
-        2,
-      ),
+      cpuS,
       cpuSByProcess,
       peakRssMb: round(Math.max(...snaps1.map((s) => s?.peakRssMb ?? NaN)), 1),
+      box: ctx.box.account(box0, box1, { deliveries: g.ok, serviceCpuS: cpuS, counted: SERVICE_PARTS }),
     };
   } finally {
     await run.cleanup();

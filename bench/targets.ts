@@ -1,5 +1,6 @@
 /** The ratios and the targets of issue #15, from the results of the scenarios of one run. */
 import type { BacklogResult } from './backlog.ts';
+import { boxBound } from './box-cpu.ts';
 import type { HandRolledResult } from './handrolled.ts';
 import type { IdleResult } from './idle.ts';
 import type { IsolationResult } from './isolation.ts';
@@ -52,6 +53,10 @@ export function ratiosAndTargets(r: Results): { ratios: Record<string, number | 
     scaleOut: r.scaleOut?.ratio ?? null,
     isolation: r.isolation?.ratio ?? null,
     backlogPeakRss: r.backlog?.peakRatio ?? null,
+    boxAllows1: boxBound(one?.box, raw1?.box).bound,
+    boxAllows10: boxBound(ten?.box, raw10?.box).bound,
+    boxAllowsCheapDispatcher1: boxBound(one?.box, raw1?.box).cheapService,
+    boxAllowsCheapDispatcher10: boxBound(ten?.box, raw10?.box).cheapService,
   };
   const targets: Target[] = [];
   const add = (name: string, goal: string, value: number | null | undefined, measured: string, met: boolean | null): void => {
@@ -69,6 +74,24 @@ export function ratiosAndTargets(r: Results): { ratios: Record<string, number | 
       x,
       `${fmt(x, 2)} (${fmtInt(rt?.deliveriesPerS)} vs ${fmtInt(raw?.requestsPerS)}/s)`,
       (x ?? 0) >= min,
+    );
+    // What the two cores allow that ratio to be, from the box accounting of the same two runs.
+    const ours = rt?.box?.usPerDelivery;
+    const theirs = raw?.box?.usPerDelivery;
+    const { bound, cheapService, cheapBoxUs } = boxBound(rt?.box, raw?.box);
+    add(
+      `  box allows (CPU only), ${m} endpoint${m > 1 ? 's' : ''}`,
+      'info',
+      bound,
+      `≤ ${fmt(bound, 2)} (raw ${fmt(theirs?.box, 0)} vs ${fmt(ours?.box, 0)} µs per delivery); measured ${fmt(x, 2)}`,
+      null,
+    );
+    add(
+      `  box allows, dispatcher at the raw loop's µs, ${m} endpoint${m > 1 ? 's' : ''}`,
+      'info',
+      cheapService,
+      `≤ ${fmt(cheapService, 2)} (${fmt(ours?.service, 0)} → ${fmt(theirs?.driver, 0)} µs: raw ${fmt(theirs?.box, 0)} vs ${fmt(cheapBoxUs, 0)} µs)`,
+      null,
     );
   }
   for (const [m, rt, raw] of [

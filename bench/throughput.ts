@@ -3,6 +3,7 @@
  * dispatcher runs; and a paced run (1,000 events/s by default) for the latency at a steady rate.
  */
 import { profiledRun, type ProfileSummary } from './cpu-profile.ts';
+import { SERVICE_PARTS, type BoxCpu } from './box-cpu.ts';
 import { DispatcherRun, watchDeliveries, type BenchContext } from './harness.ts';
 import { produceBurst, producePaced } from './producer.ts';
 import { groupRate } from './receiver.ts';
@@ -46,6 +47,8 @@ export interface ThroughputResult {
   /** Paced runs: the warm-up before the measured run (not in any other figure here). */
   warmUp?: WarmUpResult | null;
   profile?: ProfileSummary & { file: string };
+  /** CPU of every process on the box over the same interval as `cpuS`, and per delivery. */
+  box: BoxCpu;
 }
 
 interface Options {
@@ -77,6 +80,7 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
         })
       : null;
     const snap0 = run.snapshot();
+    const box0 = ctx.box.mark();
     const events = o.paced ? Math.round(o.paced.rate * o.paced.seconds) : o.events!;
     const expected = events * o.endpoints;
     let produced = 0;
@@ -95,6 +99,7 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
     });
     const producedResult = await producing;
     const snap1 = run.snapshot();
+    const box1 = ctx.box.mark();
     const { groups, cpuS: receiverCpuS } = await ctx.receiver.stats({ all: run.paths });
     const g = groups.all!;
     const warmDeliveries = warm?.deliveries ?? 0;
@@ -112,13 +117,14 @@ export async function runThroughput(ctx: BenchContext, o: Options): Promise<Thro
       recorded,
       deferred,
       eventsPerS: round(events / seconds, 0),
-      cpuS: round(cpuS, 2),
+      cpuS: round(cpuS, 3),
       cpuUsPerDelivery: round((cpuS * 1e6) / g.ok, 0),
       cores: round(cpuS / wall, 2),
       peakRssMb: round(snap1?.peakRssMb ?? NaN, 1),
       receiverCpuS: round(receiverCpuS, 2),
       produceSeconds: round(producedResult.seconds, 2),
       exitCode,
+      box: ctx.box.account(box0, box1, { deliveries: g.ok, serviceCpuS: cpuS, counted: SERVICE_PARTS }),
       ...(o.paced ? { pacedRate: o.paced.rate, warmUp: warm } : {}),
     };
     if (o.cpuProfDir) {

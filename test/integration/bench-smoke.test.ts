@@ -33,7 +33,7 @@ test('the bench runs end to end on a tiny load and writes every result field', {
       '--events',
       '300',
       '--only',
-      'idle,throughput,handrolled,scaleout,retry',
+      'idle,throughput,raw,handrolled,scaleout,retry',
       '--paced-seconds',
       '2',
       '--paced-rate',
@@ -144,6 +144,42 @@ test('the bench runs end to end on a tiny load and writes every result field', {
     assert.equal(tier.fromReceiver.count, n, `${tier.tier}: lateness of every retry from the receiver`);
     assert.equal(tier.earlyFromLog, 0, `${tier.tier}: no retry started before it was due`);
   }
+
+  // The box accounting of every CPU-measured run (docs/benchmark.md, "Reading the table"). With
+  // testcontainers the services are not readable processes of this machine: absent, never wrong.
+  const local = process.env.TEST_SERVICES !== 'testcontainers';
+  const raw = json.results.raw.undici;
+  assert.deepEqual(
+    raw.map((r: { endpoints: number }) => r.endpoints),
+    [1, 10],
+  );
+  const withBox = [
+    ...[...burst, paced, ...hand.burst, hand.paced, ...scale.runs].map((r) => ({
+      r,
+      counted: ['service', 'postgres', 'broker', 'receiver', 'driver'],
+    })),
+    ...raw.map((r: { requests: number }) => ({ r: { ...r, deliveries: r.requests, cpuS: null }, counted: ['driver', 'receiver'] })),
+  ];
+  for (const { r, counted } of withBox) {
+    const b = r.box;
+    const what = `box of ${r.label ?? `raw, ${r.endpoints} origin(s)`}`;
+    assert.equal(b.deliveries, r.deliveries, `${what}: per delivery of the run's deliveries`);
+    assert.deepEqual(b.counted, counted, `${what}: the processes counted`);
+    if (r.cpuS !== null) assert.equal(b.cpuS.service, r.cpuS, `${what}: the service's CPU is the run's own reading`);
+    assert.ok(
+      b.cpuS.driver > 0 && b.cpuS.receiver >= 0 && b.cpuS.machineTotal > 0 && b.seconds > 0,
+      `${what}: driver, receiver and machine read`,
+    );
+    if (local) {
+      assert.deepEqual(b.absent, {}, `${what}: every part found`);
+      assert.ok(b.cpuS.postgres >= 0 && b.cpuS.broker >= 0, `${what}: Postgres and broker read`);
+      assert.ok(b.usPerDelivery.box > 0 && b.boxAllowsPerS > 0, `${what}: the box adds up`);
+    }
+  }
+  assert.match(output, /Box accounting, CPU µs per delivery/, 'the box table is printed');
+  const boxLine = json.targets.find((x: { name: string }) => x.name.trim() === 'box allows (CPU only), 10 endpoints');
+  assert.ok(boxLine, 'an info line per throughput target');
+  if (local) assert.ok(boxLine.value > 0 && json.ratios.boxAllowsCheapDispatcher10 > 0, 'the bounds computed');
 
   const goal = (name: string): string | undefined => json.targets.find((x: { name: string }) => x.name === name)?.target;
   assert.equal(goal('throughput vs raw undici, 1 endpoint'), '≥ 0.6');
