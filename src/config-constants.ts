@@ -34,6 +34,15 @@ export const CLAIM_STATEMENTS_IN_FLIGHT = 2;
  */
 export const RETRY_FETCH_BYTES_PER_PARTITION = 64 * 1024;
 
+/**
+ * A delay-topic task due within this long is held in memory until due instead of pausing its
+ * partition at it (see DelayConsumer): 1 s. A hung endpoint's retries come back a few ms apart,
+ * and pausing at each meant a commit, a fetch and a decode of the next few dozen tasks per few
+ * handed on. Bounded by the partition's slots (PARTITION_CONCURRENCY): with all taken, the
+ * partition pauses at the next task until it is due.
+ */
+export const RETRY_HOLD_MS = 1000;
+
 /** An alert.triggered event queued but not produced this long is produced by the next sweep of any dispatcher: 1 min. */
 export const ALERT_CLAIM_LEASE_MS = 60_000;
 /** Longest an auto-disabled endpoint's alert waits for this dispatcher's index to drop it (so it is not sent its own alert): 5 s. */

@@ -47,12 +47,17 @@ export interface PartitionConsumerOptions {
   /** Tries of a message failing with an unknown error before it is quarantined. */
   maxUnclassifiedAttempts: number;
   /**
-   * Asked before each message is admitted: true holds it back. Its partition is then paused at
-   * that message (nothing after it is admitted either) until `resume()` is called for it, and the
-   * `deferred` event says which message waits. The owner decides when to resume (a delay consumer:
-   * when the message is due).
+   * Asked before each message is admitted: how many ms it must still wait before its handler may
+   * start (0 or less: now). A message that must wait at most `holdMs` is admitted and held in
+   * memory (its slot taken, its offset not committable) until then; one that must wait longer, or
+   * finds its partition's slots all taken, pauses its partition at it (nothing after it is admitted
+   * either) until `resume()` is called for it, and the `deferred` event says which message waits
+   * and when to resume. The owner decides when to resume (a delay consumer: on time for the
+   * message to be held again, or due).
    */
-  defer?: (message: ConsumedMessage) => boolean;
+  dueIn?: (message: ConsumedMessage) => number;
+  /** The longest a message `dueIn` holds back is held in memory instead of paused at, ms. Default 0 (always paused). */
+  holdMs?: number;
   /** How often settled offsets are committed, ms. Default 200. */
   commitIntervalMs?: number;
   /**
@@ -81,8 +86,11 @@ export interface PartitionConsumerEvents {
    */
   rebalancing: [{ drained: number; aborted: number }];
   committed: [CommittedOffset[]];
-  /** A partition was paused at `message` because `defer` held it back. */
-  deferred: [{ message: ConsumedMessage }];
+  /**
+   * A partition was paused at `message` because `dueIn` held it back: resume it in `resumeInMs`
+   * (when it can be held, or when it is due if the partition's slots were all taken).
+   */
+  deferred: [{ message: ConsumedMessage; resumeInMs: number }];
   /** A handler failed; `willRetry` false means the message goes to `quarantine`. */
   handlerFailed: [{ message: ConsumedMessage; error: unknown; kind: ErrorKind; failures: number; willRetry: boolean }];
   /** A message was quarantined (see `quarantine`). */

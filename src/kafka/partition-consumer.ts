@@ -23,6 +23,8 @@ interface Generation {
   signal: AbortSignal;
   /** Ends handler retries: aborts once stopping or on a rejoin. */
   retrySignal: AbortSignal;
+  /** Wakes the messages held until due (see `dueIn`): called when retrySignal aborts. */
+  held: Set<() => void>;
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -39,7 +41,7 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
  * offset), so no message is handled by two members, or two generations, at once.
  */
 export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
-  readonly #o: Required<Omit<PartitionConsumerOptions, 'defer'>> & Pick<PartitionConsumerOptions, 'defer'>;
+  readonly #o: Required<Omit<PartitionConsumerOptions, 'dueIn'>> & Pick<PartitionConsumerOptions, 'dueIn'>;
   readonly #consumer: Consumer;
   readonly #commits: OffsetCommitter;
   readonly #states = new Map<string, PartitionState>();
@@ -65,6 +67,7 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       rebalanceDrainMs: 10_000,
       maxBytesPerPartition: 256 * 1024,
       maxBytes: 2 * 1024 * 1024,
+      holdMs: 0,
       ...options,
     };
     this.#consumer = options.kafka.consumer({
@@ -111,11 +114,17 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
 
   #newGeneration(): Generation {
     const abort = new AbortController();
-    return {
-      abort,
-      signal: AbortSignal.any([this.#handlerAbort.signal, abort.signal]),
-      retrySignal: AbortSignal.any([this.#retryAbort.signal, abort.signal]),
-    };
+    const retrySignal = AbortSignal.any([this.#retryAbort.signal, abort.signal]);
+    const held = new Set<() => void>();
+    // One listener for all held messages (not one per message on the shared signal).
+    retrySignal.addEventListener(
+      'abort',
+      () => {
+        for (const wake of held) wake();
+      },
+      { once: true },
+    );
+    return { abort, signal: AbortSignal.any([this.#handlerAbort.signal, abort.signal]), retrySignal, held };
   }
 
   #onJoin(memberId: string, assignment: Record<string, number[]>): void {
@@ -183,9 +192,12 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     for (const m of batch.messages) {
       if (gone()) return resolveAdmitted();
       const message = consumedMessage(topic, partition, m);
-      if (this.#o.defer?.(message)) {
+      const waitMs = this.#o.dueIn?.(message) ?? 0;
+      // Held in memory only with a slot free: waiting for one would hold every other partition's
+      // next fetch (kafkajs fetches again once every batch of a fetch is handled).
+      if (waitMs > 0 && (waitMs > this.#o.holdMs || state.tracker.inFlight >= this.#o.concurrency)) {
         resolveAdmitted();
-        await this.#pauseAt(state, message);
+        await this.#pauseAt(state, message, waitMs > this.#o.holdMs ? waitMs - this.#o.holdMs : waitMs);
         return; // not resolved: kafkajs fetches it again after the resume
       }
       if (state.tracker.inFlight >= this.#o.concurrency) {
@@ -200,13 +212,14 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       state.tracker.add(offset);
       this.#inFlight++;
       admitted = m.offset;
-      void this.#run(state, offset, message, this.#generation);
+      void this.#run(state, offset, message, this.#generation, waitMs > 0);
     }
     resolveAdmitted();
     await heartbeat();
   }
 
-  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation): Promise<void> {
+  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation, held: boolean): Promise<void> {
+    if (held) await this.#holdUntilDue(message, gen);
     // Once stopping or rejoining, a message not yet started stays unsettled (read again later).
     let settled = !gen.retrySignal.aborted;
     if (settled) {
@@ -222,6 +235,21 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       state.slotWaiters.shift()?.();
     }
     this.#settled();
+  }
+
+  /** Waits until `dueIn` says the message is due (never before), or the generation's retries end. */
+  async #holdUntilDue(message: ConsumedMessage, gen: Generation): Promise<void> {
+    for (let ms = this.#o.dueIn!(message); ms > 0 && !gen.retrySignal.aborted; ms = this.#o.dueIn!(message)) {
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          gen.held.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        gen.held.add(wake);
+      });
+    }
   }
 
   #settled(): void {
@@ -242,13 +270,13 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     });
   }
 
-  async #pauseAt(state: PartitionState, message: ConsumedMessage): Promise<void> {
+  async #pauseAt(state: PartitionState, message: ConsumedMessage, resumeInMs: number): Promise<void> {
     await this.#commits.commitBeforePause(state, BigInt(message.offset));
     this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
-    this.emit('deferred', { message });
+    this.emit('deferred', { message, resumeInMs });
   }
 
-  /** Fetches a partition paused by `defer` again; nothing once stopping. */
+  /** Fetches a partition paused by `dueIn` again; nothing once stopping. */
   resume(topic: string, partition: number): void {
     if (this.#stopping) return;
     this.#consumer.resume([{ topic, partitions: [partition] }]);

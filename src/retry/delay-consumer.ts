@@ -2,8 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { PartitionConsumer, type ConsumedMessage, type PartitionConsumerOptions } from '../kafka/partition-consumer.ts';
-import { RETRY_FETCH_BYTES_PER_PARTITION } from '../config.ts';
+import { RETRY_FETCH_BYTES_PER_PARTITION, RETRY_HOLD_MS } from '../config.ts';
 import { taskDueAt } from './retry-message.ts';
+
+/**
+ * Tasks are handed on at the first multiple of this many ms at or after their due time, so the
+ * held tasks of a burst due a few ms apart wake together and share the dispatcher's lookups (one
+ * query for the tasks woken within a millisecond: BatchedLookup), instead of one each.
+ */
+const HOLD_TICK_MS = 10;
 
 export interface DelayConsumerOptions {
   kafka: Kafka;
@@ -21,23 +28,30 @@ export interface DelayConsumerOptions {
   logger: Logger;
   /** Wall clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** A task due within this many ms is held in memory until due instead of pausing its partition. Default RETRY_HOLD_MS. */
+  holdMs?: number;
 }
 
 export interface DelayConsumerEvents {
   paused: [{ topic: string; partition: number; dueAtMs: number }];
-  resumed: [{ topic: string; partition: number; lateMs: number }];
+  /** The partition paused at the task due at `dueAtMs` is fetched again (up to `holdMs` before then). */
+  resumed: [{ topic: string; partition: number; dueAtMs: number }];
 }
 
 /**
- * Reads the delay topics and hands each task on once it is due. At the first message not yet
- * due, its partition is paused until then: due times only grow along a partition of a tier (each
- * is its scheduling time plus the tier's delay), so nothing after it is due either. A
- * redelivery, due at once, may wait behind them: never early, possibly late.
+ * Reads the delay topics and hands each task on once it is due, never before. A task due within
+ * `holdMs` is admitted and held in memory until then (its offset stays uncommitted, like any
+ * message in flight). At the first task due later, its partition is paused until `holdMs` before
+ * it is due: due times only grow along a partition of a tier (each is its scheduling time plus
+ * the tier's delay), so nothing after it is due sooner. A redelivery, due at once, may wait
+ * behind them: never early, possibly late.
  *
  * Each resume makes kafkajs fetch the partition again from the paused offset, and decode all it
- * fetched; a tier holding a burst of tasks a few ms apart (a hung endpoint's retries) is resumed
- * for every few of them. So its fetches are small (RETRY_FETCH_BYTES_PER_PARTITION): what is
- * decoded again and again is a few dozen tasks, not a MiB of them.
+ * fetched. Pausing at every task not yet due resumed a tier holding a burst of tasks a few ms
+ * apart (a hung endpoint's retries) for every few of them, each resume a commit, a fetch and a
+ * decode of what followed; holding what is due soon takes the burst in one fetch. The fetches
+ * stay small (RETRY_FETCH_BYTES_PER_PARTITION), so what a resume decodes again is a few dozen
+ * tasks, not a MiB of them.
  */
 export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements AsyncDisposable {
   /** The group consumer underneath (readiness, lifecycle events). */
@@ -59,11 +73,12 @@ export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements 
       classify: options.classify,
       quarantine: options.quarantine,
       maxUnclassifiedAttempts: options.maxUnclassifiedAttempts,
-      defer: (m) => taskDueAt(m.headers) > this.#now(),
+      dueIn: (m) => Math.ceil(taskDueAt(m.headers) / HOLD_TICK_MS) * HOLD_TICK_MS - this.#now(),
+      holdMs: options.holdMs ?? RETRY_HOLD_MS,
       maxBytesPerPartition: RETRY_FETCH_BYTES_PER_PARTITION,
       logger: options.logger,
     });
-    this.consumer.on('deferred', ({ message }) => this.#resumeWhenDue(message));
+    this.consumer.on('deferred', ({ message, resumeInMs }) => this.#resumeLater(message, resumeInMs));
   }
 
   start(): Promise<void> {
@@ -82,7 +97,7 @@ export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements 
     await this.stop();
   }
 
-  #resumeWhenDue(message: ConsumedMessage): void {
+  #resumeLater(message: ConsumedMessage, resumeInMs: number): void {
     if (this.#stopping) return;
     const { topic, partition } = message;
     const dueAtMs = taskDueAt(message.headers);
@@ -96,9 +111,9 @@ export class DelayConsumer extends EventEmitter<DelayConsumerEvents> implements 
           this.#timers.delete(k);
           if (this.#stopping) return;
           this.consumer.resume(topic, partition);
-          this.emit('resumed', { topic, partition, lateMs: this.#now() - dueAtMs });
+          this.emit('resumed', { topic, partition, dueAtMs });
         },
-        Math.max(0, dueAtMs - this.#now()),
+        Math.max(0, resumeInMs),
       ),
     );
   }
