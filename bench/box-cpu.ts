@@ -43,6 +43,13 @@ export interface BoxCpu {
   machineBusyShare: number | null;
   /** Cores the machine counted (total / seconds) over `box` µs: the deliveries/s the box allows, CPU only. */
   boxAllowsPerS: number | null;
+  /**
+   * Cores other processes left this run: (total − other) / seconds. On a shared machine other
+   * people's work takes some of the cores, and not the same share in every run.
+   */
+  coresLeft: number | null;
+  /** `coresLeft` over `box` µs: the deliveries/s the CPU left to this run allows. */
+  leftAllowsPerS: number | null;
   /** Why a reading is missing, by part. */
   absent: Partial<Record<BoxPart | 'machine', string>>;
 }
@@ -93,6 +100,7 @@ export function boxAccount(o: {
   const boxS = countedS.some((s) => s === null) ? null : countedS.reduce<number>((a, b) => a + b!, 0);
   const busy = o.cpuS.machineBusy;
   const total = o.cpuS.machineTotal;
+  const coresLeft = boxS === null || busy === null || total === null || !(o.seconds > 0) ? null : (total - (busy - boxS)) / o.seconds;
   return {
     seconds: round(o.seconds, 3),
     deliveries: o.deliveries,
@@ -108,6 +116,8 @@ export function boxAccount(o: {
     },
     machineBusyShare: busy !== null && total ? round(busy / total, 3) : null,
     boxAllowsPerS: boxS && total && o.seconds > 0 ? round((total / o.seconds / boxS) * o.deliveries, 0) : null,
+    coresLeft: coresLeft === null ? null : round(coresLeft, 3),
+    leftAllowsPerS: boxS && coresLeft !== null ? round((coresLeft / boxS) * o.deliveries, 0) : null,
     absent: o.absent,
   };
 }
@@ -211,15 +221,33 @@ export class BoxMeter {
  * The throughput ratio the box allows if both runs were purely CPU-bound on the same cores: the
  * raw loop's box µs per request over the service's box µs per delivery. `cheapService` is the same
  * with the service's own µs replaced by the raw loop's driver µs ("if the dispatcher cost what the
- * raw loop does"), `cheapBoxUs` that box. Null where either box is unknown.
+ * raw loop does"), `cheapBoxUs` that box. The `…Left` forms scale both by the cores other
+ * processes left each run (`coresLeft`): on a shared machine the two runs do not get the same
+ * CPU, and only these stay bounds there. Null where either box is unknown.
  */
 export function boxBound(
   service: BoxCpu | undefined,
   raw: BoxCpu | undefined,
-): { bound: number | null; cheapService: number | null; cheapBoxUs: number | null } {
+): {
+  bound: number | null;
+  cheapService: number | null;
+  cheapBoxUs: number | null;
+  boundLeft: number | null;
+  cheapServiceLeft: number | null;
+} {
+  const none = { bound: null, cheapService: null, cheapBoxUs: null, boundLeft: null, cheapServiceLeft: null };
   const ours = service?.usPerDelivery;
   const theirs = raw?.usPerDelivery;
-  if (!ours?.box || !theirs?.box || ours.service === null) return { bound: null, cheapService: null, cheapBoxUs: null };
+  if (!ours?.box || !theirs?.box || ours.service === null) return none;
   const cheap = theirs.driver === null ? null : round(ours.box - ours.service + theirs.driver, 1);
-  return { bound: round(theirs.box / ours.box, 3), cheapService: cheap ? round(theirs.box / cheap, 3) : null, cheapBoxUs: cheap };
+  const left = service!.coresLeft && raw!.coresLeft ? service!.coresLeft / raw!.coresLeft : null;
+  const bound = theirs.box / ours.box;
+  const cheapBound = cheap ? theirs.box / cheap : null;
+  return {
+    bound: round(bound, 3),
+    cheapService: cheapBound === null ? null : round(cheapBound, 3),
+    cheapBoxUs: cheap,
+    boundLeft: left === null ? null : round(bound * left, 3),
+    cheapServiceLeft: left === null || cheapBound === null ? null : round(cheapBound * left, 3),
+  };
 }

@@ -43,6 +43,8 @@ export function boxTable(r: Results, render: (header: string[], rows: string[][]
     us(b.usPerDelivery.machineBusy),
     b.machineBusyShare === null ? '-' : `${fmt(b.machineBusyShare * 100, 0)} %`,
     fmtInt(b.boxAllowsPerS),
+    fmt(b.coresLeft, 2),
+    fmtInt(b.leftAllowsPerS),
   ]);
   const absent = runs.flatMap(([scenario, run, b]) =>
     Object.entries(b.absent).map(([part, why]) => `  ${scenario}, ${run}: ${part} not read: ${why}`),
@@ -69,6 +71,8 @@ export function boxTable(r: Results, render: (header: string[], rows: string[][]
         'machine busy',
         'busy',
         'box allows /s',
+        'cores left',
+        'left allows /s',
       ],
       rows,
     ),

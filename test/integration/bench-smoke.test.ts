@@ -174,12 +174,17 @@ test('the bench runs end to end on a tiny load and writes every result field', {
       assert.deepEqual(b.absent, {}, `${what}: every part found`);
       assert.ok(b.cpuS.postgres >= 0 && b.cpuS.broker >= 0, `${what}: Postgres and broker read`);
       assert.ok(b.usPerDelivery.box > 0 && b.boxAllowsPerS > 0, `${what}: the box adds up`);
+      assert.ok(b.coresLeft > 0 && b.leftAllowsPerS > 0, `${what}: the cores other processes left it`);
     }
   }
   assert.match(output, /Box accounting, CPU µs per delivery/, 'the box table is printed');
   const boxLine = json.targets.find((x: { name: string }) => x.name.trim() === 'box allows (CPU only), 10 endpoints');
   assert.ok(boxLine, 'an info line per throughput target');
-  if (local) assert.ok(boxLine.value > 0 && json.ratios.boxAllowsCheapDispatcher10 > 0, 'the bounds computed');
+  if (local)
+    assert.ok(
+      boxLine.value > 0 && json.ratios.boxAllowsCheapDispatcher10 > 0 && json.ratios.boxAllowsWithCoresLeft10 > 0,
+      'the bounds computed',
+    );
 
   const goal = (name: string): string | undefined => json.targets.find((x: { name: string }) => x.name === name)?.target;
   assert.equal(goal('throughput vs raw undici, 1 endpoint'), '≥ 0.6');

@@ -4,6 +4,7 @@ import { boxAccount, boxBound, RAW_LOOP_PARTS, SERVICE_PARTS, type BoxCpu } from
 import { backendParent, dataDirOfPort, isLocalHost, listeningInodes, parsePostmasterPid, socketInode } from '../../bench/box-locate.ts';
 
 const noMachine = { machineS: null, absent: {} };
+const none = { bound: null, cheapService: null, cheapBoxUs: null, boundLeft: null, cheapServiceLeft: null };
 
 /** The session-23 hand accounting at 10 endpoints, as CPU seconds over 200,000 deliveries. */
 function service(over: Partial<BoxCpu['cpuS']> = {}): BoxCpu {
@@ -43,6 +44,9 @@ test('µs per delivery of each process, their sum (box), and other = machine bus
   assert.equal(b.machineBusyShare, 0.93);
   // 43 core-seconds in 21.5 s = 2 cores; 2 / 178 µs.
   assert.equal(b.boxAllowsPerS, Math.round(2e6 / 178));
+  // Others took 22 µs × 200,000 = 4.4 s of the 43: 38.6 s / 21.5 s = 1.795 cores left to this run.
+  assert.equal(b.coresLeft, 1.795);
+  assert.equal(b.leftAllowsPerS, Math.round((38.6 / 21.5 / 35.6) * 200_000));
 });
 
 test('a part that takes no part in the run is read but neither counted nor shown per delivery', () => {
@@ -62,11 +66,16 @@ test('a counted part that could not be read leaves the box unknown, never cheape
   assert.equal(b.usPerDelivery.box, null);
   assert.equal(b.usPerDelivery.other, null);
   assert.equal(b.boxAllowsPerS, null);
-  assert.deepEqual(boxBound(b, raw()), { bound: null, cheapService: null, cheapBoxUs: null });
+  assert.equal(b.coresLeft, null);
+  assert.equal(b.leftAllowsPerS, null);
+  assert.deepEqual(boxBound(b, raw()), none);
   const noMachineRead = service({ machineBusy: null, machineTotal: null });
   assert.equal(noMachineRead.usPerDelivery.box, 178, 'the processes still add up');
   assert.equal(noMachineRead.usPerDelivery.other, null);
   assert.equal(noMachineRead.machineBusyShare, null);
+  assert.equal(noMachineRead.coresLeft, null, 'no cores left without the machine');
+  assert.equal(boxBound(noMachineRead, raw()).bound, Math.round((79 / 178) * 1000) / 1000);
+  assert.equal(boxBound(noMachineRead, raw()).boundLeft, null);
 });
 
 test('no deliveries: nothing per delivery', () => {
@@ -80,8 +89,21 @@ test('the bound is the raw box over ours; the cheap-dispatcher bound swaps the s
   assert.equal(bound, Math.round((79 / 178) * 1000) / 1000);
   assert.equal(cheapBoxUs, 178 - 89 + 48);
   assert.equal(cheapService, Math.round((79 / 137) * 1000) / 1000);
-  assert.deepEqual(boxBound(undefined, raw()), { bound: null, cheapService: null, cheapBoxUs: null });
-  assert.deepEqual(boxBound(service(), undefined), { bound: null, cheapService: null, cheapBoxUs: null });
+  assert.deepEqual(boxBound(undefined, raw()), none);
+  assert.deepEqual(boxBound(service(), undefined), none);
+});
+
+test('with the cores others left each run, the bounds scale by their ratio', () => {
+  // The raw run shared the machine with a busy neighbour: the same work took 12 s, and 7.7 of the
+  // 24 core-seconds went to others (1.358 cores left against the service run's 1.795).
+  const busyRaw = boxAccount({ ...raw(), seconds: 12, cpuS: { ...raw().cpuS, machineBusy: 23.5, machineTotal: 24 } });
+  assert.equal(busyRaw.coresLeft, 1.358);
+  const s = service();
+  const { bound, boundLeft, cheapService, cheapServiceLeft } = boxBound(s, busyRaw);
+  const left = s.coresLeft! / busyRaw.coresLeft!;
+  assert.equal(boundLeft, Math.round((79 / 178) * left * 1000) / 1000);
+  assert.equal(cheapServiceLeft, Math.round((79 / 137) * left * 1000) / 1000);
+  assert.ok(boundLeft! > bound! && cheapServiceLeft! > cheapService!, 'the raw run got fewer cores: the bound rises');
 });
 
 test('reads pid, data directory and port from a postmaster.pid file', () => {
