@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { byteaColumnLiteral, columnLiteral, timestampText } from '../db/pg-arrays.ts';
+import { byteaArray, int4Array, int8Array, textArray, timestamptzArray, uuidArray } from '../db/pg-binary-arrays.ts';
 import { pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 import { CLAIM_STATEMENTS_IN_FLIGHT } from '../config.ts';
 import { sleep } from '../util/backoff.ts';
@@ -218,16 +218,17 @@ export class DeliveryClaims {
     const { rows } = await this.#pool.query<{ id: string; answer: Exclude<Answer, 'claimed'> }>({
       name: 'webhooks_claim_deliveries',
       text: CLAIM_SQL,
+      // Binary arrays (pg-binary-arrays.ts): Postgres copies each element instead of parsing its text.
       values: [
-        columnLiteral(asked, (a) => a.id),
-        columnLiteral(asked, (a) => a.r.endpointId),
-        columnLiteral(asked, (a) => pgText(a.r.eventId, SHORT_TEXT_CHARS)),
-        columnLiteral(asked, (a) => pgText(a.r.eventType, SHORT_TEXT_CHARS)),
-        columnLiteral(asked, (a) => timestampText(a.r.eventTimestampMs)),
-        byteaColumnLiteral(asked, (a) => a.r.bodyDigest),
-        columnLiteral(asked, (a) => pgText(a.r.source.topic, SHORT_TEXT_CHARS)),
-        columnLiteral(asked, (a) => pgInt(a.r.source.partition)),
-        columnLiteral(asked, (a) => a.r.source.offset),
+        uuidArray(asked, (a) => a.id),
+        uuidArray(asked, (a) => a.r.endpointId),
+        textArray(asked, (a) => pgText(a.r.eventId, SHORT_TEXT_CHARS)),
+        textArray(asked, (a) => pgText(a.r.eventType, SHORT_TEXT_CHARS)),
+        timestamptzArray(asked, (a) => a.r.eventTimestampMs),
+        byteaArray(asked, (a) => a.r.bodyDigest),
+        textArray(asked, (a) => pgText(a.r.source.topic, SHORT_TEXT_CHARS)),
+        int4Array(asked, (a) => pgInt(a.r.source.partition)),
+        int8Array(asked, (a) => a.r.source.offset),
         this.instanceId,
         this.#o.leaseMs,
       ],

@@ -1,5 +1,5 @@
 import type { DeliveryStatus } from '../db/database.ts';
-import { byteaColumnLiteral, columnLiteral, timestampText, type ArrayElement } from '../db/pg-arrays.ts';
+import { byteaArray, int4Array, int8Array, textArray, timestamptzArray, uuidArray } from '../db/pg-binary-arrays.ts';
 import { LONG_TEXT_CHARS, pgInt, pgText, SHORT_TEXT_CHARS } from '../db/postgres-values.ts';
 
 /** The state of a delivery after an attempt (or a decision without one, such as a cancellation). */
@@ -96,7 +96,7 @@ const short = (s: string | null): string | null => pgText(s, SHORT_TEXT_CHARS);
 const long = (s: string | null): string | null => pgText(s, LONG_TEXT_CHARS);
 const count = (n: number): number => Math.max(0, pgInt(n) ?? 0);
 
-/** The parameters of FLUSH_SQL for `rows` (array literals, see pg-arrays.ts), every value from outside made safe for Postgres. */
+/** The parameters of FLUSH_SQL for `rows` (binary arrays, see pg-binary-arrays.ts), every value from outside made safe for Postgres. */
 export function flushParams(rows: readonly LogRows[]): unknown[] {
   // Postgres refuses to update one row twice in a statement: keep the newest state per delivery.
   const latest = new Map<string, DeliveryRecord>();
@@ -110,42 +110,55 @@ export function flushParams(rows: readonly LogRows[]): unknown[] {
   }
   const ds = [...latest.values()];
   return [
-    ...literals(ds, DELIVERY_COLUMNS),
-    byteaColumnLiteral(ds, (d) => d.payload),
-    ...literals(as, ATTEMPT_COLUMNS),
-    columnLiteral(ds, (d) => short(d.source?.topic ?? null)),
-    columnLiteral(ds, (d) => pgInt(d.source?.partition ?? null)),
-    columnLiteral(ds, (d) => d.source?.offset ?? null),
-    columnLiteral(as, (a) => a.traceparent ?? null),
+    ...DELIVERY_COLUMNS.map((column) => column(ds)),
+    ...ATTEMPT_COLUMNS.map((column) => column(as)),
+    textArray(ds, (d) => short(d.source?.topic ?? null)),
+    int4Array(ds, (d) => pgInt(d.source?.partition ?? null)),
+    int8Array(ds, (d) => d.source?.offset ?? null),
+    textArray(as, (a) => a.traceparent ?? null),
   ];
 }
 
-/** How each field of a record becomes an array element; the key order is the parameter order. */
-type Columns<R> = { [K in keyof R]?: (value: R[K]) => ArrayElement };
+/** One parameter of FLUSH_SQL: a binary array (pg-binary-arrays.ts) of one field of the rows, made safe for Postgres. */
+type Column<R> = (rows: readonly R[]) => Buffer | string;
 
-function literals<R>(rows: readonly R[], columns: Columns<R>): string[] {
-  return (Object.keys(columns) as Array<keyof R>).map((key) => {
-    const convert = columns[key] as (value: R[keyof R]) => ArrayElement;
-    return columnLiteral(rows, (r) => convert(r[key]));
-  });
-}
-
-const same = (v: string): string => v;
-const ts = timestampText;
-
-// The columns of FLUSH_SQL: $1–$14, then the payload ($15, bytea), $16–$29, $30–$32 (where the
-// event was read) and $33 (traceparent). A table laid out by hand, in the order of the SQL.
+// The columns of FLUSH_SQL: $1–$15 (the deliveries, the payload last), $16–$29 (the attempts),
+// then $30–$32 (where the event was read) and $33 (traceparent). In the order of the SQL.
 // prettier-ignore
-const DELIVERY_COLUMNS: Columns<DeliveryRecord> = {
-  deliveryId: same, endpointId: same, eventId: short, eventType: short, eventTimestampMs: ts, status: same,
-  statusReason: short, series: count, attempts: count, lastStatusCode: pgInt, lastError: long,
-  firstAttemptAtMs: ts, lastAttemptAtMs: ts, nextAttemptAtMs: ts,
-};
+const DELIVERY_COLUMNS: Array<Column<DeliveryRecord>> = [
+  (ds) => uuidArray(ds, (d) => d.deliveryId),
+  (ds) => uuidArray(ds, (d) => d.endpointId),
+  (ds) => textArray(ds, (d) => short(d.eventId)),
+  (ds) => textArray(ds, (d) => short(d.eventType)),
+  (ds) => timestamptzArray(ds, (d) => d.eventTimestampMs),
+  (ds) => textArray(ds, (d) => d.status),
+  (ds) => textArray(ds, (d) => short(d.statusReason)),
+  (ds) => int4Array(ds, (d) => count(d.series)),
+  (ds) => int4Array(ds, (d) => count(d.attempts)),
+  (ds) => int4Array(ds, (d) => pgInt(d.lastStatusCode)),
+  (ds) => textArray(ds, (d) => long(d.lastError)),
+  (ds) => timestamptzArray(ds, (d) => d.firstAttemptAtMs),
+  (ds) => timestamptzArray(ds, (d) => d.lastAttemptAtMs),
+  (ds) => timestamptzArray(ds, (d) => d.nextAttemptAtMs),
+  (ds) => byteaArray(ds, (d) => d.payload),
+];
 // prettier-ignore
-const ATTEMPT_COLUMNS: Columns<AttemptRecord> = {
-  deliveryId: same, endpointId: same, series: count, attempt: count, startedAt: (d) => ts(d.getTime()), durationMs: count,
-  delayMs: pgInt, dueAtMs: ts, url: short, outcome: same, statusCode: pgInt, errorKind: short, error: long, responseBody: long,
-};
+const ATTEMPT_COLUMNS: Array<Column<AttemptRecord>> = [
+  (as) => uuidArray(as, (a) => a.deliveryId),
+  (as) => uuidArray(as, (a) => a.endpointId),
+  (as) => int4Array(as, (a) => count(a.series)),
+  (as) => int4Array(as, (a) => count(a.attempt)),
+  (as) => timestamptzArray(as, (a) => a.startedAt.getTime()),
+  (as) => int4Array(as, (a) => count(a.durationMs)),
+  (as) => int4Array(as, (a) => pgInt(a.delayMs)),
+  (as) => timestamptzArray(as, (a) => a.dueAtMs),
+  (as) => textArray(as, (a) => short(a.url)),
+  (as) => textArray(as, (a) => a.outcome),
+  (as) => int4Array(as, (a) => pgInt(a.statusCode)),
+  (as) => textArray(as, (a) => short(a.errorKind)),
+  (as) => textArray(as, (a) => long(a.error)),
+  (as) => textArray(as, (a) => long(a.responseBody)),
+];
 
 // Printable ASCII survives any encoding and any text column.
 const ascii = (s: string | null): string | null =>
