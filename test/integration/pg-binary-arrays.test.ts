@@ -122,7 +122,7 @@ test('uuid elements in either case read back canonical; any other spelling goes 
     'x'.repeat(36),
     '6f9619ff08b86-d011-b42d-00cf4fc964ff',
   ]) {
-    const err = await dbError(db.pool.query('select $1::uuid[]', [uuidArray([bad], same)]));
+    const err = await dbError(db.pool.query('select $1::uuid[]', [uuidArray([ids[0]!, bad], same)]));
     assert.equal(err.code, '22P02', bad);
   }
 });
