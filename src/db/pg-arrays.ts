@@ -67,13 +67,19 @@ const MAX_DATE_MS = 8.64e15;
 const FIRST_PLAIN_MS = -62_135_596_800_000;
 const AFTER_PLAIN_MS = 253_402_300_800_000;
 
+/** `ms` if it is a date a JS Date can hold (finite, within ±8.64e15 ms), else null: what a timestamptz element may carry. */
+export function dateMs(ms: number | null): number | null {
+  return ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS ? null : ms;
+}
+
 /**
  * A `timestamptz` element (UTC ISO 8601) for ms since the epoch; null for a value that is no date.
  * Years outside 1–9999 are written as Postgres reads them (no `+` sign; `BC` for year 0 and
  * before), so an out-of-range date is refused by Postgres, as a Date parameter would be.
  */
-export function timestampText(ms: number | null): string | null {
-  if (ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return null;
+export function timestampText(value: number | null): string | null {
+  const ms = dateMs(value);
+  if (ms === null) return null;
   if (ms >= FIRST_PLAIN_MS && ms < AFTER_PLAIN_MS && Number.isInteger(ms)) return plainTimestamp(ms);
   const iso = new Date(ms).toISOString();
   if (ms >= FIRST_PLAIN_MS && ms < AFTER_PLAIN_MS) return iso;

@@ -12,7 +12,7 @@
  * literal of pg-arrays.ts instead (the statement's parameter types do not change, only this
  * execution's format of that parameter): Postgres then accepts or refuses it exactly as before.
  */
-import { columnLiteral } from './pg-arrays.ts';
+import { columnLiteral, dateMs } from './pg-arrays.ts';
 
 // pg_type OIDs of the element types; array_recv refuses an array whose header names another.
 const INT4 = 23;
@@ -137,8 +137,6 @@ export function int8Array<R>(rows: readonly R[], pick: (row: R) => string | null
 
 // Postgres's timestamps count microseconds from 2000-01-01T00:00:00Z.
 const POSTGRES_EPOCH_MS = 946_684_800_000;
-// JS Dates reach ±8.64e15 ms; NaN and infinities do not serialise (as timestampText: null).
-const MAX_DATE_MS = 8.64e15;
 // Within this many ms of the Postgres epoch (about 285 years) the microseconds are exact as a JS number.
 const EXACT_MS = 9e12;
 
@@ -159,14 +157,8 @@ const TIMESTAMPTZ_TYPE: ElementType<number> = {
  * that is no date. Postgres refuses one outside its range, as it refuses the text.
  */
 export function timestamptzArray<R>(rows: readonly R[], pick: (row: R) => number | null): Buffer {
-  return binaryArray(
-    rows,
-    (row) => {
-      const v = pick(row);
-      return v === null || !Number.isFinite(v) || Math.abs(v) > MAX_DATE_MS ? null : v;
-    },
-    TIMESTAMPTZ_TYPE,
-  )!;
+  // A value that is no date is null, as timestampText writes it (dateMs).
+  return binaryArray(rows, (row) => dateMs(pick(row)), TIMESTAMPTZ_TYPE)!;
 }
 
 // The value of each hex digit by char code, -1 for any other character.
