@@ -212,14 +212,14 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
       state.tracker.add(offset);
       this.#inFlight++;
       admitted = m.offset;
-      void this.#run(state, offset, message, this.#generation, waitMs > 0);
+      void this.#run(state, offset, message, this.#generation, waitMs);
     }
     resolveAdmitted();
     await heartbeat();
   }
 
-  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation, held: boolean): Promise<void> {
-    if (held) await this.#holdUntilDue(message, gen);
+  async #run(state: PartitionState, offset: bigint, message: ConsumedMessage, gen: Generation, waitMs: number): Promise<void> {
+    if (waitMs > 0) await this.#holdUntilDue(message, gen, waitMs);
     // Once stopping or rejoining, a message not yet started stays unsettled (read again later).
     let settled = !gen.retrySignal.aborted;
     if (settled) {
@@ -237,9 +237,12 @@ export class PartitionConsumer extends EventEmitter<PartitionConsumerEvents> {
     this.#settled();
   }
 
-  /** Waits until `dueIn` says the message is due (never before), or the generation's retries end. */
-  async #holdUntilDue(message: ConsumedMessage, gen: Generation): Promise<void> {
-    for (let ms = this.#o.dueIn!(message); ms > 0 && !gen.retrySignal.aborted; ms = this.#o.dueIn!(message)) {
+  /**
+   * Waits `waitMs` (what `dueIn` said at admission), then until `dueIn` says the message is due
+   * (never before), or the generation's retries end.
+   */
+  async #holdUntilDue(message: ConsumedMessage, gen: Generation, waitMs: number): Promise<void> {
+    for (let ms = waitMs; ms > 0 && !gen.retrySignal.aborted; ms = this.#o.dueIn!(message)) {
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);
