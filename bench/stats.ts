@@ -1,8 +1,16 @@
 /** Small numeric helpers shared by the bench and its receiver process. */
 
-/** Wall-clock ms with sub-ms resolution; comparable across processes on one machine. */
+/**
+ * Ms on the machine's monotonic clock (CLOCK_MONOTONIC, which `process.hrtime` reads), with sub-ms
+ * resolution: the same clock in every process of the machine, so a time taken in one process (the
+ * driver's `produced_at`) can be compared with one taken in another (the receiver's arrival). Not
+ * a date. `performance.timeOrigin + performance.now()` was used before, but each process anchors
+ * its timeOrigin to the wall clock once, at its start, and time sync steps and slews the wall
+ * clock: on the build VMs two processes started minutes apart disagreed by several ms (a paced
+ * run's p50 latency came out negative, -4.8 ms).
+ */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 export interface Summary {
