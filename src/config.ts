@@ -133,9 +133,9 @@ export interface Config {
     /** RETRY_DELAYS: comma-separated delays before attempts 2, 3, 4… (`5s,30s,120s`; units ms, s, m). */
     delaysMs: number[];
     /**
-     * RETRY_MESSAGE_FORMAT: how retry messages carry a task on the delay topics, `headers` (one
-     * header a field, what every version reads) or `compact` (one header, read from this version
-     * on; cheaper to produce). Default `headers`: see TaskFormat in src/retry/retry-message.ts.
+     * RETRY_MESSAGE_FORMAT: how retry messages carry a task on the delay topics, `compact` (one
+     * header, cheaper to produce) or `headers` (one header a field, what dispatchers before
+     * c0e03c1 read too). Default `compact`: see TaskFormat in src/retry/retry-message.ts.
      */
     messageFormat: TaskFormat;
   };
@@ -264,7 +264,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     delivery,
     retry: {
       delaysMs: durations(env, 'RETRY_DELAYS', '5s,30s,120s'),
-      messageFormat: oneOf(env, 'RETRY_MESSAGE_FORMAT', 'headers', TASK_FORMATS),
+      messageFormat: oneOf(env, 'RETRY_MESSAGE_FORMAT', 'compact', TASK_FORMATS),
     },
     alerts: {
       topic: topicOrOff(env, 'ALERTS_TOPIC', inputTopics[0]!),

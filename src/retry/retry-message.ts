@@ -59,12 +59,12 @@ export const THROTTLED_HEADER = 'throttled';
  * - `headers`: one header each (the names in `H`), what every dispatcher reads. The dead-letter
  *   topic, which people and their tools read, always has this format.
  * - `compact`: all of them in the one header `task` (a JSON array, see `compactTask`), what
- *   dispatchers read from this version on. kafkajs encodes each record header with a buffer of its
+ *   dispatchers read from c0e03c1 on. kafkajs encodes each record header with a buffer of its
  *   own (a 512-byte `Buffer.alloc` per header), so ten headers cost more than the 1 KiB body: a
  *   hung endpoint's stalled attempts are a retry message each.
  * A dispatcher reads both. One that predates `compact` refuses such a task (to the invalid topic),
- * so the writer's format is a setting (RETRY_MESSAGE_FORMAT): `headers` until every dispatcher
- * reading the delay topics reads `compact`.
+ * so the writer's format is a setting (RETRY_MESSAGE_FORMAT): `compact` by default, `headers`
+ * while a rollout from a dispatcher older than c0e03c1 is under way.
  */
 export type TaskFormat = 'headers' | 'compact';
 export const TASK_FORMATS: readonly TaskFormat[] = ['headers', 'compact'];

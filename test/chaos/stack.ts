@@ -157,7 +157,7 @@ export class ChaosStack {
    */
   async addMember(): Promise<Member> {
     const n = ++this.#memberCount;
-    const env = n % 2 === 0 ? { ...this.memberEnv, RETRY_MESSAGE_FORMAT: 'compact' } : this.memberEnv;
+    const env = { ...this.memberEnv, RETRY_MESSAGE_FORMAT: n % 2 === 0 ? 'compact' : 'headers' };
     const m = new Member(`m${n}`, env, this.dir);
     this.members.push(m);
     await m.start();

@@ -11,7 +11,7 @@ test('defaults match the local services and the spec', () => {
   assert.equal(c.kafka.topicPrefix, 'webhooks');
   assert.equal(c.delivery.timeoutMs, 10_000);
   assert.deepEqual(c.retry.delaysMs, [5000, 30_000, 120_000]);
-  assert.equal(c.retry.messageFormat, 'headers', 'the retry format every older dispatcher reads');
+  assert.equal(c.retry.messageFormat, 'compact', 'the cheaper retry format');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.kafka) && Object.isFrozen(c.retry.delaysMs));
 });
 
@@ -20,7 +20,7 @@ test('reads and parses every kind of value', () => {
     KAFKA_BROKERS: 'a:1, b:2',
     INPUT_TOPICS: 'x,y',
     RETRY_DELAYS: '250ms,2s,1m',
-    RETRY_MESSAGE_FORMAT: 'compact',
+    RETRY_MESSAGE_FORMAT: 'headers',
     REQUIRE_HTTPS: 'yes',
     HTTP_PORT: '0',
     KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
@@ -30,7 +30,7 @@ test('reads and parses every kind of value', () => {
   assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
   assert.deepEqual(c.kafka.inputTopics, ['x', 'y']);
   assert.deepEqual(c.retry.delaysMs, [250, 2000, 60_000]);
-  assert.equal(c.retry.messageFormat, 'compact');
+  assert.equal(c.retry.messageFormat, 'headers');
   assert.equal(c.delivery.requireHttps, true);
   assert.equal(c.http.port, 0);
   assert.deepEqual(c.kafka.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'p' });
